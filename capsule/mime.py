@@ -1,0 +1,56 @@
+"""MIME types of capsule files, decided by file extension."""
+
+from __future__ import annotations
+
+import mimetypes
+from pathlib import PurePosixPath
+
+GEMTEXT = "text/gemini"
+GEMTEXT_EXTENSIONS = frozenset({".gmi", ".gemini"})
+FALLBACK = "application/octet-stream"
+
+# Types the platform's mime.types may lack or get wrong; these win.
+_KNOWN = {
+    ".txt": "text/plain",
+    ".md": "text/markdown",
+    ".xml": "application/xml",
+    ".atom": "application/atom+xml",
+    ".json": "application/json",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+    ".svg": "image/svg+xml",
+    ".pdf": "application/pdf",
+    ".css": "text/css",
+    ".html": "text/html",
+    ".mp3": "audio/mpeg",
+    ".ogg": "audio/ogg",
+    ".opus": "audio/opus",
+    ".flac": "audio/flac",
+    ".mp4": "video/mp4",
+    ".webm": "video/webm",
+    ".zip": "application/zip",
+    ".gz": "application/gzip",
+    ".tar": "application/x-tar",
+}
+
+_TEXTUAL_SUFFIXES = ("+xml", "+json")
+
+
+def is_gemtext(name: str) -> bool:
+    """Tell whether a file name has a gemtext extension."""
+    return PurePosixPath(name).suffix.lower() in GEMTEXT_EXTENSIONS
+
+
+def mime_type(name: str) -> str:
+    """Return the MIME type for a file name, with a charset for text types."""
+    suffix = PurePosixPath(name).suffix.lower()
+    if suffix in GEMTEXT_EXTENSIONS:
+        mime = GEMTEXT
+    else:
+        mime = _KNOWN.get(suffix) or mimetypes.types_map.get(suffix) or FALLBACK
+    if mime.startswith("text/") or mime.endswith(_TEXTUAL_SUFFIXES) or mime == "application/json":
+        return f"{mime}; charset=utf-8"
+    return mime

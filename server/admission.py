@@ -1,0 +1,79 @@
+"""Admission control: caps on open connections and a request rate per client address."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+
+class ConnectionGate:
+    """Counts open connections, overall and per client address, against their caps."""
+
+    def __init__(self, max_total: int, max_per_client: int) -> None:
+        self.max_total = max_total
+        self.max_per_client = max_per_client
+        self._open: Counter[str] = Counter()
+        self._total = 0
+
+    @property
+    def total(self) -> int:
+        """Connections currently admitted."""
+        return self._total
+
+    def admit(self, client: str) -> bool:
+        """Take a slot for `client` if both caps allow it."""
+        if self._total >= self.max_total or self._open[client] >= self.max_per_client:
+            return False
+        self._open[client] += 1
+        self._total += 1
+        return True
+
+    def release(self, client: str) -> None:
+        """Give back the slot taken by `admit`."""
+        self._total -= 1
+        self._open[client] -= 1
+        if self._open[client] <= 0:
+            del self._open[client]
+
+
+@dataclass(slots=True)
+class _Bucket:
+    tokens: float
+    updated: float
+
+
+class RateLimiter:
+    """A token bucket per client address; the clock is passed in, so it is pure."""
+
+    def __init__(self, rate: float, burst: int, max_clients: int = 100_000) -> None:
+        self.rate = rate
+        self.burst = float(max(burst, 1))
+        self.max_clients = max_clients
+        self._buckets: dict[str, _Bucket] = {}
+
+    def retry_after(self, client: str, now: float) -> float | None:
+        """Spend a token for one request; return seconds to wait if none is left, else None."""
+        if self.rate <= 0:
+            return None
+        bucket = self._buckets.get(client)
+        if bucket is None:
+            if len(self._buckets) >= self.max_clients:
+                self._forget_full_buckets(now)
+            bucket = self._buckets[client] = _Bucket(self.burst, now)
+        bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate)
+        bucket.updated = now
+        if bucket.tokens >= 1.0:
+            bucket.tokens -= 1.0
+            return None
+        return (1.0 - bucket.tokens) / self.rate
+
+    def _forget_full_buckets(self, now: float) -> None:
+        """Drop clients whose bucket has refilled: they are indistinguishable from new ones."""
+        refill = self.burst / self.rate
+        self._buckets = {
+            client: bucket
+            for client, bucket in self._buckets.items()
+            if now - bucket.updated < refill
+        }
+        if len(self._buckets) >= self.max_clients:
+            self._buckets.clear()

@@ -1,0 +1,213 @@
+"""The Gemini listener on trio: accept, TLS, read the request, stream the answer, close."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import ssl
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import trio
+
+from capsule.resources import File, Page, Resource
+from capsule.site import Capsule
+from server import protocol
+from server.accesslog import ERROR_LOGGER, AccessLog, AccessRecord
+from server.admission import ConnectionGate, RateLimiter
+from server.config import Limits
+
+logger = logging.getLogger(ERROR_LOGGER)
+
+_ACCEPT_RETRY_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS})
+_TRANSPORT_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError)
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """What the server answers for: capsules by host name and the TLS context."""
+
+    capsules: Mapping[str, Capsule]
+    ssl_context: ssl.SSLContext
+    ports: frozenset[int]
+
+    @property
+    def host_names(self) -> frozenset[str]:
+        """Every name a request URL may carry."""
+        return frozenset(self.capsules)
+
+
+class GeminiServer:
+    """Serves Gemini requests on any number of listeners, under the configured limits."""
+
+    def __init__(self, site: Site, limits: Limits, access_log: AccessLog) -> None:
+        self.site = site
+        self.limits = limits
+        self.access_log = access_log
+        self.gate = ConnectionGate(limits.max_connections, limits.max_connections_per_ip)
+        self.rate = RateLimiter(limits.requests_per_second, limits.request_burst)
+
+    async def serve(
+        self, listeners: Sequence[trio.SocketListener], shutdown: trio.Event
+    ) -> None:
+        """Accept until `shutdown` is set, then let open exchanges finish within the drain time."""
+        async with trio.open_nursery() as connections:
+            async with trio.open_nursery() as acceptors:
+                for listener in listeners:
+                    acceptors.start_soon(self._accept_loop, listener, connections)
+                await shutdown.wait()
+                acceptors.cancel_scope.cancel()
+            for listener in listeners:
+                await listener.aclose()
+            connections.cancel_scope.deadline = trio.current_time() + self.limits.drain_timeout
+
+    async def _accept_loop(
+        self, listener: trio.SocketListener, connections: trio.Nursery
+    ) -> None:
+        while True:
+            try:
+                stream = await listener.accept()
+            except OSError as error:
+                if error.errno not in _ACCEPT_RETRY_ERRNOS:
+                    raise
+                logger.warning("accept failed (%s); pausing before the next accept", error)
+                await trio.sleep(0.1)
+                continue
+            connections.start_soon(self.handle_connection, stream)
+
+    async def handle_connection(self, stream: trio.SocketStream) -> None:
+        """Serve one connection: at most one request, then close with close_notify."""
+        client = _client_address(stream)
+        if not self.gate.admit(client):
+            await trio.aclose_forcefully(stream)
+            return
+        try:
+            with trio.move_on_after(self.limits.exchange_timeout):
+                tls = trio.SSLStream(stream, self.site.ssl_context, server_side=True)
+                try:
+                    await self._exchange(tls, client, self.site)
+                finally:
+                    await _close(tls)
+        finally:
+            self.gate.release(client)
+
+    async def _exchange(
+        self, tls: trio.SSLStream[trio.SocketStream], client: str, site: Site
+    ) -> None:
+        started = trio.current_time()
+        progress = _Progress()
+        try:
+            received = await self._receive_request(tls, client)
+            if received is None:
+                return
+            if isinstance(received, protocol.ResponseHeader):
+                await _send_header(tls, received, progress)
+                return
+            request = protocol.parse_request(received, site.host_names, site.ports)
+            if isinstance(request, protocol.ResponseHeader):
+                await _send_header(tls, request, progress)
+                return
+            progress.host, progress.path = request.host, request.path
+            wait = self.rate.retry_after(client, trio.current_time())
+            if wait is not None:
+                await _send_header(tls, protocol.slow_down(wait), progress)
+                return
+            resource = await _resolve(site.capsules[request.host], request)
+            if resource is None:
+                await _send_header(tls, protocol.temporary_failure(), progress)
+                return
+            await _send_header(tls, protocol.response_header(resource), progress)
+            await self._send_body(tls, resource, progress)
+        except _TRANSPORT_ERRORS as error:
+            if progress.status is None:
+                logger.info("%s: connection failed before a response: %s", client, _reason(error))
+        finally:
+            if progress.status is not None:
+                duration = trio.current_time() - started
+                self.access_log.write(
+                    AccessRecord(
+                        client, progress.host, progress.path, progress.status,
+                        progress.bytes_sent, duration,
+                    )
+                )
+
+    async def _receive_request(
+        self, tls: trio.SSLStream[trio.SocketStream], client: str
+    ) -> bytes | protocol.ResponseHeader | None:
+        """Handshake and read the request line, or None if the client ran out of time."""
+        with trio.move_on_after(self.limits.request_timeout):
+            await tls.do_handshake()
+            reader = protocol.RequestReader()
+            while True:
+                data = await tls.receive_some(protocol.MAX_URL_BYTES + 2)
+                if not data:
+                    return reader.eof()
+                line = reader.feed(data)
+                if line is not None:
+                    return line
+        logger.info("%s: no request within %.1fs, dropped", client, self.limits.request_timeout)
+        return None
+
+    async def _send_body(
+        self, tls: trio.SSLStream[trio.SocketStream], resource: Resource, progress: _Progress
+    ) -> None:
+        if isinstance(resource, Page):
+            body = resource.gemtext.encode("utf-8")
+            await tls.send_all(body)
+            progress.bytes_sent += len(body)
+        elif isinstance(resource, File):
+            async with await trio.open_file(resource.path, "rb") as source:
+                while chunk := await source.read(self.limits.chunk_size):
+                    await tls.send_all(chunk)
+                    progress.bytes_sent += len(chunk)
+
+
+@dataclass(slots=True)
+class _Progress:
+    """What has happened so far in one exchange, for the access log."""
+
+    host: str = ""
+    path: str = ""
+    status: int | None = None
+    bytes_sent: int = 0
+
+
+async def _send_header(
+    tls: trio.SSLStream[trio.SocketStream], header: protocol.ResponseHeader, progress: _Progress
+) -> None:
+    progress.status = header.status
+    encoded = header.encode()
+    await tls.send_all(encoded)
+    progress.bytes_sent += len(encoded)
+
+
+async def _resolve(capsule: Capsule, request: protocol.Request) -> Resource | None:
+    """Resolve off the event loop (it touches the disk); None if the capsule failed."""
+    try:
+        return await trio.to_thread.run_sync(capsule.resolve, request.path)
+    except Exception:
+        logger.exception("resolving %s failed", request.url)
+        return None
+
+
+async def _close(tls: trio.SSLStream[trio.SocketStream]) -> None:
+    """Send close_notify and close; a peer that does not cooperate is closed forcefully."""
+    with trio.move_on_after(1.0):
+        with contextlib.suppress(*_TRANSPORT_ERRORS):
+            await tls.aclose()
+        return
+    await trio.aclose_forcefully(tls.transport_stream)
+
+
+def _client_address(stream: trio.SocketStream) -> str:
+    try:
+        peer = stream.socket.getpeername()
+    except OSError:
+        return "-"
+    return str(peer[0]) if isinstance(peer, tuple) else str(peer)
+
+
+def _reason(error: BaseException) -> str:
+    cause = error.__cause__ or error.__context__
+    return str(cause or error) or type(error).__name__

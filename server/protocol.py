@@ -1,0 +1,180 @@
+"""The Gemini protocol without I/O: request framing, URL validation, response headers."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from urllib.parse import SplitResult, unquote_to_bytes, urlsplit
+
+from capsule.resources import File, Gone, InputPrompt, NotFound, Page, Redirect, Resource
+
+MAX_URL_BYTES = 1024
+MAX_META_BYTES = 1024
+DEFAULT_PORT = 1965
+GEMTEXT_MIME = "text/gemini; charset=utf-8"
+
+INPUT = 10
+SENSITIVE_INPUT = 11
+SUCCESS = 20
+REDIRECT_TEMPORARY = 30
+REDIRECT_PERMANENT = 31
+TEMPORARY_FAILURE = 40
+SLOW_DOWN = 44
+NOT_FOUND = 51
+GONE = 52
+PROXY_REQUEST_REFUSED = 53
+BAD_REQUEST = 59
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseHeader:
+    """The single header line of a Gemini response: a two-digit status and its meta."""
+
+    status: int
+    meta: str
+
+    def encode(self) -> bytes:
+        """Return the header as sent on the wire, CRLF included."""
+        meta = self.meta.replace("\r", " ").replace("\n", " ")
+        raw = meta.encode("utf-8")
+        if len(raw) > MAX_META_BYTES:
+            raw = raw[:MAX_META_BYTES].decode("utf-8", errors="ignore").encode("utf-8")
+        return b"%d %s\r\n" % (self.status, raw)
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """A valid Gemini request for one of our hosts, with its path decoded and normalised."""
+
+    url: str
+    host: str
+    port: int | None
+    path: str
+    query: str | None
+
+
+class RequestReader:
+    """Accumulates bytes from the client until a complete request line is available."""
+
+    def __init__(self, max_url_bytes: int = MAX_URL_BYTES) -> None:
+        self._buffer = bytearray()
+        self._max_line = max_url_bytes + 2
+
+    def feed(self, data: bytes) -> bytes | ResponseHeader | None:
+        """Add received bytes; return the request line, an error header, or None for more."""
+        self._buffer += data
+        end = self._buffer.find(b"\n")
+        if end == -1:
+            if len(self._buffer) >= self._max_line:
+                return bad_request("Request longer than 1024 bytes")
+            return None
+        if end == 0 or self._buffer[end - 1] != ord("\r"):
+            return bad_request("Request must end with CRLF")
+        if end + 1 > self._max_line:
+            return bad_request("Request longer than 1024 bytes")
+        return bytes(self._buffer[: end - 1])
+
+    def eof(self) -> ResponseHeader:
+        """Return the answer for a client that stopped sending before the end of its line."""
+        return bad_request("Request must end with CRLF")
+
+
+def bad_request(reason: str) -> ResponseHeader:
+    """A 59 answer for a malformed request."""
+    return ResponseHeader(BAD_REQUEST, reason)
+
+
+def parse_request(
+    line: bytes, hosts: frozenset[str], ports: frozenset[int]
+) -> Request | ResponseHeader:
+    """Validate a request line (without CRLF) for our host names and ports."""
+    try:
+        url = line.decode("utf-8")
+    except UnicodeDecodeError:
+        return bad_request("Request is not valid UTF-8")
+    if not url:
+        return bad_request("Empty request")
+    if any(char <= " " or char == "\x7f" for char in url):
+        return bad_request("Request contains spaces or control characters")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return bad_request("Malformed URL")
+    if not parts.scheme:
+        return bad_request("Request must be an absolute URL")
+    if parts.scheme.lower() != "gemini":
+        return ResponseHeader(PROXY_REQUEST_REFUSED, "This server only serves gemini:// URLs")
+    if "#" in url:
+        return bad_request("URL must not contain a fragment")
+    if "@" in parts.netloc:
+        return bad_request("URL must not contain userinfo")
+    host = (parts.hostname or "").rstrip(".")
+    if not host:
+        return bad_request("URL has no host")
+    if host not in hosts or (port is not None and port not in ports):
+        return ResponseHeader(PROXY_REQUEST_REFUSED, "Proxy request refused")
+    if not parts.path:
+        return ResponseHeader(REDIRECT_PERMANENT, _with_root_path(parts))
+    path = _decode(parts.path)
+    query = _decode(parts.query) if "?" in url else None
+    if path is None or (query is None and "?" in url):
+        return bad_request("URL has invalid percent-encoding")
+    if "\x00" in path:
+        return bad_request("URL path contains NUL")
+    return Request(url, host, port, remove_dot_segments(path), query)
+
+
+def remove_dot_segments(path: str) -> str:
+    """Resolve '.' and '..' segments and collapse empty ones; never climbs above '/'."""
+    segments = path.split("/")
+    kept: list[str] = []
+    for segment in segments:
+        if segment == "..":
+            if kept:
+                kept.pop()
+        elif segment not in (".", ""):
+            kept.append(segment)
+    normalised = "/" + "/".join(kept)
+    if kept and segments[-1] in ("", ".", ".."):
+        normalised += "/"
+    return normalised
+
+
+def response_header(resource: Resource) -> ResponseHeader:
+    """The header that answers a request for `resource`."""
+    match resource:
+        case Page(lang=lang):
+            return ResponseHeader(SUCCESS, f"{GEMTEXT_MIME}; lang={lang}" if lang else GEMTEXT_MIME)
+        case File(mime=mime):
+            return ResponseHeader(SUCCESS, mime)
+        case Redirect(target=target, permanent=permanent):
+            return ResponseHeader(REDIRECT_PERMANENT if permanent else REDIRECT_TEMPORARY, target)
+        case InputPrompt(prompt=prompt, sensitive=sensitive):
+            return ResponseHeader(SENSITIVE_INPUT if sensitive else INPUT, prompt)
+        case NotFound(reason=reason):
+            return ResponseHeader(NOT_FOUND, reason)
+        case Gone(reason=reason):
+            return ResponseHeader(GONE, reason)
+
+
+def slow_down(retry_after: float) -> ResponseHeader:
+    """A 44 answer telling the client how many whole seconds to wait (a bare number)."""
+    return ResponseHeader(SLOW_DOWN, str(max(1, math.ceil(retry_after))))
+
+
+def temporary_failure(reason: str = "Temporary failure") -> ResponseHeader:
+    """A 40 answer for an error on our side."""
+    return ResponseHeader(TEMPORARY_FAILURE, reason)
+
+
+def _decode(component: str) -> str | None:
+    try:
+        return unquote_to_bytes(component).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _with_root_path(parts: SplitResult) -> str:
+    query = f"?{parts.query}" if parts.query else ""
+    return f"{parts.scheme}://{parts.netloc}/{query}"

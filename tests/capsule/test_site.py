@@ -1,0 +1,91 @@
+"""Resolving paths in a capsule root: pages, files, directories, and the root's boundary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from capsule.resources import File, NotFound, Page, Redirect
+from capsule.site import Capsule
+
+
+@pytest.fixture
+def capsule(tmp_path: Path) -> Capsule:
+    root = tmp_path / "root"
+    (root / "dir").mkdir(parents=True)
+    (root / "empty").mkdir()
+    (root / "index.gmi").write_text("# Home\n")
+    (root / "dir" / "index.gmi").write_text("# Dir\n")
+    (root / "dir" / "page.gmi").write_text("# Page\n")
+    (root / "notes.txt").write_text("plain")
+    (root / "blob.unknownext").write_bytes(b"\x00\x01")
+    (root / ".hidden.gmi").write_text("# secret\n")
+    (tmp_path / "outside.gmi").write_text("# outside\n")
+    (root / "escape.gmi").symlink_to(tmp_path / "outside.gmi")
+    (root / "escape-dir").symlink_to(tmp_path)
+    (root / "alias.gmi").symlink_to(root / "dir" / "page.gmi")
+    return Capsule(root, lang="en")
+
+
+def test_root_serves_its_index(capsule: Capsule) -> None:
+    assert capsule.resolve("/") == Page("# Home\n", "en")
+
+
+def test_directory_with_slash_serves_its_index(capsule: Capsule) -> None:
+    assert capsule.resolve("/dir/") == Page("# Dir\n", "en")
+
+
+def test_directory_without_slash_redirects_permanently(capsule: Capsule) -> None:
+    assert capsule.resolve("/dir") == Redirect("/dir/", permanent=True)
+
+
+def test_directory_without_index_is_not_found(capsule: Capsule) -> None:
+    assert isinstance(capsule.resolve("/empty/"), NotFound)
+
+
+def test_gemtext_file_is_a_page(capsule: Capsule) -> None:
+    assert capsule.resolve("/dir/page.gmi") == Page("# Page\n", "en")
+
+
+def test_text_file_has_its_mime_type(capsule: Capsule) -> None:
+    resource = capsule.resolve("/notes.txt")
+    assert isinstance(resource, File)
+    assert resource.mime == "text/plain; charset=utf-8"
+    assert resource.size == 5
+
+
+def test_unknown_extension_is_octet_stream(capsule: Capsule) -> None:
+    resource = capsule.resolve("/blob.unknownext")
+    assert isinstance(resource, File) and resource.mime == "application/octet-stream"
+
+
+def test_missing_file_is_not_found(capsule: Capsule) -> None:
+    assert isinstance(capsule.resolve("/nope.gmi"), NotFound)
+
+
+def test_file_with_trailing_slash_is_not_found(capsule: Capsule) -> None:
+    assert isinstance(capsule.resolve("/dir/page.gmi/"), NotFound)
+
+
+def test_dotfiles_are_not_served(capsule: Capsule) -> None:
+    assert isinstance(capsule.resolve("/.hidden.gmi"), NotFound)
+
+
+@pytest.mark.parametrize("path", ["/../outside.gmi", "/dir/../../outside.gmi", "/..", "x", ""])
+def test_paths_that_leave_the_root_are_not_found(capsule: Capsule, path: str) -> None:
+    assert isinstance(capsule.resolve(path), NotFound)
+
+
+def test_symlink_pointing_outside_the_root_is_not_found(capsule: Capsule) -> None:
+    assert isinstance(capsule.resolve("/escape.gmi"), NotFound)
+    assert isinstance(capsule.resolve("/escape-dir/outside.gmi"), NotFound)
+
+
+def test_symlink_inside_the_root_is_followed(capsule: Capsule) -> None:
+    assert capsule.resolve("/alias.gmi") == Page("# Page\n", "en")
+
+
+def test_invalid_utf8_in_gemtext_is_replaced_not_fatal(capsule: Capsule) -> None:
+    (capsule.root / "latin1.gmi").write_bytes("# caf\xe9\n".encode("latin-1"))
+    assert capsule.resolve("/latin1.gmi") == Page("# caf\ufffd\n", "en")

@@ -1,0 +1,58 @@
+"""Connection caps and the per-client token bucket, driven by an explicit clock."""
+
+from __future__ import annotations
+
+from server.admission import ConnectionGate, RateLimiter
+
+
+def test_gate_refuses_beyond_the_per_client_cap() -> None:
+    gate = ConnectionGate(max_total=10, max_per_client=2)
+    assert gate.admit("a") and gate.admit("a")
+    assert not gate.admit("a")
+    assert gate.admit("b")
+
+
+def test_gate_refuses_beyond_the_total_cap() -> None:
+    gate = ConnectionGate(max_total=2, max_per_client=5)
+    assert gate.admit("a") and gate.admit("b")
+    assert not gate.admit("c")
+
+
+def test_gate_release_frees_the_slot() -> None:
+    gate = ConnectionGate(max_total=1, max_per_client=1)
+    assert gate.admit("a")
+    gate.release("a")
+    assert gate.total == 0
+    assert gate.admit("a")
+
+
+def test_burst_is_allowed_then_the_next_request_must_wait() -> None:
+    limiter = RateLimiter(rate=2.0, burst=3)
+    assert [limiter.retry_after("a", 0.0) for _ in range(3)] == [None, None, None]
+    assert limiter.retry_after("a", 0.0) == 0.5
+
+
+def test_tokens_refill_at_the_rate() -> None:
+    limiter = RateLimiter(rate=2.0, burst=1)
+    assert limiter.retry_after("a", 0.0) is None
+    assert limiter.retry_after("a", 0.1) is not None
+    assert limiter.retry_after("a", 0.6) is None
+
+
+def test_clients_have_separate_buckets() -> None:
+    limiter = RateLimiter(rate=1.0, burst=1)
+    assert limiter.retry_after("a", 0.0) is None
+    assert limiter.retry_after("b", 0.0) is None
+    assert limiter.retry_after("a", 0.0) is not None
+
+
+def test_zero_rate_disables_the_limit() -> None:
+    limiter = RateLimiter(rate=0, burst=1)
+    assert all(limiter.retry_after("a", 0.0) is None for _ in range(1000))
+
+
+def test_memory_of_clients_is_bounded() -> None:
+    limiter = RateLimiter(rate=1.0, burst=1, max_clients=100)
+    for index in range(1000):
+        limiter.retry_after(f"client-{index}", float(index))
+    assert len(limiter._buckets) <= 100
