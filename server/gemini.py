@@ -21,6 +21,8 @@ from server.config import Limits
 logger = logging.getLogger(ERROR_LOGGER)
 
 _ACCEPT_RETRY_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS})
+# A whole TLS record: OpenSSL sends no close_notify while decrypted bytes sit unread.
+_RECEIVE_BYTES = 16 * 1024
 _TRANSPORT_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError)
 
 
@@ -135,17 +137,19 @@ class GeminiServer:
     async def _receive_request(
         self, tls: trio.SSLStream[trio.SocketStream], client: str
     ) -> bytes | protocol.ResponseHeader | None:
-        """Handshake and read the request line, or None if the client ran out of time."""
+        """Handshake and read the request line; a partial line that times out is a 59."""
+        reader = protocol.RequestReader()
         with trio.move_on_after(self.limits.request_timeout):
             await tls.do_handshake()
-            reader = protocol.RequestReader()
             while True:
-                data = await tls.receive_some(protocol.MAX_URL_BYTES + 2)
+                data = await tls.receive_some(_RECEIVE_BYTES)
                 if not data:
                     return reader.eof()
                 line = reader.feed(data)
                 if line is not None:
                     return line
+        if reader.started:
+            return reader.eof()
         logger.info("%s: no request within %.1fs, dropped", client, self.limits.request_timeout)
         return None
 

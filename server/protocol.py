@@ -60,7 +60,7 @@ class RequestReader:
         self._buffer = bytearray()
         self._max_line = max_url_bytes + 2
 
-    def feed(self, data: bytes) -> bytes | ResponseHeader | None:
+    def feed(self, data: bytes | bytearray) -> bytes | ResponseHeader | None:
         """Add received bytes; return the request line, an error header, or None for more."""
         self._buffer += data
         end = self._buffer.find(b"\n")
@@ -73,6 +73,11 @@ class RequestReader:
         if end + 1 > self._max_line:
             return bad_request("Request longer than 1024 bytes")
         return bytes(self._buffer[: end - 1])
+
+    @property
+    def started(self) -> bool:
+        """Whether any byte of the request has arrived."""
+        return bool(self._buffer)
 
     def eof(self) -> ResponseHeader:
         """Return the answer for a client that stopped sending before the end of its line."""

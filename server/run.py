@@ -77,6 +77,7 @@ async def serve(config: Config, on_ready: Callable[[list[str]], None] | None = N
         nursery.start_soon(gemini.serve, listeners, shutdown)
         for url in urls:
             logger.info("serving %s", url)
+        logger.info("ready")
         if on_ready is not None:
             on_ready(urls)
         await shutdown.wait()

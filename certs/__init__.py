@@ -1,0 +1,25 @@
+"""TLS identities: make, load, pick by SNI, fingerprint."""
+
+from certs.context import server_context
+from certs.errors import CertificateError
+from certs.fingerprint import (
+    certificate_fingerprint,
+    names_in,
+    public_key_fingerprint,
+    read_certificate,
+)
+from certs.identity import Identity, ensure_identity, load_identity
+from certs.selfsigned import create_self_signed
+
+__all__ = [
+    "CertificateError",
+    "Identity",
+    "certificate_fingerprint",
+    "create_self_signed",
+    "ensure_identity",
+    "load_identity",
+    "names_in",
+    "public_key_fingerprint",
+    "read_certificate",
+    "server_context",
+]

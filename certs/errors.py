@@ -1,0 +1,5 @@
+"""Errors raised by certificate operations."""
+
+
+class CertificateError(Exception):
+    """A certificate or key file is missing, unreadable, malformed or mismatched."""

@@ -1,0 +1,54 @@
+"""Shared fixtures: an in-process Gemini server on 127.0.0.1 over a real capsule directory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import trio
+
+from server.accesslog import AccessLog
+from server.config import Config, HostConfig, Limits, ListenAddress
+from server.gemini import GeminiServer
+from server.run import bound_ports, build_site
+from tests.harness import RunningServer, StartServer, write_capsule
+
+
+@pytest.fixture
+def capsule_root(tmp_path: Path) -> Path:
+    return write_capsule(tmp_path / "capsule")
+
+
+@pytest.fixture
+async def start_server(
+    nursery: trio.Nursery, tmp_path: Path, capsule_root: Path
+) -> AsyncIterator[StartServer]:
+    """Start a Gemini server with the given limits, hosts and language."""
+    events: list[trio.Event] = []
+
+    async def start(
+        limits: Limits | None = None,
+        hosts: tuple[HostConfig, ...] = (HostConfig("localhost"),),
+        lang: str | None = None,
+        address: str = "127.0.0.1",
+    ) -> RunningServer:
+        config = Config(
+            hosts=hosts,
+            listen=(ListenAddress(address, 0),),
+            state_dir=tmp_path / "state",
+            default_root=capsule_root,
+            lang=lang,
+            limits=limits or Limits(requests_per_second=0),
+        )
+        listeners = await trio.open_tcp_listeners(0, host=address)
+        ports = bound_ports(listeners)
+        server = GeminiServer(build_site(config, ports), config.limits, AccessLog())
+        shutdown = trio.Event()
+        events.append(shutdown)
+        nursery.start_soon(server.serve, listeners, shutdown)
+        return RunningServer(next(iter(ports)), server, config, shutdown)
+
+    yield start
+    for event in events:
+        event.set()

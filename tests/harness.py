@@ -1,0 +1,179 @@
+"""Test harness: a minimal Gemini client over real TLS, and the in-process server handle."""
+
+from __future__ import annotations
+
+import re
+import signal
+import ssl
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import trio
+
+from server.config import Config
+from server.gemini import GeminiServer
+
+
+@dataclass(frozen=True)
+class Response:
+    """What the server sent and how the connection ended."""
+
+    header: bytes
+    body: bytes
+    close_notify: bool
+    peer_certificate: bytes | None
+
+    @property
+    def status(self) -> int:
+        return int(self.header[:2])
+
+    @property
+    def meta(self) -> str:
+        return self.header[3:].decode()
+
+
+def client_context(maximum: ssl.TLSVersion | None = None) -> ssl.SSLContext:
+    """A client context that accepts self-signed certificates, as Gemini clients do (TOFU)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    if maximum is not None:
+        context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+        context.maximum_version = maximum
+        context.set_ciphers("DEFAULT:@SECLEVEL=0")
+    return context
+
+
+async def open_tls(
+    port: int, server_name: str = "localhost", address: str = "127.0.0.1"
+) -> trio.SSLStream[trio.SocketStream]:
+    """Connect and complete the TLS handshake."""
+    tcp = await trio.open_tcp_stream(address, port)
+    tls = trio.SSLStream(tcp, client_context(), server_hostname=server_name)
+    await tls.do_handshake()
+    return tls
+
+
+async def read_response(tls: trio.SSLStream[trio.SocketStream]) -> Response:
+    """Read until the server closes; note whether it sent close_notify."""
+    data = bytearray()
+    close_notify = True
+    while True:
+        try:
+            chunk = await tls.receive_some(65536)
+        except trio.BrokenResourceError:
+            close_notify = False
+            break
+        if not chunk:
+            break
+        data += chunk
+    certificate = tls.getpeercert(binary_form=True)
+    await trio.aclose_forcefully(tls)
+    header, _, body = bytes(data).partition(b"\r\n")
+    return Response(header, body, close_notify, certificate)
+
+
+async def fetch(
+    port: int,
+    request: str | bytes,
+    server_name: str = "localhost",
+    address: str = "127.0.0.1",
+) -> Response:
+    """Send one request line (CRLF added to str requests) and read the whole response."""
+    line = (request + "\r\n").encode() if isinstance(request, str) else request
+    with trio.fail_after(10):
+        tls = await open_tls(port, server_name, address)
+        await tls.send_all(line)
+        return await read_response(tls)
+
+
+@dataclass
+class RunningServer:
+    """A Gemini server serving inside the test's nursery."""
+
+    port: int
+    server: GeminiServer
+    config: Config
+    shutdown: trio.Event
+
+
+StartServer = Callable[..., Awaitable[RunningServer]]
+
+
+def write_capsule(root: Path) -> Path:
+    """A small capsule with a page, a directory, a text file and an unknown file."""
+    (root / "docs").mkdir(parents=True)
+    (root / "index.gmi").write_text("# Welcome\n=> docs/ Docs\n")
+    (root / "docs" / "index.gmi").write_text("# Docs\n")
+    (root / "notes.txt").write_text("plain text\n")
+    (root / "data.bin").write_bytes(bytes(range(256)))
+    return root
+
+
+class CapsuleProcess:
+    """A real `capsule serve` subprocess on loopback, stopped by its PID on exit."""
+
+    def __init__(self, *args: str, state_dir: Path, log_dir: Path) -> None:
+        self.args = args
+        self.state_dir = state_dir
+        self.stdout_path = log_dir / "capsule.stdout"
+        self.stderr_lines: list[str] = []
+        self.urls: list[str] = []
+        self._ready = threading.Event()
+        self.process: subprocess.Popen[str] | None = None
+
+    def __enter__(self) -> CapsuleProcess:
+        command = [sys.executable, "-m", "server.cli", "serve", "--state-dir", str(self.state_dir)]
+        with self.stdout_path.open("w") as stdout:
+            self.process = subprocess.Popen(
+                [*command, *self.args], stdout=stdout, stderr=subprocess.PIPE, text=True
+            )
+        threading.Thread(target=self._read_stderr, daemon=True).start()
+        if not self._ready.wait(30) or not self.urls:
+            self.stop()
+            raise RuntimeError("capsule serve did not start:\n" + "".join(self.stderr_lines))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def gemini_port(self) -> int:
+        """The port of the first Gemini listener."""
+        match = re.search(r"gemini://\S+ on \S+:(\d+)$", self.urls[0])
+        assert match, self.urls
+        return int(match.group(1))
+
+    def wait_for_log(self, text: str, timeout: float = 10) -> None:
+        """Block until a stderr line contains `text`."""
+        deadline = time.monotonic() + timeout
+        while not any(text in line for line in self.stderr_lines):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no {text!r} in:\n" + "".join(self.stderr_lines))
+            time.sleep(0.02)
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        """Signal the process by its PID and return its exit code."""
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                return self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        return self.process.wait()
+
+    def _read_stderr(self) -> None:
+        assert self.process is not None and self.process.stderr is not None
+        for line in self.process.stderr:
+            self.stderr_lines.append(line)
+            if " serving " in line:
+                self.urls.append(line.split(" serving ", 1)[1].strip())
+            if "ready" in line or self.process.poll() is not None:
+                self._ready.set()
+        self._ready.set()
