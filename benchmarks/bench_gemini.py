@@ -1,0 +1,184 @@
+"""Gemini load benchmark: requests/s and p50/p99 latency against a running one-core server.
+
+Starts `capsule serve` pinned to CPU 0 and, in the same minute, a bare trio TLS server that
+answers every connection with a fixed response (the floor: TCP + TLS + trio, no capsule logic).
+The client runs in this process pinned to CPU 1. Every request is a new TCP+TLS connection,
+as in Gemini. Usage: python benchmarks/bench_gemini.py [--seconds 5] [--concurrency 1 16 64]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import trio
+
+SMALL_PAGE = "# Small page\n\nA short paragraph of gemtext.\n=> / Home\n"
+
+BARE_SERVER = r"""
+import ssl, sys, trio
+from certs import ensure_identity, server_context
+from pathlib import Path
+identity = ensure_identity("localhost", Path(sys.argv[1]))
+context = server_context({"localhost": identity}, "localhost")
+BODY = b"20 text/gemini\r\n" + sys.argv[2].encode()
+async def handle(stream):
+    tls = trio.SSLStream(stream, context, server_side=True)
+    try:
+        await tls.do_handshake()
+        await tls.receive_some(16384)
+        await tls.send_all(BODY)
+        await tls.aclose()
+    except trio.BrokenResourceError:
+        await trio.aclose_forcefully(tls)
+async def main():
+    listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
+    print("port", listeners[0].socket.getsockname()[1], flush=True)
+    await trio.serve_listeners(handle, listeners)
+trio.run(main)
+"""
+
+
+def client_context() -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+async def one_request(port: int, context: ssl.SSLContext) -> bool:
+    tcp = await trio.open_tcp_stream("127.0.0.1", port)
+    tls = trio.SSLStream(tcp, context, server_hostname="localhost")
+    try:
+        await tls.send_all(b"gemini://localhost/\r\n")
+        data = b""
+        while chunk := await tls.receive_some(65536):
+            data += chunk
+        return data.startswith(b"20 ")
+    finally:
+        await trio.aclose_forcefully(tls)
+
+
+async def load(port: int, concurrency: int, seconds: float) -> tuple[float, list[float], int]:
+    context = client_context()
+    latencies: list[float] = []
+    errors = 0
+    deadline = trio.current_time() + seconds
+
+    async def worker() -> None:
+        nonlocal errors
+        while trio.current_time() < deadline:
+            started = time.perf_counter()
+            try:
+                ok = await one_request(port, context)
+            except (trio.BrokenResourceError, OSError):
+                ok = False
+            if ok:
+                latencies.append(time.perf_counter() - started)
+            else:
+                errors += 1
+
+    started = time.perf_counter()
+    async with trio.open_nursery() as nursery:
+        for _ in range(concurrency):
+            nursery.start_soon(worker)
+    return time.perf_counter() - started, latencies, errors
+
+
+def pinned(command: list[str], cpu: int) -> list[str]:
+    return ["taskset", "-c", str(cpu), *command] if shutil.which("taskset") else command
+
+
+def start_capsule(root: Path, state: Path) -> tuple[subprocess.Popen[str], int]:
+    command = [
+        sys.executable,
+        "-m",
+        "server.cli",
+        "serve",
+        "--root",
+        str(root),
+        "--state-dir",
+        str(state),
+        "--listen",
+        "127.0.0.1:0",
+        "--requests-per-second",
+        "0",
+        "--max-connections-per-ip",
+        "10000",
+    ]
+    process = subprocess.Popen(
+        pinned(command, 0), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    assert process.stderr is not None
+    for line in process.stderr:
+        if " serving gemini://" in line:
+            port = int(line.rsplit(":", 1)[1])
+        if line.rstrip().endswith("ready"):
+            return process, port
+    raise RuntimeError("capsule serve did not start")
+
+
+def start_bare(state: Path) -> tuple[subprocess.Popen[str], int]:
+    process = subprocess.Popen(
+        pinned([sys.executable, "-c", BARE_SERVER, str(state), SMALL_PAGE], 0),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    port = int(process.stdout.readline().split()[1])
+    return process, port
+
+
+def report(
+    name: str, concurrency: int, elapsed: float, latencies: list[float], errors: int
+) -> float:
+    rate = len(latencies) / elapsed
+    ordered = sorted(latencies)
+    p50 = statistics.median(ordered) * 1000
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
+    print(
+        f"{name:8} c={concurrency:<3} {rate:8.0f} req/s  p50 {p50:6.2f} ms  "
+        f"p99 {p99:6.2f} ms  errors {errors}"
+    )
+    return rate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
+    args = parser.parse_args()
+    if hasattr(os, "sched_setaffinity") and os.cpu_count() and os.cpu_count() > 1:  # type: ignore[operator]
+        os.sched_setaffinity(0, {1})
+    with tempfile.TemporaryDirectory() as temp:
+        root = Path(temp) / "root"
+        root.mkdir()
+        (root / "index.gmi").write_text(SMALL_PAGE)
+        capsule, capsule_port = start_capsule(root, Path(temp) / "state")
+        bare, bare_port = start_bare(Path(temp) / "state")
+        try:
+            for concurrency in args.concurrency:
+                floor = report(
+                    "bare-tls", concurrency, *trio.run(load, bare_port, concurrency, args.seconds)
+                )
+                ours = report(
+                    "capsule", concurrency, *trio.run(load, capsule_port, concurrency, args.seconds)
+                )
+                print(f"         capsule / bare-tls = {ours / floor:.2f}")
+        finally:
+            for process in (capsule, bare):
+                process.send_signal(signal.SIGTERM)
+                process.wait(30)
+
+
+if __name__ == "__main__":
+    main()
