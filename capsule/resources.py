@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from capsule.articles import Article
+
 
 @dataclass(frozen=True, slots=True)
 class Page:
@@ -54,4 +56,13 @@ class Gone:
     reason: str = "Gone"
 
 
-Resource = Page | File | Redirect | InputPrompt | NotFound | Gone
+@dataclass(frozen=True, slots=True)
+class Feed:
+    """An Atom feed of articles; each protocol renders it with its own absolute URLs."""
+
+    title: str
+    path: str
+    articles: tuple[Article, ...]
+
+
+Resource = Page | File | Redirect | InputPrompt | NotFound | Gone | Feed

@@ -7,6 +7,7 @@ import stat
 from pathlib import Path
 
 from capsule.mime import is_gemtext, mime_type
+from capsule.publication import Publication
 from capsule.resources import File, NotFound, Page, Redirect, Resource
 
 INDEX_NAME = "index.gmi"
@@ -16,12 +17,25 @@ _ALLOWED_DOT_SEGMENTS = frozenset({".well-known"})
 class Capsule:
     """Resolves absolute, already-normalised URL paths to resources under one root."""
 
-    def __init__(self, root: Path, lang: str | None = None) -> None:
+    def __init__(
+        self, root: Path, lang: str | None = None, publication: Publication | None = None
+    ) -> None:
         self.root = root.resolve(strict=True)
         self.lang = lang
+        self.publication = publication
 
-    def resolve(self, path: str) -> Resource:
-        """Return the resource published at `path` (a decoded path starting with '/')."""
+    def resolve(self, path: str, query: str | None = None) -> Resource:
+        """Return the resource at `path` (decoded, starting with '/'); files on disk come first."""
+        resource = self._from_disk(path)
+        if self.publication is None:
+            return resource
+        if isinstance(resource, NotFound):
+            return self.publication.resolve(path, query) or resource
+        if isinstance(resource, Page):
+            return Page(self.publication.expand(path, resource.gemtext), resource.lang)
+        return resource
+
+    def _from_disk(self, path: str) -> Resource:
         segments = _segments(path)
         if segments is None:
             return NotFound()

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import trio
 
-from capsule.resources import File, Page, Resource
+from capsule.atom import render_atom
+from capsule.resources import Feed, File, Page, Resource
 from capsule.site import Capsule
 from server import protocol
 from server.accesslog import ERROR_LOGGER, AccessLog, AccessRecord
@@ -120,7 +121,7 @@ class GeminiServer:
                 await _send_header(tls, protocol.temporary_failure(), progress)
                 return
             await _send_header(tls, protocol.response_header(resource), progress)
-            await self._send_body(tls, resource, progress)
+            await self._send_body(tls, resource, request, progress)
         except _TRANSPORT_ERRORS as error:
             if progress.status is None:
                 logger.info("%s: connection failed before a response: %s", client, _reason(error))
@@ -154,10 +155,18 @@ class GeminiServer:
         return None
 
     async def _send_body(
-        self, tls: trio.SSLStream[trio.SocketStream], resource: Resource, progress: _Progress
+        self,
+        tls: trio.SSLStream[trio.SocketStream],
+        resource: Resource,
+        request: protocol.Request,
+        progress: _Progress,
     ) -> None:
+        body = b""
         if isinstance(resource, Page):
             body = resource.gemtext.encode("utf-8")
+        elif isinstance(resource, Feed):
+            body = render_atom(resource, protocol.origin(request))
+        if body:
             await tls.send_all(body)
             progress.bytes_sent += len(body)
         elif isinstance(resource, File):
@@ -189,7 +198,7 @@ async def _send_header(
 async def _resolve(capsule: Capsule, request: protocol.Request) -> Resource | None:
     """Resolve off the event loop (it touches the disk); None if the capsule failed."""
     try:
-        return await trio.to_thread.run_sync(capsule.resolve, request.path)
+        return await trio.to_thread.run_sync(capsule.resolve, request.path, request.query)
     except Exception:
         logger.exception("resolving %s failed", request.url)
         return None

@@ -6,12 +6,13 @@ import math
 from dataclasses import dataclass
 from urllib.parse import SplitResult, unquote_to_bytes, urlsplit
 
-from capsule.resources import File, Gone, InputPrompt, NotFound, Page, Redirect, Resource
+from capsule.resources import Feed, File, Gone, InputPrompt, NotFound, Page, Redirect, Resource
 
 MAX_URL_BYTES = 1024
 MAX_META_BYTES = 1024
 DEFAULT_PORT = 1965
 GEMTEXT_MIME = "text/gemini; charset=utf-8"
+ATOM_MIME = "application/atom+xml; charset=utf-8"
 
 INPUT = 10
 SENSITIVE_INPUT = 11
@@ -161,6 +162,15 @@ def response_header(resource: Resource) -> ResponseHeader:
             return ResponseHeader(NOT_FOUND, reason)
         case Gone(reason=reason):
             return ResponseHeader(GONE, reason)
+        case Feed():
+            return ResponseHeader(SUCCESS, ATOM_MIME)
+
+
+def origin(request: Request) -> str:
+    """The scheme, host and port a request was made to, e.g. `gemini://example.org`."""
+    host = f"[{request.host}]" if ":" in request.host else request.host
+    port = f":{request.port}" if request.port not in (None, DEFAULT_PORT) else ""
+    return f"gemini://{host}{port}"
 
 
 def slow_down(retry_after: float) -> ResponseHeader:

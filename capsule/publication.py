@@ -1,0 +1,160 @@
+"""Generated pages of a publication: archive, gemfeed, Atom feed, search, recent articles."""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from capsule.articles import Article, article_date
+from capsule.catalog import Catalog
+from capsule.resources import Feed, InputPrompt, Page, Resource
+
+ARCHIVE_PATH = "/archive/"
+GEMFEED_PATH = "/feed.gmi"
+ATOM_PATH = "/atom.xml"
+SEARCH_PATH = "/search"
+
+_RECENT_MARKER = re.compile(r"^\{\{\s*recent(?:\s+(\d{1,4}))?\s*\}\}\s*$", re.MULTILINE)
+_MONTH_PAGE = re.compile(r"^/archive/(\d{4})/(\d{2})/$")
+_YEAR_PAGE = re.compile(r"^/archive/(\d{4})/$")
+
+
+@dataclass(frozen=True, slots=True)
+class PublicationSettings:
+    """How many articles each generated list shows."""
+
+    title: str = "Articles"
+    feed_size: int = 50
+    recent_size: int = 10
+    recent_under_articles: int = 0
+    search_results: int = 20
+
+
+class Publication:
+    """Answers the generated paths of a capsule from its catalog."""
+
+    def __init__(self, catalog: Catalog, settings: PublicationSettings, lang: str | None) -> None:
+        self.catalog = catalog
+        self.settings = settings
+        self.lang = lang
+        self._months_of: tuple[Article, ...] | None = None
+        self._months: dict[tuple[int, int], list[Article]] = {}
+
+    def resolve(self, path: str, query: str | None) -> Resource | None:
+        """The generated resource at `path`, or None if nothing is generated there."""
+        if path == ARCHIVE_PATH:
+            return self._page(self._archive())
+        if path == GEMFEED_PATH:
+            return self._page(self._gemfeed())
+        if path == ATOM_PATH:
+            articles = self.catalog.articles[: self.settings.feed_size]
+            return Feed(self.settings.title, ATOM_PATH, articles)
+        if path == SEARCH_PATH:
+            if not query or not query.strip():
+                return InputPrompt("Search this capsule")
+            return self._page(self._search(query))
+        if month := _MONTH_PAGE.match(path):
+            return self._month(int(month.group(1)), int(month.group(2)))
+        if year := _YEAR_PAGE.match(path):
+            return self._year(int(year.group(1)))
+        return None
+
+    def expand(self, path: str, gemtext: str) -> str:
+        """Fill `{{recent}}` markers and, if configured, list recent articles under articles."""
+        if "{{" in gemtext:
+            gemtext = _RECENT_MARKER.sub(self._recent_marker, gemtext)
+        count = self.settings.recent_under_articles
+        if count and article_date(path) is not None:
+            others = [a for a in self.catalog.articles[: count + 1] if a.path != path][:count]
+            if others:
+                tail = "\n".join(gemfeed_line(article) for article in others)
+                gemtext = gemtext.rstrip("\n") + "\n\n## More articles\n" + tail + "\n"
+        return gemtext
+
+    def _recent_marker(self, match: re.Match[str]) -> str:
+        count = int(match.group(1) or self.settings.recent_size)
+        return "\n".join(gemfeed_line(a) for a in self.catalog.articles[:count])
+
+    def _page(self, gemtext: str) -> Page:
+        return Page(gemtext, self.lang)
+
+    def _archive(self) -> str:
+        lines = ["# Archive", ""]
+        year = None
+        for (month_year, month), articles in sorted(self._by_month().items(), reverse=True):
+            if month_year != year:
+                year = month_year
+                lines += ["", f"## {year}"] if len(lines) > 2 else [f"## {year}"]
+            count = len(articles)
+            noun = "article" if count == 1 else "articles"
+            lines.append(
+                f"=> /archive/{year}/{month:02d}/ {calendar.month_name[month]} {year} "
+                f"({count} {noun})"
+            )
+        if not self.catalog.articles:
+            lines.append("Nothing published yet.")
+        lines += ["", f"=> {GEMFEED_PATH} Subscribe (gemfeed)", f"=> {ATOM_PATH} Atom feed"]
+        return "\n".join(lines) + "\n"
+
+    def _month(self, year: int, month: int) -> Resource | None:
+        articles = self._by_month().get((year, month))
+        if not articles:
+            return None
+        lines = [f"# {calendar.month_name[month]} {year}", ""]
+        lines += [gemfeed_line(article) for article in articles]
+        lines += ["", f"=> /archive/{year}/ All of {year}", f"=> {ARCHIVE_PATH} Archive"]
+        return self._page("\n".join(lines) + "\n")
+
+    def _year(self, year: int) -> Resource | None:
+        months = sorted(
+            ((month, articles) for (y, month), articles in self._by_month().items() if y == year),
+            reverse=True,
+        )
+        if not months:
+            return None
+        lines = [f"# {year}", ""]
+        for month, articles in months:
+            lines.append(f"## {calendar.month_name[month]}")
+            lines += [gemfeed_line(article) for article in articles]
+            lines.append("")
+        lines.append(f"=> {ARCHIVE_PATH} Archive")
+        return self._page("\n".join(lines) + "\n")
+
+    def _gemfeed(self) -> str:
+        articles = self.catalog.articles[: self.settings.feed_size]
+        lines = [f"# {self.settings.title}", ""]
+        lines += [gemfeed_line(article) for article in articles]
+        lines += ["", f"=> {ARCHIVE_PATH} Archive"]
+        return "\n".join(lines) + "\n"
+
+    def _search(self, query: str) -> str:
+        hits = self.catalog.search(query, self.settings.search_results)
+        shown = " ".join(query.split())
+        lines = [f"# Search: {shown}", ""]
+        if not hits:
+            lines.append("No pages match every word of this search.")
+        for hit in hits:
+            lines.append(f"=> {quote(hit.path)} {hit.title}")
+            if hit.snippet:
+                lines.append(f"> {hit.snippet}")
+            lines.append("")
+        lines += [f"=> {SEARCH_PATH} Search again"]
+        return "\n".join(lines) + "\n"
+
+    def _by_month(self) -> dict[tuple[int, int], list[Article]]:
+        """Articles grouped by month, recomputed only when the catalog's snapshot changes."""
+        articles = self.catalog.articles
+        if self._months_of is not articles:
+            months: dict[tuple[int, int], list[Article]] = defaultdict(list)
+            for article in articles:
+                months[(article.published.year, article.published.month)].append(article)
+            self._months, self._months_of = dict(months), articles
+        return self._months
+
+
+def gemfeed_line(article: Article) -> str:
+    """A link line in the gemfeed convention: `=> path YYYY-MM-DD Title`."""
+    return f"=> {quote(article.path)} {article.published.isoformat()} {article.title}"

@@ -1,0 +1,132 @@
+"""The SQLite catalog: incremental refresh, persistence, articles and full-text search."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from capsule.articles import Article
+from capsule.catalog import Catalog, Changes, fts_query
+
+
+def write(root: Path, path: str, text: str) -> Path:
+    file = root / path.lstrip("/")
+    file.parent.mkdir(parents=True, exist_ok=True)
+    file.write_text(text)
+    return file
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    root = tmp_path / "root"
+    write(root, "/index.gmi", "# My news\n")
+    write(root, "/2026/11/20/first.gmi", "# First article\nAbout café culture.\n")
+    write(root, "/2026-11-22-second.gmi", "No heading here, only text about tea.\n")
+    write(root, "/about.gmi", "# About\nA page about coffee and tea.\n")
+    write(root, "/.drafts/2026-11-23-draft.gmi", "# Draft\n")
+    return root
+
+
+@pytest.fixture
+def catalog(root: Path, tmp_path: Path) -> Catalog:
+    catalog = Catalog(root, tmp_path / "state" / "index.sqlite3")
+    catalog.refresh()
+    return catalog
+
+
+def test_articles_are_newest_first_with_titles_or_slug(catalog: Catalog) -> None:
+    assert catalog.articles == (
+        Article("/2026-11-22-second.gmi", date(2026, 11, 22), "Second"),
+        Article("/2026/11/20/first.gmi", date(2026, 11, 20), "First article"),
+    )
+
+
+def test_first_refresh_adds_every_page_and_skips_dotfiles(root: Path, tmp_path: Path) -> None:
+    catalog = Catalog(root, tmp_path / "other.sqlite3")
+    assert catalog.refresh() == Changes(added=4)
+
+
+def test_refresh_without_changes_reads_nothing(catalog: Catalog) -> None:
+    assert catalog.refresh() == Changes()
+
+
+def test_new_article_appears_after_refresh(catalog: Catalog, root: Path) -> None:
+    write(root, "/2026/11/25/third.gmi", "# Third\n")
+    assert catalog.refresh() == Changes(added=1)
+    assert catalog.articles[0] == Article("/2026/11/25/third.gmi", date(2026, 11, 25), "Third")
+
+
+def test_changed_article_is_reread(catalog: Catalog, root: Path) -> None:
+    page = write(root, "/2026/11/20/first.gmi", "# Renamed article\nNow about chess.\n")
+    os.utime(page, ns=(1, 1))
+    assert catalog.refresh() == Changes(changed=1)
+    assert catalog.title_of("/2026/11/20/first.gmi") == "Renamed article"
+    assert [hit.path for hit in catalog.search("chess")] == ["/2026/11/20/first.gmi"]
+    assert catalog.search("café") == []
+
+
+def test_deleted_article_vanishes_from_articles_and_search(catalog: Catalog, root: Path) -> None:
+    (root / "2026" / "11" / "20" / "first.gmi").unlink()
+    assert catalog.refresh() == Changes(removed=1)
+    assert [article.path for article in catalog.articles] == ["/2026-11-22-second.gmi"]
+    assert catalog.search("café") == []
+
+
+def test_index_survives_a_restart(catalog: Catalog, root: Path, tmp_path: Path) -> None:
+    reopened = Catalog(root, tmp_path / "state" / "index.sqlite3")
+    assert reopened.articles == catalog.articles
+    assert reopened.refresh() == Changes()
+
+
+def test_search_ranks_title_matches_first(catalog: Catalog) -> None:
+    hits = catalog.search("tea")
+    assert {hit.path for hit in hits} == {"/2026-11-22-second.gmi", "/about.gmi"}
+    assert catalog.search("about")[0].path == "/about.gmi"
+
+
+def test_search_ignores_accents_and_case(catalog: Catalog) -> None:
+    assert [hit.path for hit in catalog.search("CAFE")] == ["/2026/11/20/first.gmi"]
+
+
+def test_search_returns_a_snippet_around_the_match(catalog: Catalog) -> None:
+    (hit,) = catalog.search("culture")
+    assert "culture" in hit.snippet
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        '"', "'", "tea OR coffee", "NEAR(tea coffee)", "tea*", "^tea", "title:tea", "-tea",
+        "tea AND", "(", ")", "{}", "'; DROP TABLE pages; --", "\x00", "日本語", "🙂 tea",
+        "a" * 10_000, "* * *", ":", "tea\"coffee",
+    ],
+)
+def test_search_syntax_in_queries_is_inert(catalog: Catalog, query: str) -> None:
+    catalog.search(query)
+    assert catalog.refresh() == Changes()
+    assert len(catalog.articles) == 2
+
+
+def test_fts_operators_are_quoted_as_words() -> None:
+    assert fts_query("tea OR coffee") == '"tea" "OR" "coffee"'
+    assert fts_query('NEAR("x" y)*') == '"NEAR" "x" "y"'
+    assert fts_query("!!!") == ""
+
+
+def test_unicode_words_are_searchable(catalog: Catalog, root: Path) -> None:
+    write(root, "/2026-11-24-tokyo.gmi", "# 東京 ニュース\nΕλληνικά κείμενο\n")
+    catalog.refresh()
+    assert [hit.path for hit in catalog.search("Ελληνικά")] == ["/2026-11-24-tokyo.gmi"]
+
+
+def test_index_of_another_schema_version_is_rebuilt(root: Path, tmp_path: Path) -> None:
+    database = tmp_path / "old.sqlite3"
+    with sqlite3.connect(database) as connection:
+        connection.execute("CREATE TABLE pages (junk TEXT)")
+        connection.execute("PRAGMA user_version = 99")
+    catalog = Catalog(root, database)
+    assert catalog.refresh() == Changes(added=4)
