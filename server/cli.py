@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from importlib.resources import files
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import trio
 
@@ -19,7 +20,15 @@ from certs import (
     read_certificate,
 )
 from server.accesslog import configure_logging
-from server.config import Config, ConfigError, HostConfig, Limits, ListenAddress
+from server.config import (
+    Config,
+    ConfigError,
+    HostConfig,
+    Limits,
+    ListenAddress,
+    MirrorConfig,
+)
+from server.export import export
 from server.run import LOOPBACK_DEFAULTS, identity_for, serve
 
 
@@ -50,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="address to listen on, repeatable (default 127.0.0.1:1965 and [::1]:1965)",
     )
     serve_cmd.add_argument("--lang", help="language of the gemtext pages, e.g. en")
+    mirror = _add_mirror_options(serve_cmd)
+    mirror.add_argument(
+        "--http", action="append", metavar="ADDR:PORT",
+        help="address the HTTP mirror listens on, repeatable (default 127.0.0.1:8080)",
+    )
+    mirror.add_argument("--no-http", action="store_true", help="serve Gemini only, no mirror")
     limits = serve_cmd.add_argument_group("limits")
     defaults = Limits()
     limits.add_argument("--request-timeout", type=float, default=defaults.request_timeout,
@@ -72,7 +87,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     cert_cmd = commands.add_parser("cert", help="print each host's certificate fingerprints")
     _add_site_options(cert_cmd)
+
+    build_cmd = commands.add_parser(
+        "build", help="write the HTTP mirror of the first host as static files"
+    )
+    build_cmd.add_argument("outdir", type=Path, metavar="OUTDIR", help="where to write the files")
+    _add_site_options(build_cmd)
+    build_cmd.add_argument("--lang", help="language of the gemtext pages, e.g. en")
+    _add_mirror_options(build_cmd)
     return parser
+
+
+def _add_mirror_options(command: argparse.ArgumentParser) -> argparse._ArgumentGroup:
+    mirror = command.add_argument_group("HTTP mirror")
+    mirror.add_argument("--base-url", metavar="URL",
+                        help="public URL of the mirror, e.g. https://example.org/")
+    mirror.add_argument("--templates", type=Path, metavar="DIR",
+                        help="directory of templates that override the packaged ones")
+    mirror.add_argument("--inline-images", action="store_true",
+                        help="show links to images as images")
+    return mirror
 
 
 def _add_site_options(command: argparse.ArgumentParser) -> None:
@@ -125,6 +159,29 @@ def config_from_args(args: argparse.Namespace) -> Config:
         default_root=root,
         lang=getattr(args, "lang", None),
         limits=limits,
+        mirror=_mirror_config(args),
+    )
+
+
+def _mirror_config(args: argparse.Namespace) -> MirrorConfig | None:
+    if getattr(args, "no_http", False) or not hasattr(args, "base_url"):
+        return None
+    defaults = MirrorConfig()
+    specs = getattr(args, "http", None)
+    listen = (
+        tuple(ListenAddress.parse(spec, "--http") for spec in specs) if specs else defaults.listen
+    )
+    if args.base_url is not None:
+        parts = urlsplit(args.base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"--base-url: {args.base_url!r} is not an http(s) URL with a host")
+    if args.templates is not None and not args.templates.is_dir():
+        raise ConfigError(f"--templates: {args.templates} is not a directory")
+    return MirrorConfig(
+        listen=listen,
+        base_url=args.base_url,
+        templates=args.templates,
+        inline_images=args.inline_images,
     )
 
 
@@ -179,6 +236,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print_fingerprints(config)
         elif args.command == "serve":
             trio.run(serve, config)
+        elif args.command == "build":
+            written = export(config, args.outdir)
+            print(f"wrote {written} files to {args.outdir}")
     except (ConfigError, CertificateError) as error:
         print(f"capsule: {error}", file=sys.stderr)
         return 2

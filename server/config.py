@@ -74,6 +74,30 @@ class Limits:
     """Bytes read from disk and sent per write when streaming a file."""
 
 
+DEFAULT_MIRROR_PORT = 8080
+
+
+@dataclass(frozen=True, slots=True)
+class MirrorConfig:
+    """The HTTP mirror: where it listens, how it renders, and its HTTP-only limits."""
+
+    listen: tuple[ListenAddress, ...] = (ListenAddress("127.0.0.1", DEFAULT_MIRROR_PORT),)
+    base_url: str | None = None
+    """Public URL of the mirror (https://example.org/), for absolute links; its host is ours."""
+    templates: Path | None = None
+    """Operator templates, looked up before the packaged ones."""
+    inline_images: bool = False
+    """Show links to images as the images themselves."""
+    max_header_bytes: int = 16 * 1024
+    """Bytes a request line plus headers may take; more is answered 431."""
+    max_body_bytes: int = 64 * 1024
+    """Bytes of body a GET or HEAD may carry (read and discarded); more is answered 413."""
+    keepalive_timeout: float = 15.0
+    """Seconds an idle keep-alive connection waits for its next request."""
+    page_cache_size: int = 256
+    """Rendered pages kept in memory, keyed by their gemtext and place; 0 disables."""
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     """Everything the server needs, resolved once from the command line."""
@@ -84,6 +108,8 @@ class Config:
     default_root: Path
     lang: str | None = None
     limits: Limits = field(default_factory=Limits)
+    mirror: MirrorConfig | None = None
+    """The HTTP mirror; None serves Gemini only."""
 
     def root_for(self, host: HostConfig) -> Path:
         """The content root of a host: its own, or the default one."""

@@ -5,14 +5,27 @@ from __future__ import annotations
 import logging
 import signal
 from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import trio
 
 from capsule.site import Capsule
 from certs import Identity, ensure_identity, load_identity, server_context
 from server.accesslog import ERROR_LOGGER, AccessLog
-from server.config import DEFAULT_GEMINI_PORT, Config, ConfigError, HostConfig, ListenAddress
+from server.config import (
+    DEFAULT_GEMINI_PORT,
+    Config,
+    ConfigError,
+    HostConfig,
+    ListenAddress,
+    MirrorConfig,
+)
 from server.gemini import GeminiServer, Site
+from server.http import MirrorServer
+from server.mirror import Mirror
+from server.mirror_request import HostNames
+from server.pages import PageRenderer
 
 logger = logging.getLogger(ERROR_LOGGER)
 
@@ -45,7 +58,32 @@ def build_site(config: Config, ports: frozenset[int]) -> Site:
     return Site(capsules, context, ports)
 
 
-async def open_listeners(addresses: tuple[ListenAddress, ...]) -> list[trio.SocketListener]:
+def build_mirror(config: Config) -> tuple[Mirror, HostNames]:
+    """The mirror and the Host names it answers, from the config alone (no certificates)."""
+    settings = config.mirror or MirrorConfig()
+    by_root: dict[Path, Capsule] = {}
+    capsules: dict[str, Capsule] = {}
+    for host in config.hosts:
+        root = config.root_for(host)
+        if root not in by_root:
+            try:
+                by_root[root] = Capsule(root, config.lang)
+            except OSError as error:
+                raise ConfigError(f"root of host {host.name!r}: {root}: {error.strerror}") from None
+        capsules[host.name.lower()] = by_root[root]
+    gemini_port = config.listen[0].port if config.listen else None
+    renderer = PageRenderer(
+        settings.templates, settings.inline_images, settings.base_url, settings.page_cache_size
+    )
+    base_host = urlsplit(settings.base_url).hostname if settings.base_url else None
+    extra = [base_host] if base_host else []
+    names = HostNames.build(capsules, config.hosts[0].name.lower(), extra)
+    return Mirror(capsules, renderer, gemini_port), names
+
+
+async def open_listeners(
+    addresses: tuple[ListenAddress, ...], key: str = "listen"
+) -> list[trio.SocketListener]:
     """Bind every address; the loopback defaults tolerate a machine without IPv6."""
     listeners: list[trio.SocketListener] = []
     for address in addresses:
@@ -55,7 +93,7 @@ async def open_listeners(addresses: tuple[ListenAddress, ...]) -> list[trio.Sock
             if address in LOOPBACK_DEFAULTS and address.host == "::1":
                 logger.warning("IPv6 loopback unavailable (%s); serving IPv4 only", error)
                 continue
-            raise ConfigError(f"listen: cannot bind {address}: {error.strerror}") from None
+            raise ConfigError(f"{key}: cannot bind {address}: {error.strerror}") from None
     return listeners
 
 
@@ -71,10 +109,19 @@ async def serve(config: Config, on_ready: Callable[[list[str]], None] | None = N
     site = build_site(config, ports | {DEFAULT_GEMINI_PORT})
     gemini = GeminiServer(site, config.limits, AccessLog())
     urls = [_listener_url(listener, config.hosts[0].name) for listener in listeners]
+    mirror_listeners: list[trio.SocketListener] = []
+    mirror_server: MirrorServer | None = None
+    if config.mirror is not None:
+        mirror, names = build_mirror(config)
+        mirror_server = MirrorServer(mirror, names, config.limits, config.mirror, AccessLog())
+        mirror_listeners = await open_listeners(config.mirror.listen, "http")
+        urls += [_mirror_url(listener) for listener in mirror_listeners]
     shutdown = trio.Event()
     async with trio.open_nursery() as nursery:
         nursery.start_soon(_wait_for_stop_signal, shutdown)
         nursery.start_soon(gemini.serve, listeners, shutdown)
+        if mirror_server is not None:
+            nursery.start_soon(mirror_server.serve, mirror_listeners, shutdown)
         for url in urls:
             logger.info("serving %s", url)
         logger.info("ready")
@@ -97,3 +144,10 @@ def _listener_url(listener: trio.SocketListener, host: str) -> str:
     address, port = listener.socket.getsockname()[:2]
     shown = f"[{address}]" if ":" in address else address
     return f"gemini://{host}:{port}/ on {shown}:{port}"
+
+
+def _mirror_url(listener: trio.SocketListener) -> str:
+    address, port = listener.socket.getsockname()[:2]
+    shown = f"[{address}]" if ":" in address else address
+    name = "localhost" if address in ("127.0.0.1", "::1") else shown
+    return f"http://{name}:{port}/ on {shown}:{port}"

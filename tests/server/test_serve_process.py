@@ -15,7 +15,7 @@ import trio
 
 from tests.harness import CapsuleProcess, fetch, open_tls, read_response
 
-LOCAL = ("--listen", "127.0.0.1:0")
+LOCAL = ("--listen", "127.0.0.1:0", "--no-http")
 
 
 @pytest.fixture

@@ -1,0 +1,38 @@
+"""Gemtext (text/gemini): parse it, inspect it, render it as gemtext or as HTML."""
+
+from gemtext.model import (
+    Document,
+    Heading,
+    Line,
+    Link,
+    ListItem,
+    Preformatted,
+    Quote,
+    Text,
+)
+from gemtext.parser import parse
+from gemtext.query import FeedEntry, feed_entries, links, title
+from gemtext.render_gemtext import UnrepresentableLine, to_gemtext
+from gemtext.render_html import to_html
+from gemtext.schemes import SAFE_SCHEMES, is_safe_url
+
+__all__ = [
+    "SAFE_SCHEMES",
+    "Document",
+    "FeedEntry",
+    "Heading",
+    "Line",
+    "Link",
+    "ListItem",
+    "Preformatted",
+    "Quote",
+    "Text",
+    "UnrepresentableLine",
+    "feed_entries",
+    "is_safe_url",
+    "links",
+    "parse",
+    "title",
+    "to_gemtext",
+    "to_html",
+]

@@ -1,0 +1,54 @@
+"""Read facts out of a Document: its title, its links, its feed entries."""
+
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass
+
+from gemtext.model import Document, Heading, Link
+
+# Gemini feed convention: a link whose label starts with an ISO 8601 date, then the title,
+# optionally after a dash or colon separator.
+_DATED_LABEL = re.compile(
+    r"(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})(?:\Z|[ \t]+[-\u2013\u2014][ \t]+|:[ \t]*|[ \t]+)"
+    r"(?P<title>.*)",
+    re.DOTALL,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    """One dated link of a gemfeed page."""
+
+    date: datetime.date
+    url: str
+    title: str
+
+
+def title(doc: Document) -> str | None:
+    """The text of the first heading of any level, or None if the document has none."""
+    for line in doc:
+        if isinstance(line, Heading):
+            return line.text
+    return None
+
+
+def links(doc: Document) -> tuple[Link, ...]:
+    """Every link line of the document, in order."""
+    return tuple(line for line in doc if isinstance(line, Link))
+
+
+def feed_entries(doc: Document) -> tuple[FeedEntry, ...]:
+    """The links whose label starts with a valid YYYY-MM-DD date, in document order."""
+    entries: list[FeedEntry] = []
+    for link in links(doc):
+        match = _DATED_LABEL.match(link.label)
+        if match is None:
+            continue
+        try:
+            date = datetime.date.fromisoformat(match["date"])
+        except ValueError:
+            continue
+        entries.append(FeedEntry(date, link.url, match["title"]))
+    return tuple(entries)

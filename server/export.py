@@ -1,0 +1,125 @@
+"""`capsule build`: write the whole mirror as static files, byte for byte what it serves."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from collections import deque
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
+
+from capsule.mime import is_gemtext
+from capsule.resources import File
+from server.accesslog import ERROR_LOGGER
+from server.config import Config, ConfigError
+from server.links import PAGE_INDEX, PAGE_SUFFIX, mirror_path
+from server.mirror import ATOM, HTML, OK, Request, Response
+from server.pages import STYLESHEET_PATH
+from server.protocol import remove_dot_segments
+from server.run import build_mirror
+
+logger = logging.getLogger(ERROR_LOGGER)
+
+_SERVED_DOT_NAMES = frozenset({".well-known"})
+
+
+def export(config: Config, outdir: Path) -> int:
+    """Write the mirror of the first host's capsule into `outdir`; return the files written.
+
+    Every file under the root is written, then every page reachable by internal links from
+    those pages (generated ones such as an archive included), each through `Mirror.respond`.
+    """
+    mirror, _ = build_mirror(config)
+    host = config.hosts[0].name.lower()
+    root = mirror.capsules[host].root
+    target = outdir.resolve()
+    if target == root or target.is_relative_to(root):
+        raise ConfigError(f"build: {outdir} is inside the capsule root {root}")
+    files = list(_published(root))
+    pages = [mirror_path(path) for path in files if is_gemtext(path)]
+    # Pages come after files: where a page and a file claim one name, the page wins, as live.
+    queue = deque([STYLESHEET_PATH, *files, *pages])
+    seen = set(queue)
+    written = 0
+    while queue:
+        path = queue.popleft()
+        response = mirror.respond(Request("GET", host, path))
+        if not _exportable(path, response, config):
+            continue
+        _write(output_file(target, path), response)
+        written += 1
+        if dict(response.headers)["Content-Type"] == HTML and isinstance(response.body, bytes):
+            for link in internal_links(path, response.body.decode("utf-8")):
+                if link not in seen:
+                    seen.add(link)
+                    queue.append(link)
+    return written
+
+
+def internal_links(page: str, html: str) -> list[str]:
+    """Decoded mirror paths of the same-site links (href and src) of an HTML page."""
+    collector = _LinkCollector()
+    collector.feed(html)
+    paths = []
+    for url in collector.urls:
+        parts = urlsplit(url)
+        if parts.scheme or parts.netloc or not parts.path or parts.query:
+            continue
+        paths.append(remove_dot_segments(unquote(urljoin(page, parts.path))))
+    return paths
+
+
+def output_file(outdir: Path, path: str) -> Path:
+    """Where the export keeps the answer for mirror path `path` (decoded)."""
+    if path.endswith("/"):
+        path += PAGE_INDEX
+    return outdir.joinpath(*path.strip("/").split("/"))
+
+
+def _published(root: Path) -> Iterator[str]:
+    """Capsule paths of every file under the root that the capsule may serve, sorted."""
+    for directory, subdirectories, names in os.walk(root):
+        subdirectories[:] = sorted(
+            name for name in subdirectories
+            if not name.startswith(".") or name in _SERVED_DOT_NAMES
+        )
+        relative = Path(directory).relative_to(root).as_posix()
+        prefix = "/" if relative == "." else f"/{relative}/"
+        for name in sorted(names):
+            if not name.startswith("."):
+                yield prefix + name
+
+
+def _exportable(path: str, response: Response, config: Config) -> bool:
+    if response.status != OK:
+        logger.warning("build: %s answers %d; not written", path, response.status)
+        return False
+    content_type = dict(response.headers)["Content-Type"]
+    if content_type == HTML and not path.endswith(("/", PAGE_SUFFIX)):
+        # A static host types files by extension: it would not serve this one as HTML.
+        logger.warning("build: %s is a page without .html; it needs the live mirror", path)
+        return False
+    if content_type == ATOM and (config.mirror is None or config.mirror.base_url is None):
+        logger.warning("build: %s needs absolute URLs; give --base-url to write it", path)
+        return False
+    return True
+
+
+def _write(destination: Path, response: Response) -> None:
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(response.body, File):
+        shutil.copyfile(response.body.path, destination)
+    else:
+        destination.write_bytes(response.body)
+
+
+class _LinkCollector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.urls += [value for name, value in attrs if name in ("href", "src") and value]

@@ -1,0 +1,277 @@
+"""The mirror's HTTP semantics without sockets: resources to responses, statuses, caching."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from email.utils import formatdate, parsedate_to_datetime
+from urllib.parse import parse_qs, unquote
+
+from capsule.atom import render_atom
+from capsule.resources import Feed, File, Gone, InputPrompt, NotFound, Page, Redirect, Resource
+from capsule.site import Capsule
+from server.links import INPUT_FIELD, MirrorTarget, capsule_target, mirror_path, rewrite_link
+from server.pages import STYLESHEET_PATH, PageContext, PageRenderer
+
+OK = 200
+MOVED_PERMANENTLY = 301
+FOUND = 302
+NOT_MODIFIED = 304
+BAD_REQUEST = 400
+NOT_FOUND = 404
+METHOD_NOT_ALLOWED = 405
+GONE = 410
+CONTENT_TOO_LARGE = 413
+MISDIRECTED_REQUEST = 421
+TOO_MANY_REQUESTS = 429
+HEADERS_TOO_LARGE = 431
+INTERNAL_ERROR = 500
+
+REASONS = {
+    BAD_REQUEST: "Bad request",
+    METHOD_NOT_ALLOWED: "Method not allowed",
+    CONTENT_TOO_LARGE: "Request body too large",
+    MISDIRECTED_REQUEST: "This server does not serve that host",
+    TOO_MANY_REQUESTS: "Too many requests",
+    HEADERS_TOO_LARGE: "Request headers too large",
+    INTERNAL_ERROR: "Internal error",
+}
+
+HTML = "text/html; charset=utf-8"
+GEMTEXT_SOURCE = "text/plain; charset=utf-8"
+"""Raw gemtext is labelled as plain text so that browsers display it instead of saving it."""
+CSS = "text/css; charset=utf-8"
+ATOM = "application/atom+xml; charset=utf-8"
+ALLOWED_METHODS = "GET, HEAD"
+CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+)
+CACHE_PAGE = "public, max-age=60"
+CACHE_FILE = "public, max-age=300"
+CACHE_PERMANENT_REDIRECT = "public, max-age=3600"
+CACHE_NONE = "no-store"
+
+Headers = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """A GET or HEAD for one of our hosts; `path` is decoded and free of dot segments."""
+
+    method: str
+    host: str
+    path: str
+    query: str | None = None
+    """The query string as sent, still percent-encoded."""
+    origin: str | None = None
+    """`http://HOST[:PORT]` as the client addressed us, for absolute URLs without a base URL."""
+    if_none_match: str | None = None
+    if_modified_since: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """Status, headers and body of one answer; a File body is streamed from disk."""
+
+    status: int
+    headers: Headers
+    body: bytes | File = b""
+
+
+class Mirror:
+    """Answers mirror requests from the capsules, one per host name."""
+
+    def __init__(
+        self,
+        capsules: Mapping[str, Capsule],
+        renderer: PageRenderer,
+        gemini_port: int | None = None,
+    ) -> None:
+        self.capsules = dict(capsules)
+        self.renderer = renderer
+        self.gemini_port = gemini_port
+        self._stylesheet = renderer.stylesheet().encode("utf-8")
+
+    def respond(self, request: Request) -> Response:
+        """The response to a valid request (this reads the capsule from disk)."""
+        if request.path == STYLESHEET_PATH:
+            return _conditional(_entity(OK, CSS, self._stylesheet, CACHE_PAGE), request)
+        capsule = self.capsules[request.host]
+        target = capsule_target(request.path)
+        query = capsule_query(request.query)
+        resource = capsule.resolve(target.path, query)
+        if isinstance(resource, NotFound) and target.path != request.path:
+            # A capsule file that merely looks like a page URL, with no page claiming it.
+            literal = capsule.resolve(request.path, query)
+            if isinstance(literal, File):
+                resource, target = literal, MirrorTarget(request.path, raw=True)
+        elif isinstance(resource, NotFound) and target.raw and target.path.endswith("/index.gmi"):
+            # The source of a generated directory page (no index.gmi on disk).
+            resource = capsule.resolve(target.path.removesuffix("index.gmi"), query)
+        origin = self.renderer.base_url or request.origin
+        return _conditional(self.response_for(resource, target, request.host, origin), request)
+
+    def response_for(
+        self, resource: Resource, target: MirrorTarget, host: str, origin: str | None = None
+    ) -> Response:
+        """How the mirror renders `resource`: the one place its status and headers are chosen."""
+        context = self._context(target.path, host)
+        match resource:
+            case Page(gemtext=text) if target.raw:
+                return _entity(OK, GEMTEXT_SOURCE, text.encode("utf-8"), CACHE_PAGE)
+            case Page(gemtext=text, lang=lang):
+                html = self.renderer.page(text, lang, context)
+                return _entity(OK, HTML, html.encode("utf-8"), CACHE_PAGE)
+            case File():
+                return _file(resource)
+            case Redirect(target=location, permanent=permanent):
+                status = MOVED_PERMANENTLY if permanent else FOUND
+                cache = CACHE_PERMANENT_REDIRECT if permanent else CACHE_NONE
+                href = rewrite_link(location, target.path, context.own_hosts)
+                return Response(status, _headers(("Location", href), ("Content-Length", "0"),
+                                                 ("Cache-Control", cache)))
+            case InputPrompt(prompt=prompt, sensitive=sensitive):
+                html = self.renderer.input_form(prompt, sensitive, None, context)
+                return _entity(OK, HTML, html.encode("utf-8"), CACHE_NONE)
+            case NotFound(reason=reason):
+                html = self.renderer.error(NOT_FOUND, reason, context)
+                return _entity(NOT_FOUND, HTML, html.encode("utf-8"), CACHE_PAGE)
+            case Gone(reason=reason):
+                html = self.renderer.error(GONE, reason, context)
+                return _entity(GONE, HTML, html.encode("utf-8"), CACHE_PAGE)
+            case Feed():
+                atom = render_atom(resource, origin or "", mirror_path)
+                return _entity(OK, ATOM, atom, CACHE_PAGE)
+
+    def refusal(self, status: int, extra: Headers = ()) -> Response:
+        """An error page for a request the mirror will not serve (400, 405, 421, 429...)."""
+        html = self.renderer.error(status, REASONS[status], None)
+        response = _entity(status, HTML, html.encode("utf-8"), CACHE_NONE)
+        return Response(status, response.headers + extra, response.body)
+
+    def _context(self, path: str, host: str) -> PageContext:
+        capsule = self.capsules[host]
+        own = frozenset(name for name, other in self.capsules.items() if other is capsule)
+        port = "" if self.gemini_port in (None, 0, 1965) else f":{self.gemini_port}"
+        return PageContext(path, host, own, f"gemini://{host}{port}")
+
+
+def capsule_query(query: str | None) -> str | None:
+    """The capsule's query for a mirror query string: the `q` field of our input form, or
+    else the whole string decoded (as Gemini sends it)."""
+    if query is None:
+        return None
+    fields = parse_qs(query, keep_blank_values=True)
+    if INPUT_FIELD in fields:
+        return fields[INPUT_FIELD][0]
+    return unquote(query)
+
+
+def bad_request(mirror: Mirror) -> Response:
+    """400: the request could not be read."""
+    return mirror.refusal(BAD_REQUEST)
+
+
+def headers_too_large(mirror: Mirror) -> Response:
+    """431: the request head exceeded the size limit."""
+    return mirror.refusal(HEADERS_TOO_LARGE)
+
+
+def content_too_large(mirror: Mirror) -> Response:
+    """413: a GET or HEAD came with a body beyond the limit."""
+    return mirror.refusal(CONTENT_TOO_LARGE)
+
+
+def method_not_allowed(mirror: Mirror) -> Response:
+    """405: only GET and HEAD exist here."""
+    return mirror.refusal(METHOD_NOT_ALLOWED, (("Allow", ALLOWED_METHODS),))
+
+
+def misdirected(mirror: Mirror) -> Response:
+    """421: the Host is not one of ours."""
+    return mirror.refusal(MISDIRECTED_REQUEST)
+
+
+def too_many_requests(mirror: Mirror, retry_after: float) -> Response:
+    """429 with the whole seconds to wait."""
+    seconds = str(max(1, math.ceil(retry_after)))
+    return mirror.refusal(TOO_MANY_REQUESTS, (("Retry-After", seconds),))
+
+
+def internal_error(mirror: Mirror) -> Response:
+    """500: resolving or rendering failed on our side."""
+    return mirror.refusal(INTERNAL_ERROR)
+
+
+def _entity(status: int, content_type: str, body: bytes, cache: str) -> Response:
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    headers = [("Content-Type", content_type), ("Content-Length", str(len(body))),
+               ("Cache-Control", cache)]
+    if status == OK:
+        headers.append(("ETag", etag))
+    return Response(status, _headers(*headers), body)
+
+
+def _file(file: File) -> Response:
+    etag = f'"{file.size:x}-{int(file.mtime * 1_000_000):x}"'
+    return Response(
+        OK,
+        _headers(
+            ("Content-Type", file.mime),
+            ("Content-Length", str(file.size)),
+            ("Cache-Control", CACHE_FILE),
+            ("ETag", etag),
+            ("Last-Modified", formatdate(file.mtime, usegmt=True)),
+        ),
+        file,
+    )
+
+
+def _headers(*headers: tuple[str, str]) -> Headers:
+    return headers + SECURITY_HEADERS
+
+
+def _conditional(response: Response, request: Request) -> Response:
+    """Turn a 200 into a 304 when the client's cached copy is still current."""
+    if response.status != OK:
+        return response
+    fields = dict(response.headers)
+    if request.if_none_match is not None:
+        fresh = _etag_matches(request.if_none_match, fields.get("ETag"))
+    elif request.if_modified_since is not None:
+        fresh = _not_modified_since(request.if_modified_since, fields.get("Last-Modified"))
+    else:
+        fresh = False
+    if not fresh:
+        return response
+    kept = tuple((name, value) for name, value in response.headers
+                 if name not in ("Content-Type", "Content-Length"))
+    return Response(NOT_MODIFIED, kept)
+
+
+def _etag_matches(if_none_match: str, etag: str | None) -> bool:
+    if etag is None:
+        return False
+    candidates = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in candidates or etag in candidates
+
+
+def _not_modified_since(if_modified_since: str, last_modified: str | None) -> bool:
+    if last_modified is None:
+        return False
+    try:
+        since = parsedate_to_datetime(if_modified_since)
+        modified = parsedate_to_datetime(last_modified)
+    except (TypeError, ValueError):
+        return False
+    if since.tzinfo is None:
+        return False
+    return modified <= since

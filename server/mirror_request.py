@@ -1,0 +1,96 @@
+"""Checking an HTTP request head for the mirror: method, Host and target, without I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+from urllib.parse import unquote_to_bytes, urlsplit
+
+from server.mirror import Request
+from server.protocol import remove_dot_segments
+
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+"""Accepted with any port for the primary host, so the local default works out of the box."""
+
+
+class Refusal(Enum):
+    """Why a request head is refused; the mirror turns each into its response."""
+
+    MALFORMED = "malformed"
+    METHOD = "method"
+    HOST = "host"
+
+
+@dataclass(frozen=True, slots=True)
+class HostNames:
+    """Which Host values the mirror answers, and the capsule host each one stands for."""
+
+    names: Mapping[str, str]
+
+    @classmethod
+    def build(cls, hosts: Iterable[str], primary: str, extra: Iterable[str] = ()) -> HostNames:
+        """Our host names as themselves; loopback names and `extra` (e.g. the base URL's host)
+        for the primary host."""
+        names = dict.fromkeys([*LOOPBACK_NAMES, *extra], primary)
+        names.update((host, host) for host in hosts)
+        return cls(names)
+
+    def capsule_host(self, host_header: str) -> str | None:
+        """The capsule host for a Host header value (any port), or None if it is not ours."""
+        if host_header.startswith("["):
+            name, bracket, _ = host_header[1:].partition("]")
+            if not bracket:
+                return None
+        else:
+            name, _, port = host_header.partition(":")
+            if port and not port.isdigit():
+                return None
+        return self.names.get(name.lower().rstrip("."))
+
+
+def parse_request(
+    method: bytes, target: bytes, headers: Iterable[tuple[bytes, bytes]], hosts: HostNames
+) -> Request | Refusal:
+    """Validate a request head as h11 delivers it (header names lower-case)."""
+    fields: dict[bytes, bytes] = {}
+    for name, value in headers:
+        fields.setdefault(name, value)
+    try:
+        text = target.decode("ascii")
+        host_header = fields.get(b"host", b"").decode("ascii")
+    except UnicodeDecodeError:
+        return Refusal.MALFORMED
+    if text.startswith(("http://", "https://")):
+        # Absolute form: the target's authority replaces the Host header (RFC 9112, 3.2.2).
+        parts = urlsplit(text)
+        host_header, text = parts.netloc, text[len(parts.scheme) + 3 + len(parts.netloc):] or "/"
+    if not host_header:
+        return Refusal.MALFORMED
+    host = hosts.capsule_host(host_header)
+    if host is None:
+        return Refusal.HOST
+    if method not in (b"GET", b"HEAD"):
+        return Refusal.METHOD
+    if not text.startswith("/") or "#" in text:
+        return Refusal.MALFORMED
+    raw_path, question, query = text.partition("?")
+    try:
+        path = unquote_to_bytes(raw_path).decode("utf-8")
+    except UnicodeDecodeError:
+        return Refusal.MALFORMED
+    if "\x00" in path:
+        return Refusal.MALFORMED
+    return Request(
+        method=method.decode("ascii"),
+        host=host,
+        path=remove_dot_segments(path),
+        query=query if question else None,
+        origin=f"http://{host_header}",
+        if_none_match=_text(fields.get(b"if-none-match")),
+        if_modified_since=_text(fields.get(b"if-modified-since")),
+    )
+
+
+def _text(value: bytes | None) -> str | None:
+    return None if value is None else value.decode("latin-1")

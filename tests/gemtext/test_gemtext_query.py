@@ -1,0 +1,72 @@
+"""Reading the title, links and feed entries of a document."""
+
+import datetime
+
+import pytest
+
+from gemtext import FeedEntry, Link, feed_entries, links, parse, title
+
+
+def test_title_is_first_heading_in_document_order() -> None:
+    assert title(parse("intro\n## Sub\n# Main")) == "Sub"
+
+
+def test_title_of_document_without_heading_is_none() -> None:
+    assert title(parse("text\n=> /x")) is None
+
+
+def test_heading_inside_preformatted_block_is_not_a_title() -> None:
+    assert title(parse("```\n# fake\n```\n# Real")) == "Real"
+
+
+def test_links_in_order_skipping_preformatted() -> None:
+    doc = parse("=> /a A\ntext\n```\n=> /no\n```\n=> /b")
+    assert links(doc) == (Link("/a", "A"), Link("/b", ""))
+
+
+@pytest.mark.parametrize(
+    ("label", "expected_title"),
+    [
+        ("2024-03-01 - Spring", "Spring"),
+        ("2024-03-01: Spring", "Spring"),
+        ("2024-03-01:Spring", "Spring"),
+        ("2024-03-01 Spring", "Spring"),
+        ("2024-03-01\tSpring", "Spring"),
+        ("2024-03-01 \u2014 Spring", "Spring"),
+        ("2024-03-01 - Spring - part 2", "Spring - part 2"),
+        ("2024-03-01", ""),
+    ],
+)
+def test_feed_entry_separators(label: str, expected_title: str) -> None:
+    assert feed_entries(parse(f"=> /post.gmi {label}")) == (
+        FeedEntry(datetime.date(2024, 3, 1), "/post.gmi", expected_title),
+    )
+
+
+@pytest.mark.parametrize(
+    "label",
+    [
+        "Spring 2024-03-01",
+        "2024-02-30 - Not a day",
+        "2024-13-01 - Not a month",
+        "2024-3-1 - Short",
+        "2024-03-011 - Too long",
+        "20240301 - Basic format",
+        "2024-03-01T10:00 - With time",
+        "\u0662\u0660\u0662\u0664-03-01 - Arabic-Indic digits",
+        "",
+    ],
+)
+def test_label_without_leading_valid_date_is_not_an_entry(label: str) -> None:
+    assert feed_entries(parse(f"=> /post.gmi {label}")) == ()
+
+
+def test_feed_entries_keep_document_order_and_ignore_other_lines() -> None:
+    doc = parse(
+        "# Log\n2024-01-01 - not a link\n"
+        "=> /b.gmi 2024-02-01 - B\n=> /about About\n=> /a.gmi 2023-12-31 - A\n"
+    )
+    assert feed_entries(doc) == (
+        FeedEntry(datetime.date(2024, 2, 1), "/b.gmi", "B"),
+        FeedEntry(datetime.date(2023, 12, 31), "/a.gmi", "A"),
+    )

@@ -1,0 +1,105 @@
+"""Reading a request head for the mirror: Host, method and target, without sockets."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.mirror import Request
+from server.mirror_request import HostNames, Refusal, parse_request
+
+HOSTS = HostNames.build(["example.org", "other.example"], "example.org", ["www.example.org"])
+
+
+def parse(
+    target: bytes = b"/", host: bytes | None = b"example.org", method: bytes = b"GET",
+    extra: list[tuple[bytes, bytes]] | None = None,
+) -> Request | Refusal:
+    headers = ([(b"host", host)] if host is not None else []) + (extra or [])
+    return parse_request(method, target, headers, HOSTS)
+
+
+@pytest.mark.parametrize(
+    ("host", "capsule_host"),
+    [
+        (b"example.org", "example.org"),
+        (b"EXAMPLE.org.", "example.org"),
+        (b"example.org:8080", "example.org"),
+        (b"other.example", "other.example"),
+        (b"www.example.org", "example.org"),
+        (b"localhost:8080", "example.org"),
+        (b"127.0.0.1:1234", "example.org"),
+        (b"[::1]:8080", "example.org"),
+    ],
+)
+def test_host_header_selects_the_capsule_host(host: bytes, capsule_host: str) -> None:
+    request = parse(host=host)
+    assert isinstance(request, Request)
+    assert request.host == capsule_host
+
+
+@pytest.mark.parametrize(
+    "host", [b"evil.example", b"example.org.evil.example", b"10.0.0.1", b"[::2]:80"]
+)
+def test_other_host_is_refused_as_misdirected(host: bytes) -> None:
+    assert parse(host=host) is Refusal.HOST
+
+
+@pytest.mark.parametrize("host", [b"example.org:http", b"[::1", b"example.org:8080:1"])
+def test_unreadable_host_is_not_ours(host: bytes) -> None:
+    assert parse(host=host) is Refusal.HOST
+
+
+@pytest.mark.parametrize("host", [None, b""])
+def test_missing_or_empty_host_is_malformed(host: bytes | None) -> None:
+    assert parse(host=host) is Refusal.MALFORMED
+
+
+@pytest.mark.parametrize("method", [b"POST", b"PUT", b"DELETE", b"OPTIONS", b"get"])
+def test_methods_other_than_get_and_head_are_refused(method: bytes) -> None:
+    assert parse(method=method) is Refusal.METHOD
+
+
+@pytest.mark.parametrize(
+    ("target", "path"),
+    [
+        (b"/", "/"),
+        (b"/a/b.html", "/a/b.html"),
+        (b"/a/../b.html", "/b.html"),
+        (b"/../../etc/passwd", "/etc/passwd"),
+        (b"/%2e%2e/%2e%2e/etc/passwd", "/etc/passwd"),
+        (b"/a/%2E%2E/%2e%2E/secret.txt", "/secret.txt"),
+        (b"/caf%C3%A9.html", "/caf\u00e9.html"),
+        (b"/a//b/", "/a/b/"),
+    ],
+)
+def test_target_path_is_decoded_and_cannot_climb_above_root(target: bytes, path: str) -> None:
+    request = parse(target)
+    assert isinstance(request, Request)
+    assert request.path == path
+
+
+def test_query_is_kept_apart_from_the_path() -> None:
+    request = parse(b"/search.html?q=gemini%20pages")
+    assert isinstance(request, Request)
+    assert (request.path, request.query) == ("/search.html", "q=gemini%20pages")
+
+
+def test_absolute_form_target_takes_its_host_from_the_url() -> None:
+    request = parse(b"http://other.example/a.html", host=b"example.org")
+    assert isinstance(request, Request)
+    assert (request.host, request.path) == ("other.example", "/a.html")
+
+
+@pytest.mark.parametrize(
+    "target", [b"*", b"a.html", b"/%ff.html", b"/a%00b", b"/a#frag", b"/caf\xc3\xa9"]
+)
+def test_unusable_target_is_malformed(target: bytes) -> None:
+    assert parse(target) is Refusal.MALFORMED
+
+
+def test_conditional_headers_are_carried_into_the_request() -> None:
+    request = parse(extra=[(b"if-none-match", b'"abc"'),
+                           (b"if-modified-since", b"Wed, 25 Nov 2026 10:00:00 GMT")])
+    assert isinstance(request, Request)
+    assert request.if_none_match == '"abc"'
+    assert request.if_modified_since == "Wed, 25 Nov 2026 10:00:00 GMT"
