@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import stat
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from capsule.articles import Article, article_date, fallback_title
-from capsule.mime import is_gemtext
+from capsule.scan import Listing, TreeScanner, parent_of
 from gemtext import Document, Heading, Link, Preformatted, parse, title
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# page_text rows share their rowid with pages.id, so updates never scan the text index.
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS pages (
-    path TEXT PRIMARY KEY,
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE,
     mtime_ns INTEGER NOT NULL,
     size INTEGER NOT NULL,
     published TEXT,
@@ -26,9 +26,10 @@ CREATE TABLE IF NOT EXISTS pages (
 );
 CREATE INDEX IF NOT EXISTS pages_by_date ON pages(published) WHERE published IS NOT NULL;
 CREATE VIRTUAL TABLE IF NOT EXISTS page_text USING fts5(
-    path UNINDEXED, title, body, tokenize = 'unicode61 remove_diacritics 2'
+    title, body, tokenize = 'unicode61 remove_diacritics 2'
 );
 """
+_BATCH = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,7 @@ class Catalog:
         database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._write_lock = threading.Lock()
         self._local = threading.local()
+        self._scanner = TreeScanner(self.root)
         with self._connection() as connection:
             version = connection.execute("PRAGMA user_version").fetchone()[0]
             if version != SCHEMA_VERSION:
@@ -75,43 +77,66 @@ class Catalog:
                 )
             connection.executescript(_SCHEMA)
             connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        self._articles: tuple[Article, ...] = ()
-        self._load_articles()
+        self._known: dict[str, tuple[int, int, int]] = {}
+        self._by_path: dict[str, Article] = {}
+        for page_id, path, mtime_ns, size, published, page_title in self._connection().execute(
+            "SELECT id, path, mtime_ns, size, published, title FROM pages"
+        ):
+            self._known[path] = (page_id, mtime_ns, size)
+            if published is not None:
+                self._by_path[path] = Article(path, date.fromisoformat(published), page_title)
+        self._articles = _newest_first(self._by_path.values())
 
     @property
     def articles(self) -> tuple[Article, ...]:
         """Every article, newest first (ties by path)."""
         return self._articles
 
-    def refresh(self) -> Changes:
-        """Bring the index in step with the disk; safe to call from any thread."""
+    def refresh(self, full: bool = True) -> Changes:
+        """Bring the index in step with the disk; safe to call from any thread.
+
+        A quick refresh (`full=False`) re-lists only directories whose mtime changed: it sees
+        new, deleted and renamed pages but not in-place edits, which a full refresh finds.
+        """
         with self._write_lock:
+            listing = self._scanner.scan(full)
             connection = self._connection()
-            known = {
-                path: (mtime_ns, size)
-                for path, mtime_ns, size in connection.execute(
-                    "SELECT path, mtime_ns, size FROM pages"
-                )
-            }
-            added = changed = 0
-            with connection:
-                for path, info in _gemtext_files(self.root):
-                    signature = (info.st_mtime_ns, info.st_size)
-                    previous = known.pop(path, None)
-                    if previous == signature:
-                        continue
-                    self._store(connection, path, signature)
-                    if previous is None:
-                        added += 1
-                    else:
-                        changed += 1
-                for path in known:
-                    connection.execute("DELETE FROM pages WHERE path = ?", (path,))
-                    connection.execute("DELETE FROM page_text WHERE path = ?", (path,))
-            changes = Changes(added, changed, len(known))
+            added = changed = pending = 0
+            for path, signature in listing.files.items():
+                previous = self._known.get(path)
+                if previous is not None and previous[1:] == signature:
+                    continue
+                self._store(connection, path, signature, previous[0] if previous else None)
+                if previous is None:
+                    added += 1
+                else:
+                    changed += 1
+                pending += 1
+                if pending >= _BATCH:
+                    connection.commit()
+                    pending = 0
+            removed = self._removed(listing)
+            for path in removed:
+                page_id = self._known.pop(path)[0]
+                self._by_path.pop(path, None)
+                connection.execute("DELETE FROM pages WHERE id = ?", (page_id,))
+                connection.execute("DELETE FROM page_text WHERE rowid = ?", (page_id,))
+            connection.commit()
+            changes = Changes(added, changed, len(removed))
             if changes.any:
-                self._load_articles()
+                self._articles = _newest_first(self._by_path.values())
             return changes
+
+    def _removed(self, listing: Listing) -> list[str]:
+        """Known pages that a listed directory no longer holds, or whose directory is gone."""
+        gone_from = listing.listed | listing.vanished
+        if not gone_from:
+            return []
+        return [
+            path
+            for path in self._known
+            if parent_of(path) in gone_from and path not in listing.files
+        ]
 
     def search(self, query: str, limit: int = 20) -> list[SearchHit]:
         """Pages matching every word of `query`, best first; FTS syntax in it is inert."""
@@ -119,8 +144,9 @@ class Catalog:
         if not match:
             return []
         rows = self._connection().execute(
-            "SELECT path, title, snippet(page_text, 2, '', '', '…', 16) FROM page_text "
-            "WHERE page_text MATCH ? ORDER BY bm25(page_text, 0.0, 8.0, 1.0) LIMIT ?",
+            "SELECT pages.path, pages.title, snippet(page_text, 1, '', '', '…', 16) "
+            "FROM page_text JOIN pages ON pages.id = page_text.rowid "
+            "WHERE page_text MATCH ? ORDER BY bm25(page_text, 8.0, 1.0) LIMIT ?",
             (match, limit),
         )
         return [
@@ -134,7 +160,13 @@ class Catalog:
         )
         return None if row is None else str(row[0])
 
-    def _store(self, connection: sqlite3.Connection, path: str, signature: tuple[int, int]) -> None:
+    def _store(
+        self,
+        connection: sqlite3.Connection,
+        path: str,
+        signature: tuple[int, int],
+        page_id: int | None,
+    ) -> None:
         try:
             text = (self.root / path.lstrip("/")).read_bytes().decode("utf-8", errors="replace")
         except OSError:
@@ -145,26 +177,26 @@ class Catalog:
             fallback_title(*dated) if dated else Path(path).stem.replace("-", " ")
         )
         published = dated[0].isoformat() if dated else None
+        if page_id is None:
+            cursor = connection.execute(
+                "INSERT INTO pages (path, mtime_ns, size, published, title) VALUES (?, ?, ?, ?, ?)",
+                (path, *signature, published, page_title),
+            )
+            assert cursor.lastrowid is not None
+            page_id = cursor.lastrowid
+        else:
+            connection.execute(
+                "UPDATE pages SET mtime_ns = ?, size = ?, published = ?, title = ? WHERE id = ?",
+                (*signature, published, page_title, page_id),
+            )
+            connection.execute("DELETE FROM page_text WHERE rowid = ?", (page_id,))
         connection.execute(
-            "INSERT OR REPLACE INTO pages (path, mtime_ns, size, published, title) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (path, *signature, published, page_title),
+            "INSERT INTO page_text (rowid, title, body) VALUES (?, ?, ?)",
+            (page_id, page_title, plain_text(document)),
         )
-        connection.execute("DELETE FROM page_text WHERE path = ?", (path,))
-        connection.execute(
-            "INSERT INTO page_text (path, title, body) VALUES (?, ?, ?)",
-            (path, page_title, plain_text(document)),
-        )
-
-    def _load_articles(self) -> None:
-        rows = self._connection().execute(
-            "SELECT path, published, title FROM pages WHERE published IS NOT NULL "
-            "ORDER BY published DESC, path"
-        )
-        self._articles = tuple(
-            Article(path, date.fromisoformat(published), page_title)
-            for path, published, page_title in rows
-        )
+        self._known[path] = (page_id, *signature)
+        if dated is not None:
+            self._by_path[path] = Article(path, dated[0], page_title)
 
     def _connection(self) -> sqlite3.Connection:
         """One connection per thread; WAL lets searches run while a refresh writes."""
@@ -199,32 +231,6 @@ def plain_text(document: Document) -> str:
     return "\n".join(part for part in parts if part)
 
 
-def _gemtext_files(root: Path) -> Iterator[tuple[str, os.stat_result]]:
-    """Every gemtext file under root as (absolute URL path, stat), skipping dotfiles."""
-    pending = [(root, "")]
-    while pending:
-        directory, prefix = pending.pop()
-        try:
-            entries = list(os.scandir(directory))
-        except OSError:
-            continue
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            path = f"{prefix}/{entry.name}"
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    pending.append((Path(entry.path), path))
-                elif is_gemtext(entry.name):
-                    info = entry.stat()
-                    if stat.S_ISREG(info.st_mode) and _inside(root, entry):
-                        yield path, info
-            except OSError:
-                continue
-
-
-def _inside(root: Path, entry: os.DirEntry[str]) -> bool:
-    """Symlinked files count only if they point inside the root."""
-    if not entry.is_symlink():
-        return True
-    return Path(entry.path).resolve().is_relative_to(root)
+def _newest_first(articles: Iterable[Article]) -> tuple[Article, ...]:
+    by_path = sorted(articles, key=lambda article: article.path)
+    return tuple(sorted(by_path, key=lambda article: article.published, reverse=True))

@@ -130,3 +130,28 @@ def test_index_of_another_schema_version_is_rebuilt(root: Path, tmp_path: Path) 
         connection.execute("PRAGMA user_version = 99")
     catalog = Catalog(root, database)
     assert catalog.refresh() == Changes(added=4)
+
+
+def test_quick_refresh_finds_a_new_article(catalog: Catalog, root: Path) -> None:
+    write(root, "/2026/11/20/another.gmi", "# Another\n")
+    assert catalog.refresh(full=False) == Changes(added=1)
+
+
+def test_quick_refresh_finds_a_deleted_directory_of_articles(catalog: Catalog, root: Path) -> None:
+    for page in (root / "2026" / "11" / "20").iterdir():
+        page.unlink()
+    for directory in ("2026/11/20", "2026/11", "2026"):
+        (root / directory).rmdir()
+    assert catalog.refresh(full=False) == Changes(removed=1)
+    assert [article.path for article in catalog.articles] == ["/2026-11-22-second.gmi"]
+
+
+def test_full_refresh_finds_an_in_place_edit_a_quick_one_may_miss(
+    catalog: Catalog, root: Path
+) -> None:
+    page = root / "about.gmi"
+    with page.open("a") as file:
+        file.write("Now also about chess.\n")
+    catalog.refresh(full=False)
+    assert catalog.refresh(full=True) in (Changes(changed=1), Changes())
+    assert [hit.path for hit in catalog.search("chess")] == ["/about.gmi"]

@@ -1,0 +1,96 @@
+"""Listing the gemtext files under a capsule root, re-listing only directories that changed."""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from capsule.mime import is_gemtext
+
+# A directory changed this recently may change again within its mtime's granularity.
+_SETTLE_NS = 2_000_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """What one scan saw: files of the directories it listed, and directories now gone."""
+
+    files: dict[str, tuple[int, int]]
+    """URL path -> (mtime_ns, size) for every gemtext file in a listed directory."""
+    listed: frozenset[str]
+    """Directories (URL paths, "" for the root) whose files are all in `files`."""
+    vanished: frozenset[str]
+    """Directories seen by an earlier scan that no longer exist."""
+
+
+class TreeScanner:
+    """Walks a root, remembering directory mtimes so quick scans skip unchanged directories.
+
+    Adding, removing or renaming a file changes its directory's mtime, so a quick scan sees
+    it; an in-place edit does not, which is why callers run a full scan now and then.
+    Dotfiles and dot-directories are skipped; symlinked directories are not followed.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._directories: dict[str, tuple[int, tuple[str, ...]]] = {}
+
+    def scan(self, full: bool) -> Listing:
+        """List every directory (full) or only those whose mtime changed (quick)."""
+        files: dict[str, tuple[int, int]] = {}
+        listed: set[str] = set()
+        seen: dict[str, tuple[int, tuple[str, ...]]] = {}
+        settled_before = time.time_ns() - _SETTLE_NS
+        pending = [""]
+        while pending:
+            prefix = pending.pop()
+            directory = self.root / prefix.lstrip("/") if prefix else self.root
+            try:
+                mtime = os.stat(directory).st_mtime_ns
+            except OSError:
+                continue
+            cached = self._directories.get(prefix)
+            if full or cached is None or cached[0] != mtime:
+                subdirectories = self._list(directory, prefix, files)
+                listed.add(prefix)
+            else:
+                subdirectories = cached[1]
+            seen[prefix] = (mtime if mtime < settled_before else -1, subdirectories)
+            pending.extend(f"{prefix}/{name}" for name in subdirectories)
+        vanished = frozenset(self._directories.keys() - seen.keys())
+        self._directories = seen
+        return Listing(files, frozenset(listed), vanished)
+
+    def _list(
+        self, directory: Path, prefix: str, files: dict[str, tuple[int, int]]
+    ) -> tuple[str, ...]:
+        subdirectories: list[str] = []
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            return ()
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    subdirectories.append(entry.name)
+                elif is_gemtext(entry.name):
+                    info = entry.stat()
+                    if stat.S_ISREG(info.st_mode) and self._inside(entry):
+                        files[f"{prefix}/{entry.name}"] = (info.st_mtime_ns, info.st_size)
+            except OSError:
+                continue
+        return tuple(subdirectories)
+
+    def _inside(self, entry: os.DirEntry[str]) -> bool:
+        """Symlinked files count only if they point inside the root."""
+        return not entry.is_symlink() or Path(entry.path).resolve().is_relative_to(self.root)
+
+
+def parent_of(path: str) -> str:
+    """The directory part of a URL path, "" for files in the root."""
+    return path.rsplit("/", 1)[0]
