@@ -26,7 +26,8 @@ _YEAR_PAGE = re.compile(r"^/archive/(\d{4})/$")
 class PublicationSettings:
     """How many articles each generated list shows."""
 
-    title: str = "Articles"
+    title: str = ""
+    """Title of the feeds; empty means the title of the capsule's index page."""
     feed_size: int = 50
     recent_size: int = 10
     recent_under_articles: int = 0
@@ -43,6 +44,11 @@ class Publication:
         self._months_of: tuple[Article, ...] | None = None
         self._months: dict[tuple[int, int], list[Article]] = {}
 
+    @property
+    def title(self) -> str:
+        """The publication's name: configured, else its index page's title."""
+        return self.settings.title or self.catalog.title_of("/index.gmi") or "Articles"
+
     def resolve(self, path: str, query: str | None) -> Resource | None:
         """The generated resource at `path`, or None if nothing is generated there."""
         if path == ARCHIVE_PATH:
@@ -51,7 +57,7 @@ class Publication:
             return self._page(self._gemfeed())
         if path == ATOM_PATH:
             articles = self.catalog.articles[: self.settings.feed_size]
-            return Feed(self.settings.title, ATOM_PATH, articles)
+            return Feed(self.title, ATOM_PATH, articles)
         if path == SEARCH_PATH:
             if not query or not query.strip():
                 return InputPrompt("Search this capsule")
@@ -125,7 +131,7 @@ class Publication:
 
     def _gemfeed(self) -> str:
         articles = self.catalog.articles[: self.settings.feed_size]
-        lines = [f"# {self.settings.title}", ""]
+        lines = [f"# {self.title}", ""]
         lines += [gemfeed_line(article) for article in articles]
         lines += ["", f"=> {ARCHIVE_PATH} Archive"]
         return "\n".join(lines) + "\n"

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import trio
 
+from capsule.publication import PublicationSettings
 from certs import (
     CertificateError,
     certificate_fingerprint,
@@ -24,6 +25,7 @@ from server.config import (
     Config,
     ConfigError,
     HostConfig,
+    IndexSettings,
     Limits,
     ListenAddress,
     MirrorConfig,
@@ -65,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="address the HTTP mirror listens on, repeatable (default 127.0.0.1:8080)",
     )
     mirror.add_argument("--no-http", action="store_true", help="serve Gemini only, no mirror")
+    _add_publication_options(serve_cmd)
     limits = serve_cmd.add_argument_group("limits")
     defaults = Limits()
     limits.add_argument("--request-timeout", type=float, default=defaults.request_timeout,
@@ -96,6 +99,25 @@ def build_parser() -> argparse.ArgumentParser:
     build_cmd.add_argument("--lang", help="language of the gemtext pages, e.g. en")
     _add_mirror_options(build_cmd)
     return parser
+
+
+def _add_publication_options(command: argparse.ArgumentParser) -> None:
+    articles = command.add_argument_group("articles, feeds and search")
+    index, publication = IndexSettings(), PublicationSettings()
+    articles.add_argument("--no-index", action="store_true",
+                          help="keep no catalog: no archive, feeds, search or recent lists")
+    articles.add_argument("--index-interval", type=float, default=index.quick_interval,
+                          help="seconds between checks for new and deleted pages (%(default)s)")
+    articles.add_argument("--full-index-interval", type=float, default=index.full_interval,
+                          help="seconds between checks of every page for edits (%(default)s)")
+    articles.add_argument("--feed-title", default=publication.title,
+                          help="title of the feeds (default: the index page's title)")
+    articles.add_argument("--feed-size", type=int, default=publication.feed_size,
+                          help="articles in the gemfeed and Atom feed (%(default)s)")
+    articles.add_argument("--recent-under-articles", type=int,
+                          default=publication.recent_under_articles,
+                          help="recent articles listed under every article, 0 for none "
+                          "(%(default)s)")
 
 
 def _add_mirror_options(command: argparse.ArgumentParser) -> argparse._ArgumentGroup:
@@ -160,6 +182,30 @@ def config_from_args(args: argparse.Namespace) -> Config:
         lang=getattr(args, "lang", None),
         limits=limits,
         mirror=_mirror_config(args),
+        index=_index_settings(args),
+        publication=_publication_settings(args),
+    )
+
+
+def _index_settings(args: argparse.Namespace) -> IndexSettings:
+    if not hasattr(args, "no_index"):
+        return IndexSettings()
+    return IndexSettings(
+        enabled=not args.no_index,
+        quick_interval=_positive(args.index_interval, "--index-interval"),
+        full_interval=_positive(args.full_index_interval, "--full-index-interval"),
+    )
+
+
+def _publication_settings(args: argparse.Namespace) -> PublicationSettings:
+    if not hasattr(args, "feed_title"):
+        return PublicationSettings()
+    return PublicationSettings(
+        title=args.feed_title,
+        feed_size=int(_positive(args.feed_size, "--feed-size")),
+        recent_under_articles=int(
+            _not_negative(args.recent_under_articles, "--recent-under-articles")
+        ),
     )
 
 

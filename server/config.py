@@ -6,6 +6,8 @@ import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from capsule.publication import PublicationSettings
+
 DEFAULT_GEMINI_PORT = 1965
 DEFAULT_HOST = "localhost"
 
@@ -99,6 +101,17 @@ class MirrorConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class IndexSettings:
+    """The catalog of articles and search: whether to keep one, and how often to refresh it."""
+
+    enabled: bool = True
+    quick_interval: float = 2.0
+    """Seconds between quick refreshes, which see new, deleted and renamed pages."""
+    full_interval: float = 60.0
+    """Seconds between full refreshes, which also see pages edited in place."""
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """Everything the server needs, resolved once from the command line."""
 
@@ -110,6 +123,8 @@ class Config:
     limits: Limits = field(default_factory=Limits)
     mirror: MirrorConfig | None = None
     """The HTTP mirror; None serves Gemini only."""
+    index: IndexSettings = field(default_factory=IndexSettings)
+    publication: PublicationSettings = field(default_factory=PublicationSettings)
 
     def root_for(self, host: HostConfig) -> Path:
         """The content root of a host: its own, or the default one."""

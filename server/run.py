@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import trio
 
+from capsule.catalog import Catalog
+from capsule.publication import Publication
 from capsule.site import Capsule
 from certs import Identity, ensure_identity, load_identity, server_context
 from server.accesslog import ERROR_LOGGER, AccessLog
@@ -23,6 +26,7 @@ from server.config import (
 )
 from server.gemini import GeminiServer, Site
 from server.http import MirrorServer
+from server.indexing import keep_fresh
 from server.mirror import Mirror
 from server.mirror_request import HostNames
 from server.pages import PageRenderer
@@ -39,38 +43,60 @@ def identity_for(host: HostConfig, config: Config) -> Identity:
     return ensure_identity(host.name, config.state_dir)
 
 
-def build_site(config: Config, ports: frozenset[int]) -> Site:
-    """Load capsules and certificates for every configured host."""
-    capsules: dict[str, Capsule] = {}
-    identities: dict[str, Identity] = {}
-    for host in config.hosts:
-        root = config.root_for(host)
-        try:
-            capsule = Capsule(root, config.lang)
-        except OSError as error:
-            raise ConfigError(f"root of host {host.name!r}: {root}: {error.strerror}") from None
-        identity = identity_for(host, config)
-        identities[host.name] = identity
-        for name in identity.names:
-            capsules.setdefault(name.lower(), capsule)
-        capsules[host.name.lower()] = capsule
-    context = server_context(identities, config.hosts[0].name)
-    return Site(capsules, context, ports)
-
-
-def build_mirror(config: Config) -> tuple[Mirror, HostNames]:
-    """The mirror and the Host names it answers, from the config alone (no certificates)."""
-    settings = config.mirror or MirrorConfig()
+def build_capsules(config: Config) -> dict[str, Capsule]:
+    """One capsule per content root (with its catalog), keyed by every host name serving it."""
     by_root: dict[Path, Capsule] = {}
     capsules: dict[str, Capsule] = {}
     for host in config.hosts:
         root = config.root_for(host)
         if root not in by_root:
             try:
-                by_root[root] = Capsule(root, config.lang)
+                by_root[root] = _capsule(root, config)
             except OSError as error:
                 raise ConfigError(f"root of host {host.name!r}: {root}: {error.strerror}") from None
         capsules[host.name.lower()] = by_root[root]
+    return capsules
+
+
+def _capsule(root: Path, config: Config) -> Capsule:
+    if not config.index.enabled:
+        return Capsule(root, config.lang)
+    real_root = root.resolve(strict=True)
+    name = hashlib.sha256(str(real_root).encode()).hexdigest()[:16]
+    catalog = Catalog(real_root, config.state_dir / "index" / f"{name}.sqlite3")
+    return Capsule(real_root, config.lang, Publication(catalog, config.publication, config.lang))
+
+
+def catalogs_of(capsules: Mapping[str, Capsule]) -> list[Catalog]:
+    """The distinct catalogs behind a set of capsules."""
+    found: dict[int, Catalog] = {}
+    for capsule in capsules.values():
+        if capsule.publication is not None:
+            found.setdefault(id(capsule.publication.catalog), capsule.publication.catalog)
+    return list(found.values())
+
+
+def build_site(
+    config: Config, ports: frozenset[int], capsules: Mapping[str, Capsule] | None = None
+) -> Site:
+    """Certificates for every configured host, and its capsule under each name it carries."""
+    capsules = dict(capsules if capsules is not None else build_capsules(config))
+    identities: dict[str, Identity] = {}
+    for host in config.hosts:
+        identity = identity_for(host, config)
+        identities[host.name] = identity
+        for name in identity.names:
+            capsules.setdefault(name.lower(), capsules[host.name.lower()])
+    context = server_context(identities, config.hosts[0].name)
+    return Site(capsules, context, ports)
+
+
+def build_mirror(
+    config: Config, capsules: Mapping[str, Capsule] | None = None
+) -> tuple[Mirror, HostNames]:
+    """The mirror and the Host names it answers, from the config alone (no certificates)."""
+    settings = config.mirror or MirrorConfig()
+    capsules = capsules if capsules is not None else build_capsules(config)
     gemini_port = config.listen[0].port if config.listen else None
     renderer = PageRenderer(
         settings.templates, settings.inline_images, settings.base_url, settings.page_cache_size
@@ -106,19 +132,21 @@ async def serve(config: Config, on_ready: Callable[[list[str]], None] | None = N
     """Serve until SIGTERM or SIGINT, then drain in-flight requests and return."""
     listeners = await open_listeners(config.listen)
     ports = bound_ports(listeners)
-    site = build_site(config, ports | {DEFAULT_GEMINI_PORT})
+    capsules = build_capsules(config)
+    site = build_site(config, ports | {DEFAULT_GEMINI_PORT}, capsules)
     gemini = GeminiServer(site, config.limits, AccessLog())
     urls = [_listener_url(listener, config.hosts[0].name) for listener in listeners]
     mirror_listeners: list[trio.SocketListener] = []
     mirror_server: MirrorServer | None = None
     if config.mirror is not None:
-        mirror, names = build_mirror(config)
+        mirror, names = build_mirror(config, capsules)
         mirror_server = MirrorServer(mirror, names, config.limits, config.mirror, AccessLog())
         mirror_listeners = await open_listeners(config.mirror.listen, "http")
         urls += [_mirror_url(listener) for listener in mirror_listeners]
     shutdown = trio.Event()
     async with trio.open_nursery() as nursery:
         nursery.start_soon(_wait_for_stop_signal, shutdown)
+        nursery.start_soon(keep_fresh, catalogs_of(capsules), config.index, shutdown)
         nursery.start_soon(gemini.serve, listeners, shutdown)
         if mirror_server is not None:
             nursery.start_soon(mirror_server.serve, mirror_listeners, shutdown)

@@ -149,6 +149,14 @@ class CapsuleProcess:
         assert match, self.urls
         return int(match.group(1))
 
+    @property
+    def http_port(self) -> int:
+        """The port of the first HTTP mirror listener."""
+        for url in self.urls:
+            if url.startswith("http://"):
+                return int(url.rsplit(":", 1)[1])
+        raise AssertionError(f"no mirror listener in {self.urls}")
+
     def wait_for_log(self, text: str, timeout: float = 10) -> None:
         """Block until a stderr line contains `text`."""
         deadline = time.monotonic() + timeout

@@ -1,0 +1,47 @@
+"""Keeping every capsule's catalog in step with the disk, from a worker thread."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import trio
+
+from capsule.catalog import Catalog
+from server.accesslog import ERROR_LOGGER
+from server.config import IndexSettings
+
+logger = logging.getLogger(ERROR_LOGGER)
+
+
+async def keep_fresh(
+    catalogs: Sequence[Catalog], settings: IndexSettings, shutdown: trio.Event
+) -> None:
+    """Refresh fully at start and every full interval, quickly in between, until shutdown."""
+    if not catalogs:
+        return
+    last_full = None
+    while not shutdown.is_set():
+        now = trio.current_time()
+        full = last_full is None or now - last_full >= settings.full_interval
+        for catalog in catalogs:
+            await _refresh(catalog, full)
+        if full:
+            last_full = now
+        with trio.move_on_after(settings.quick_interval):
+            await shutdown.wait()
+
+
+async def _refresh(catalog: Catalog, full: bool) -> None:
+    started = trio.current_time()
+    try:
+        changes = await trio.to_thread.run_sync(catalog.refresh, full, abandon_on_cancel=True)
+    except Exception:
+        logger.exception("indexing %s failed; serving the previous index", catalog.root)
+        return
+    if changes.any:
+        logger.info(
+            "index of %s: %d added, %d changed, %d removed in %.2fs",
+            catalog.root, changes.added, changes.changed, changes.removed,
+            trio.current_time() - started,
+        )
