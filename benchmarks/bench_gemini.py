@@ -55,11 +55,11 @@ def client_context() -> ssl.SSLContext:
     return context
 
 
-async def one_request(port: int, context: ssl.SSLContext) -> bool:
+async def one_request(port: int, context: ssl.SSLContext, path: str = "/") -> bool:
     tcp = await trio.open_tcp_stream("127.0.0.1", port)
     tls = trio.SSLStream(tcp, context, server_hostname="localhost")
     try:
-        await tls.send_all(b"gemini://localhost/\r\n")
+        await tls.send_all(f"gemini://localhost{path}\r\n".encode())
         data = b""
         while chunk := await tls.receive_some(65536):
             data += chunk
@@ -68,7 +68,9 @@ async def one_request(port: int, context: ssl.SSLContext) -> bool:
         await trio.aclose_forcefully(tls)
 
 
-async def load(port: int, concurrency: int, seconds: float) -> tuple[float, list[float], int]:
+async def load(
+    port: int, concurrency: int, seconds: float, path: str = "/"
+) -> tuple[float, list[float], int]:
     context = client_context()
     latencies: list[float] = []
     errors = 0
@@ -79,7 +81,7 @@ async def load(port: int, concurrency: int, seconds: float) -> tuple[float, list
         while trio.current_time() < deadline:
             started = time.perf_counter()
             try:
-                ok = await one_request(port, context)
+                ok = await one_request(port, context, path)
             except (trio.BrokenResourceError, OSError):
                 ok = False
             if ok:

@@ -60,32 +60,57 @@ class Catalog:
 
     `refresh` re-reads only files whose size or modification time changed, so it can run
     every few seconds. Readers get an immutable snapshot of the articles, newest first.
+    Several processes may share one database: one writer indexes the disk, and the others
+    (`writer=False`) only reload what it committed.
     """
 
-    def __init__(self, root: Path, database: Path) -> None:
+    def __init__(self, root: Path, database: Path, writer: bool = True) -> None:
         self.root = root.resolve(strict=True)
         self.database = database
+        self.writer = writer
         database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._write_lock = threading.Lock()
         self._local = threading.local()
         self._scanner = TreeScanner(self.root)
-        with self._connection() as connection:
-            version = connection.execute("PRAGMA user_version").fetchone()[0]
-            if version != SCHEMA_VERSION:
-                connection.executescript(
-                    "DROP TABLE IF EXISTS pages; DROP TABLE IF EXISTS page_text;"
-                )
-            connection.executescript(_SCHEMA)
-            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        self._create_schema()
+        self._data_version = -1
         self._known: dict[str, tuple[int, int, int]] = {}
         self._by_path: dict[str, Article] = {}
-        for page_id, path, mtime_ns, size, published, page_title in self._connection().execute(
+        self._articles: tuple[Article, ...] = ()
+        self._load()
+
+    def _create_schema(self) -> None:
+        """Create the tables, or rebuild them for another schema version, atomically."""
+        connection = self._connection()
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            version = connection.execute("PRAGMA user_version").fetchone()[0]
+            if version != SCHEMA_VERSION:
+                connection.execute("DROP TABLE IF EXISTS pages")
+                connection.execute("DROP TABLE IF EXISTS page_text")
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        connection.execute(statement)
+                connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            connection.commit()
+        except BaseException:
+            connection.rollback()
+            raise
+
+    def _load(self) -> None:
+        """Read what the database holds into memory (at start, and when following a writer)."""
+        connection = self._connection()
+        self._data_version = connection.execute("PRAGMA data_version").fetchone()[0]
+        known: dict[str, tuple[int, int, int]] = {}
+        by_path: dict[str, Article] = {}
+        for page_id, path, mtime_ns, size, published, page_title in connection.execute(
             "SELECT id, path, mtime_ns, size, published, title FROM pages"
         ):
-            self._known[path] = (page_id, mtime_ns, size)
+            known[path] = (page_id, mtime_ns, size)
             if published is not None:
-                self._by_path[path] = Article(path, date.fromisoformat(published), page_title)
-        self._articles = _newest_first(self._by_path.values())
+                by_path[path] = Article(path, date.fromisoformat(published), page_title)
+        self._known, self._by_path = known, by_path
+        self._articles = _newest_first(by_path.values())
 
     @property
     def articles(self) -> tuple[Article, ...]:
@@ -98,6 +123,8 @@ class Catalog:
         A quick refresh (`full=False`) re-lists only directories whose mtime changed: it sees
         new, deleted and renamed pages but not in-place edits, which a full refresh finds.
         """
+        if not self.writer:
+            return self._follow()
         with self._write_lock:
             listing = self._scanner.scan(full)
             connection = self._connection()
@@ -126,6 +153,16 @@ class Catalog:
             if changes.any:
                 self._articles = _newest_first(self._by_path.values())
             return changes
+
+    def _follow(self) -> Changes:
+        """Reload from the database if the writer committed since the last look."""
+        version = self._connection().execute("PRAGMA data_version").fetchone()[0]
+        if version == self._data_version:
+            return Changes()
+        before = set(self._known)
+        self._load()
+        after = set(self._known)
+        return Changes(added=len(after - before), removed=len(before - after))
 
     def _removed(self, listing: Listing) -> list[str]:
         """Known pages that a listed directory no longer holds, or whose directory is gone."""

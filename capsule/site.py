@@ -6,39 +6,62 @@ import os
 import stat
 from pathlib import Path
 
-from capsule.mime import is_gemtext, mime_type
+from capsule.listing import directory_listing
+from capsule.meta import NO_META, Meta, MetaIndex
+from capsule.mime import GEMTEXT, is_gemtext, mime_type
 from capsule.publication import Publication
-from capsule.resources import File, NotFound, Page, Redirect, Resource
+from capsule.redirects import RedirectRule, find_redirect
+from capsule.resources import File, Gone, NotFound, Page, Redirect, Resource
 
 INDEX_NAME = "index.gmi"
 _ALLOWED_DOT_SEGMENTS = frozenset({".well-known"})
 
 
 class Capsule:
-    """Resolves absolute, already-normalised URL paths to resources under one root."""
+    """Resolves absolute, already-normalised URL paths to resources under one root.
+
+    The operator's redirects come first, then the `.meta` files along the path (gone,
+    redirects), then files on disk (with the MIME type and language the metadata gives them),
+    then the publication's generated pages.
+    """
 
     def __init__(
-        self, root: Path, lang: str | None = None, publication: Publication | None = None
+        self,
+        root: Path,
+        lang: str | None = None,
+        publication: Publication | None = None,
+        *,
+        redirects: tuple[RedirectRule, ...] = (),
     ) -> None:
         self.root = root.resolve(strict=True)
         self.lang = lang
         self.publication = publication
+        self.redirects = redirects
+        self.meta = MetaIndex(self.root)
 
     def resolve(self, path: str, query: str | None = None) -> Resource:
-        """Return the resource at `path` (decoded, starting with '/'); files on disk come first."""
-        resource = self._from_disk(path)
+        """Return the resource at `path` (decoded, starting with '/'); see the class for order."""
+        if (redirect := find_redirect(self.redirects, path)) is not None:
+            return redirect
+        segments = _segments(path)
+        meta = NO_META if segments is None else self.meta.lookup(path)
+        if meta.gone:
+            return Gone()
+        if meta.redirect is not None:
+            return Redirect(meta.redirect, meta.permanent)
+        resource = NotFound() if segments is None else self._from_disk(path, segments, meta)
         if self.publication is None:
             return resource
         if isinstance(resource, NotFound):
-            return self.publication.resolve(path, query) or resource
+            generated = self.publication.resolve(path, query)
+            if isinstance(generated, Page) and meta.lang is not None:
+                return Page(generated.gemtext, meta.lang)
+            return generated or resource
         if isinstance(resource, Page):
             return Page(self.publication.expand(path, resource.gemtext), resource.lang)
         return resource
 
-    def _from_disk(self, path: str) -> Resource:
-        segments = _segments(path)
-        if segments is None:
-            return NotFound()
+    def _from_disk(self, path: str, segments: list[str], meta: Meta) -> Resource:
         candidate = self.root.joinpath(*segments)
         real = self._inside_root(candidate)
         if real is None:
@@ -50,12 +73,12 @@ class Capsule:
         if stat.S_ISDIR(info.st_mode):
             if not path.endswith("/"):
                 return Redirect(path + "/", permanent=True)
-            return self._directory_index(real)
+            return self._directory_index(real, path, meta)
         if not stat.S_ISREG(info.st_mode):
             return NotFound()
         if path.endswith("/"):
             return NotFound()
-        return self._file(real, info)
+        return self._file(real, info, meta)
 
     def _inside_root(self, candidate: Path) -> Path | None:
         """Follow symlinks and return the real path only if it stays under the root."""
@@ -67,26 +90,46 @@ class Capsule:
             return None
         return real
 
-    def _directory_index(self, directory: Path) -> Resource:
+    def _directory_index(self, directory: Path, path: str, meta: Meta) -> Resource:
         index = self._inside_root(directory / INDEX_NAME)
-        if index is None:
+        info = _regular_file(index)
+        if index is None or info is None:
+            if meta.listing:
+                return Page(directory_listing(directory, path, self.root), meta.lang or self.lang)
             return NotFound()
-        try:
-            info = index.stat()
-        except OSError:
-            return NotFound()
-        if not stat.S_ISREG(info.st_mode):
-            return NotFound()
-        return self._file(index, info)
+        # The index page is a file too: rules naming index.gmi apply, then the directory's.
+        file_meta = self.meta.lookup(path + INDEX_NAME)
+        return self._file(index, info, _fall_back(file_meta, meta))
 
-    def _file(self, real: Path, info: os.stat_result) -> Resource:
-        if is_gemtext(real.name):
+    def _file(self, real: Path, info: os.stat_result, meta: Meta) -> Resource:
+        if meta.mime is None:
+            mime, gemtext = mime_type(real.name), is_gemtext(real.name)
+        else:
+            mime = meta.mime
+            gemtext = mime.partition(";")[0].strip() == GEMTEXT
+        if gemtext:
             try:
                 text = real.read_bytes().decode("utf-8", errors="replace")
             except OSError:
                 return NotFound()
-            return Page(text, self.lang)
-        return File(real, mime_type(real.name), info.st_size, info.st_mtime)
+            return Page(text, meta.lang or self.lang)
+        return File(real, mime, info.st_size, info.st_mtime)
+
+
+def _regular_file(path: Path | None) -> os.stat_result | None:
+    """The stat of `path` if it is a regular file."""
+    if path is None:
+        return None
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info if stat.S_ISREG(info.st_mode) else None
+
+
+def _fall_back(first: Meta, then: Meta) -> Meta:
+    """The MIME type and language of `first`, or else of `then`."""
+    return Meta(mime=first.mime or then.mime, lang=first.lang or then.lang)
 
 
 def _segments(path: str) -> list[str] | None:

@@ -1,5 +1,9 @@
 """TLS identities: a host's certificate and key files, made on first start or supplied."""
 
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,10 +38,23 @@ def ensure_identity(host: str, state_dir: Path) -> Identity:
         directory.mkdir(mode=_PRIVATE_DIR_MODE, parents=True, exist_ok=True)
     cert_path = host_dir / "cert.pem"
     key_path = host_dir / "key.pem"
-    if not (cert_path.exists() and key_path.exists()):
-        names = _LOCALHOST_NAMES if host == "localhost" else (host,)
-        create_self_signed(names, cert_path, key_path)
+    # Processes starting together (workers, replicas) must not each make half a pair.
+    with _locked(host_dir / ".lock"):
+        if not (cert_path.exists() and key_path.exists()):
+            names = _LOCALHOST_NAMES if host == "localhost" else (host,)
+            create_self_signed(names, cert_path, key_path)
     return load_identity(host, cert_path, key_path)
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive advisory lock on `path` (created 0600) for the duration."""
+    descriptor = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
 
 
 def load_identity(host: str, cert_path: Path, key_path: Path) -> Identity:

@@ -61,6 +61,8 @@ def configure_logging(level: str = "INFO") -> None:
     errors.handlers.clear()
     errors.propagate = False
     error_handler = logging.StreamHandler(sys.stderr)
-    error_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    error_handler.setFormatter(
+        logging.Formatter("%(asctime)s [%(process)d] %(levelname)s %(message)s")
+    )
     errors.addHandler(error_handler)
     errors.setLevel(level)

@@ -1,37 +1,29 @@
-"""The `capsule` command line: serve a capsule, print certificate fingerprints."""
+"""The `capsule` command line: serve, print certificate fingerprints, export, check."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Callable, Sequence
 from importlib.resources import files
 from pathlib import Path
-from urllib.parse import urlsplit
+from typing import Any
 
-import trio
-
-from capsule.publication import PublicationSettings
+from capsule.check import check_capsule
 from certs import (
     CertificateError,
     certificate_fingerprint,
+    load_identity,
     public_key_fingerprint,
     read_certificate,
 )
 from server.accesslog import configure_logging
-from server.config import (
-    Config,
-    ConfigError,
-    HostConfig,
-    IndexSettings,
-    Limits,
-    ListenAddress,
-    MirrorConfig,
-)
+from server.config import Config, ConfigError, HostConfig
 from server.export import export
-from server.run import LOOPBACK_DEFAULTS, identity_for, serve
+from server.run import LOOPBACK_DEFAULTS, identity_for, run_server
+from server.settings import Values, build_config, read_file
+from server.systemd import unit_file
 
 
 def demo_root() -> Path:
@@ -40,11 +32,34 @@ def demo_root() -> Path:
 
 
 def default_state_dir() -> Path:
-    """Where certificates live: systemd's StateDirectory, else the XDG state home."""
+    """Where certificates and indexes live: systemd's StateDirectory, else XDG state home."""
     if systemd_state := os.environ.get("STATE_DIRECTORY"):
         return Path(systemd_state.split(":")[0])
     xdg = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(xdg) / "capsule"
+
+
+def defaults() -> dict[str, Any]:
+    """Values for keys that neither the config file nor the command line set."""
+    return {
+        "root": demo_root(),
+        "state_dir": default_state_dir(),
+        "listen": LOOPBACK_DEFAULTS,
+        "hosts": [HostConfig("localhost")],
+        "workers": 1,
+        "proxy_protocol": False,
+        "logging.level": "INFO",
+    }
+
+
+class _Options:
+    """Adds flags whose destination is the config key they override."""
+
+    def __init__(self, parser: argparse.ArgumentParser, title: str | None = None) -> None:
+        self.group = parser.add_argument_group(title) if title else parser
+
+    def add(self, flag: str, key: str, help: str, **kwargs: Any) -> None:
+        self.group.add_argument(flag, dest=key, default=argparse.SUPPRESS, help=help, **kwargs)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,207 +68,129 @@ def build_parser() -> argparse.ArgumentParser:
         prog="capsule", description="A Gemini capsule server with an HTTP mirror."
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    serve_cmd = commands.add_parser("serve", help="serve a capsule over Gemini")
-    _add_site_options(serve_cmd)
-    serve_cmd.add_argument(
-        "--listen", action="append", metavar="ADDR:PORT",
-        help="address to listen on, repeatable (default 127.0.0.1:1965 and [::1]:1965)",
-    )
-    serve_cmd.add_argument("--lang", help="language of the gemtext pages, e.g. en")
-    mirror = _add_mirror_options(serve_cmd)
-    mirror.add_argument(
-        "--http", action="append", metavar="ADDR:PORT",
-        help="address the HTTP mirror listens on, repeatable (default 127.0.0.1:8080)",
-    )
-    mirror.add_argument("--no-http", action="store_true", help="serve Gemini only, no mirror")
-    _add_publication_options(serve_cmd)
-    limits = serve_cmd.add_argument_group("limits")
-    defaults = Limits()
-    limits.add_argument("--request-timeout", type=float, default=defaults.request_timeout,
-                        help="seconds to complete TLS and send the request (%(default)s)")
-    limits.add_argument("--exchange-timeout", type=float, default=defaults.exchange_timeout,
-                        help="seconds for a whole exchange (%(default)s)")
-    limits.add_argument("--max-connections", type=int, default=defaults.max_connections,
-                        help="connections served at once (%(default)s)")
-    limits.add_argument("--max-connections-per-ip", type=int,
-                        default=defaults.max_connections_per_ip,
-                        help="connections one client address may hold (%(default)s)")
-    limits.add_argument("--requests-per-second", type=float,
-                        default=defaults.requests_per_second,
-                        help="sustained requests per client address, 0 for no limit "
-                        "(%(default)s)")
-    limits.add_argument("--request-burst", type=int, default=defaults.request_burst,
-                        help="requests per client address in a burst (%(default)s)")
-    limits.add_argument("--drain-timeout", type=float, default=defaults.drain_timeout,
-                        help="seconds in-flight requests get after SIGTERM (%(default)s)")
-
-    cert_cmd = commands.add_parser("cert", help="print each host's certificate fingerprints")
-    _add_site_options(cert_cmd)
-
-    build_cmd = commands.add_parser(
-        "build", help="write the HTTP mirror of the first host as static files"
-    )
-    build_cmd.add_argument("outdir", type=Path, metavar="OUTDIR", help="where to write the files")
-    _add_site_options(build_cmd)
-    build_cmd.add_argument("--lang", help="language of the gemtext pages, e.g. en")
-    _add_mirror_options(build_cmd)
+    serve = commands.add_parser("serve", help="serve capsules over Gemini and HTTP")
+    _site_options(serve)
+    _serve_options(serve)
+    _mirror_options(serve)
+    _publication_options(serve)
+    _limit_options(serve)
+    cert = commands.add_parser("cert", help="print each host's certificate fingerprints")
+    _site_options(cert)
+    build = commands.add_parser("build", help="write the HTTP mirror as static files")
+    build.add_argument("outdir", type=Path, metavar="OUTDIR", help="where to write the files")
+    _site_options(build)
+    _mirror_options(build)
+    check = commands.add_parser("check", help="validate the configuration and every page")
+    _site_options(check)
+    commands.add_parser("systemd-unit", help="print the systemd unit shipped with capsule")
     return parser
 
 
-def _add_publication_options(command: argparse.ArgumentParser) -> None:
-    articles = command.add_argument_group("articles, feeds and search")
-    index, publication = IndexSettings(), PublicationSettings()
-    articles.add_argument("--no-index", action="store_true",
-                          help="keep no catalog: no archive, feeds, search or recent lists")
-    articles.add_argument("--index-interval", type=float, default=index.quick_interval,
-                          help="seconds between checks for new and deleted pages (%(default)s)")
-    articles.add_argument("--full-index-interval", type=float, default=index.full_interval,
-                          help="seconds between checks of every page for edits (%(default)s)")
-    articles.add_argument("--feed-title", default=publication.title,
-                          help="title of the feeds (default: the index page's title)")
-    articles.add_argument("--feed-size", type=int, default=publication.feed_size,
-                          help="articles in the gemfeed and Atom feed (%(default)s)")
-    articles.add_argument("--recent-under-articles", type=int,
-                          default=publication.recent_under_articles,
-                          help="recent articles listed under every article, 0 for none "
-                          "(%(default)s)")
+def _site_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--config", type=Path, metavar="FILE", help="TOML configuration file")
+    options = _Options(command)
+    options.add("--root", "root", "capsule directory for hosts without their own (default: "
+                "the demo capsule)", type=Path, metavar="DIR")
+    options.add("--host", "hosts", "host name to answer for, optionally with its own root; "
+                "repeatable (default localhost)", action="append", metavar="NAME[=ROOT]",
+                type=_host_option)
+    options.add("--state-dir", "state_dir", "where certificates and indexes are kept "
+                "(default $STATE_DIRECTORY or ~/.local/state/capsule)", type=Path, metavar="DIR")
+    options.add("--cert-dir", "cert_dir", "operator certificates as DIR/HOST/cert.pem and "
+                "key.pem; hosts without them get a self-signed one", type=Path, metavar="DIR")
+    options.add("--lang", "lang", "language of the gemtext pages, e.g. en")
 
 
-def _add_mirror_options(command: argparse.ArgumentParser) -> argparse._ArgumentGroup:
-    mirror = command.add_argument_group("HTTP mirror")
-    mirror.add_argument("--base-url", metavar="URL",
-                        help="public URL of the mirror, e.g. https://example.org/")
-    mirror.add_argument("--templates", type=Path, metavar="DIR",
-                        help="directory of templates that override the packaged ones")
-    mirror.add_argument("--inline-images", action="store_true",
-                        help="show links to images as images")
-    return mirror
+def _serve_options(command: argparse.ArgumentParser) -> None:
+    options = _Options(command, "Gemini")
+    options.add("--listen", "listen", "address to listen on, repeatable "
+                "(default 127.0.0.1:1965 and [::1]:1965)", action="append", metavar="ADDR:PORT")
+    options.add("--workers", "workers", "processes sharing the ports (default 1)", type=int)
+    options.add("--proxy-protocol", "proxy_protocol", "expect a PROXY protocol header on every "
+                "Gemini connection (behind a load balancer)", action="store_const", const=True)
+    options.add("--log-level", "logging.level", "DEBUG, INFO, WARNING or ERROR")
 
 
-def _add_site_options(command: argparse.ArgumentParser) -> None:
-    command.add_argument("--root", type=Path, help="capsule directory (default: the demo)")
-    command.add_argument(
-        "--host", action="append", metavar="NAME[=ROOT]",
-        help="host name to answer for, optionally with its own root; repeatable "
-        "(default localhost)",
-    )
-    command.add_argument("--state-dir", type=Path, default=None,
-                         help="where self-signed certificates are kept "
-                         "(default $STATE_DIRECTORY or ~/.local/state/capsule)")
-    command.add_argument("--cert-dir", type=Path, default=None,
-                         help="operator certificates as DIR/HOST/cert.pem and key.pem; "
-                         "hosts without them get a self-signed one")
+def _mirror_options(command: argparse.ArgumentParser) -> None:
+    options = _Options(command, "HTTP mirror")
+    if command.prog.endswith("serve"):
+        options.add("--http", "mirror.listen", "address of the HTTP mirror, repeatable "
+                    "(default 127.0.0.1:8080)", action="append", metavar="ADDR:PORT")
+        options.add("--no-http", "mirror.enabled", "serve Gemini only", action="store_const",
+                    const=False)
+    options.add("--base-url", "mirror.base_url", "public URL of the mirror, e.g. "
+                "https://example.org/", metavar="URL")
+    options.add("--templates", "mirror.templates", "templates that override the packaged ones",
+                type=Path, metavar="DIR")
+    options.add("--inline-images", "mirror.inline_images", "show links to images as images",
+                action="store_const", const=True)
 
 
-def config_from_args(args: argparse.Namespace) -> Config:
-    """Turn parsed arguments into the frozen Config, naming the option on errors."""
-    hosts = tuple(_host(spec, args.cert_dir) for spec in (args.host or ["localhost"]))
-    if len({host.name for host in hosts}) != len(hosts):
-        raise ConfigError("--host: the same host name is given twice")
-    listen_specs = getattr(args, "listen", None)
-    listen = (
-        tuple(ListenAddress.parse(spec, "--listen") for spec in listen_specs)
-        if listen_specs
-        else LOOPBACK_DEFAULTS
-    )
-    limits = Limits()
-    if hasattr(args, "request_timeout"):
-        limits = replace(
-            limits,
-            request_timeout=_positive(args.request_timeout, "--request-timeout"),
-            exchange_timeout=_positive(args.exchange_timeout, "--exchange-timeout"),
-            max_connections=int(_positive(args.max_connections, "--max-connections")),
-            max_connections_per_ip=int(
-                _positive(args.max_connections_per_ip, "--max-connections-per-ip")
-            ),
-            requests_per_second=_not_negative(args.requests_per_second, "--requests-per-second"),
-            request_burst=int(_positive(args.request_burst, "--request-burst")),
-            drain_timeout=_not_negative(args.drain_timeout, "--drain-timeout"),
-        )
-    root = args.root if args.root is not None else demo_root()
-    if not root.is_dir():
-        raise ConfigError(f"--root: {root} is not a directory")
-    return Config(
-        hosts=hosts,
-        listen=listen,
-        state_dir=args.state_dir or default_state_dir(),
-        default_root=root,
-        lang=getattr(args, "lang", None),
-        limits=limits,
-        mirror=_mirror_config(args),
-        index=_index_settings(args),
-        publication=_publication_settings(args),
-    )
+def _publication_options(command: argparse.ArgumentParser) -> None:
+    options = _Options(command, "articles, feeds and search")
+    options.add("--no-index", "index.enabled", "keep no catalog: no archive, feeds, search or "
+                "recent lists", action="store_const", const=False)
+    options.add("--index-interval", "index.quick_interval", "seconds between checks for new "
+                "and deleted pages (2)", type=float)
+    options.add("--full-index-interval", "index.full_interval", "seconds between checks of "
+                "every page for edits (60)", type=float)
+    options.add("--feed-title", "publication.title", "title of the feeds (default: the index "
+                "page's title)")
+    options.add("--feed-size", "publication.feed_size", "articles in the feeds (50)", type=int)
+    options.add("--recent-under-articles", "publication.recent_under_articles", "recent "
+                "articles listed under every article, 0 for none (0)", type=int)
 
 
-def _index_settings(args: argparse.Namespace) -> IndexSettings:
-    if not hasattr(args, "no_index"):
-        return IndexSettings()
-    return IndexSettings(
-        enabled=not args.no_index,
-        quick_interval=_positive(args.index_interval, "--index-interval"),
-        full_interval=_positive(args.full_index_interval, "--full-index-interval"),
-    )
+def _limit_options(command: argparse.ArgumentParser) -> None:
+    options = _Options(command, "limits")
+    for flag, key, help, kind in (
+        ("--request-timeout", "request_timeout", "seconds to finish TLS and the request (5)",
+         float),
+        ("--exchange-timeout", "exchange_timeout", "seconds for a whole exchange (300)", float),
+        ("--max-connections", "max_connections", "connections served at once (1024)", int),
+        ("--max-connections-per-ip", "max_connections_per_ip",
+         "connections one client address may hold (32)", int),
+        ("--requests-per-second", "requests_per_second",
+         "sustained requests per client address, 0 for no limit (20)", float),
+        ("--request-burst", "request_burst", "requests per client address in a burst (60)", int),
+        ("--drain-timeout", "drain_timeout", "seconds in-flight requests get to finish (10)",
+         float),
+    ):
+        options.add(flag, f"limits.{key}", help, type=kind)
 
 
-def _publication_settings(args: argparse.Namespace) -> PublicationSettings:
-    if not hasattr(args, "feed_title"):
-        return PublicationSettings()
-    return PublicationSettings(
-        title=args.feed_title,
-        feed_size=int(_positive(args.feed_size, "--feed-size")),
-        recent_under_articles=int(
-            _not_negative(args.recent_under_articles, "--recent-under-articles")
-        ),
-    )
+def _host_option(spec: str) -> HostConfig:
+    name, _, root = spec.partition("=")
+    return HostConfig(name.strip().lower().rstrip("."), Path(root) if root else None)
 
 
-def _mirror_config(args: argparse.Namespace) -> MirrorConfig | None:
-    if getattr(args, "no_http", False) or not hasattr(args, "base_url"):
-        return None
-    defaults = MirrorConfig()
-    specs = getattr(args, "http", None)
-    listen = (
-        tuple(ListenAddress.parse(spec, "--http") for spec in specs) if specs else defaults.listen
-    )
-    if args.base_url is not None:
-        parts = urlsplit(args.base_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigError(f"--base-url: {args.base_url!r} is not an http(s) URL with a host")
-    if args.templates is not None and not args.templates.is_dir():
-        raise ConfigError(f"--templates: {args.templates} is not a directory")
-    return MirrorConfig(
-        listen=listen,
-        base_url=args.base_url,
-        templates=args.templates,
-        inline_images=args.inline_images,
-    )
+def command_line_values(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Values:
+    """The keys set on the command line, each labelled with the flag that set it."""
+    flags = {
+        action.dest: action.option_strings[0]
+        for subparser in _subparsers(parser)
+        for action in subparser._actions
+        if action.option_strings
+    }
+    skip = {"command", "config", "outdir", "help"}
+    return {
+        key: (value, flags.get(key, key)) for key, value in vars(args).items() if key not in skip
+    }
 
 
-def _host(spec: str, cert_dir: Path | None) -> HostConfig:
-    name, _, root_text = spec.partition("=")
-    name = name.strip().lower().rstrip(".")
-    if not name or "/" in name or name.startswith("."):
-        raise ConfigError(f"--host: {spec!r} is not a host name")
-    root = Path(root_text) if root_text else None
-    if root is not None and not root.is_dir():
-        raise ConfigError(f"--host: root {root_text!r} of {name} is not a directory")
-    if cert_dir is not None and (cert_dir / name / "cert.pem").exists():
-        return HostConfig(name, root, cert_dir / name / "cert.pem", cert_dir / name / "key.pem")
-    return HostConfig(name, root)
+def _subparsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    found = [parser]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            found += list(action.choices.values())
+    return found
 
 
-def _positive(value: float, key: str) -> float:
-    if value <= 0:
-        raise ConfigError(f"{key}: {value} must be greater than 0")
-    return value
-
-
-def _not_negative(value: float, key: str) -> float:
-    if value < 0:
-        raise ConfigError(f"{key}: {value} must not be negative")
-    return value
+def load_config(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Config:
+    """The config file (if any) with the command line over it."""
+    values: Values = read_file(args.config) if getattr(args, "config", None) else {}
+    values.update(command_line_values(args, parser))
+    return build_config(values, defaults())
 
 
 def print_fingerprints(config: Config) -> None:
@@ -275,22 +212,64 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    configure_logging()
+    if args.command == "systemd-unit":
+        print(unit_file(), end="")
+        return 0
+
+    def reload() -> Config:
+        return load_config(args, parser)
+
     try:
-        config = config_from_args(args)
-        if args.command == "cert":
-            print_fingerprints(config)
-        elif args.command == "serve":
-            trio.run(serve, config)
-        elif args.command == "build":
-            written = export(config, args.outdir)
-            print(f"wrote {written} files to {args.outdir}")
+        config = reload()
+        configure_logging(config.log_level)
+        commands: dict[str, Callable[[], int]] = {
+            "serve": lambda: run_server(config, reload, os.environ),
+            "cert": lambda: _cert(config),
+            "build": lambda: _build(config, args.outdir),
+            "check": lambda: _check(config),
+        }
+        return commands[args.command]()
     except (ConfigError, CertificateError) as error:
         print(f"capsule: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 0
+
+
+def _cert(config: Config) -> int:
+    print_fingerprints(config)
     return 0
+
+
+def _build(config: Config, outdir: Path) -> int:
+    written = export(config, outdir)
+    print(f"wrote {written} files to {outdir}")
+    return 0
+
+
+def _check(config: Config) -> int:
+    """Validate operator certificates and every page; non-zero if anything is broken."""
+    failed = False
+    for host in config.hosts:
+        if host.cert is not None and host.key is not None:
+            try:
+                load_identity(host.name, host.cert, host.key)
+            except CertificateError as error:
+                print(f"{host.name}: error: {error}")
+                failed = True
+    roots = dict.fromkeys(config.root_for(host).resolve() for host in config.hosts)
+    for root in roots:
+        try:
+            report = check_capsule(root, generated_paths=config.index.enabled)
+        except OSError as error:
+            print(f"{root}: error: {error}")
+            failed = True
+            continue
+        print(f"{root}:")
+        print(report.format())
+        failed = failed or bool(report.errors)
+    print("configuration is valid" + ("; the capsule has errors" if failed else ""))
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from capsule.publication import PublicationSettings
+from capsule.redirects import RedirectRule
 
 DEFAULT_GEMINI_PORT = 1965
 DEFAULT_HOST = "localhost"
@@ -125,6 +126,12 @@ class Config:
     """The HTTP mirror; None serves Gemini only."""
     index: IndexSettings = field(default_factory=IndexSettings)
     publication: PublicationSettings = field(default_factory=PublicationSettings)
+    redirects: tuple[RedirectRule, ...] = ()
+    workers: int = 1
+    """Processes sharing the listening ports (SO_REUSEPORT)."""
+    proxy_protocol: bool = False
+    """Every Gemini connection starts with a PROXY protocol header from a load balancer."""
+    log_level: str = "INFO"
 
     def root_for(self, host: HostConfig) -> Path:
         """The content root of a host: its own, or the default one."""

@@ -18,12 +18,15 @@ from server import protocol
 from server.accesslog import ERROR_LOGGER, AccessLog, AccessRecord
 from server.admission import ConnectionGate, RateLimiter
 from server.config import Limits
+from server.prefixed_stream import PrefixedStream
+from server.proxy_protocol import ProxyError, ProxyHeader, ProxyHeaderReader
 
 logger = logging.getLogger(ERROR_LOGGER)
 
 _ACCEPT_RETRY_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS})
 # A whole TLS record: OpenSSL sends no close_notify while decrypted bytes sit unread.
 _RECEIVE_BYTES = 16 * 1024
+TLSStream = trio.SSLStream[trio.abc.Stream]
 _TRANSPORT_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError)
 
 
@@ -44,16 +47,24 @@ class Site:
 class GeminiServer:
     """Serves Gemini requests on any number of listeners, under the configured limits."""
 
-    def __init__(self, site: Site, limits: Limits, access_log: AccessLog) -> None:
+    def __init__(
+        self, site: Site, limits: Limits, access_log: AccessLog, proxy_protocol: bool = False
+    ) -> None:
         self.site = site
         self.limits = limits
         self.access_log = access_log
+        self.proxy_protocol = proxy_protocol
         self.gate = ConnectionGate(limits.max_connections, limits.max_connections_per_ip)
         self.rate = RateLimiter(limits.requests_per_second, limits.request_burst)
 
-    async def serve(
-        self, listeners: Sequence[trio.SocketListener], shutdown: trio.Event
-    ) -> None:
+    def reconfigure(self, site: Site, limits: Limits, proxy_protocol: bool) -> None:
+        """Serve new connections from `site` under `limits`; open ones finish as they began."""
+        self.site, self.limits, self.proxy_protocol = site, limits, proxy_protocol
+        self.gate.max_total = limits.max_connections
+        self.gate.max_per_client = limits.max_connections_per_ip
+        self.rate.rate, self.rate.burst = limits.requests_per_second, float(limits.request_burst)
+
+    async def serve(self, listeners: Sequence[trio.SocketListener], shutdown: trio.Event) -> None:
         """Accept until `shutdown` is set, then let open exchanges finish within the drain time."""
         async with trio.open_nursery() as connections:
             async with trio.open_nursery() as acceptors:
@@ -65,9 +76,7 @@ class GeminiServer:
                 await listener.aclose()
             connections.cancel_scope.deadline = trio.current_time() + self.limits.drain_timeout
 
-    async def _accept_loop(
-        self, listener: trio.SocketListener, connections: trio.Nursery
-    ) -> None:
+    async def _accept_loop(self, listener: trio.SocketListener, connections: trio.Nursery) -> None:
         while True:
             try:
                 stream = await listener.accept()
@@ -82,22 +91,48 @@ class GeminiServer:
     async def handle_connection(self, stream: trio.SocketStream) -> None:
         """Serve one connection: at most one request, then close with close_notify."""
         client = _client_address(stream)
+        transport: trio.abc.Stream = stream
+        if self.proxy_protocol:
+            proxied = await self._receive_proxy_header(stream, client)
+            if proxied is None:
+                await trio.aclose_forcefully(stream)
+                return
+            client, transport = proxied
         if not self.gate.admit(client):
             await trio.aclose_forcefully(stream)
             return
+        site, limits = self.site, self.limits
         try:
-            with trio.move_on_after(self.limits.exchange_timeout):
-                tls = trio.SSLStream(stream, self.site.ssl_context, server_side=True)
+            with trio.move_on_after(limits.exchange_timeout):
+                tls: TLSStream = trio.SSLStream(transport, site.ssl_context, server_side=True)
                 try:
-                    await self._exchange(tls, client, self.site)
+                    await self._exchange(tls, client, site)
                 finally:
                     await _close(tls)
         finally:
             self.gate.release(client)
 
-    async def _exchange(
-        self, tls: trio.SSLStream[trio.SocketStream], client: str, site: Site
-    ) -> None:
+    async def _receive_proxy_header(
+        self, stream: trio.SocketStream, peer: str
+    ) -> tuple[str, trio.abc.Stream] | None:
+        """Read the load balancer's PROXY header: the real client and the stream after it."""
+        reader = ProxyHeaderReader()
+        result: ProxyHeader | ProxyError | None = None
+        with trio.move_on_after(self.limits.request_timeout):
+            try:
+                while result is None:
+                    data = await stream.receive_some(_RECEIVE_BYTES)
+                    result = reader.feed(data) if data else reader.eof()
+            except _TRANSPORT_ERRORS as error:
+                result = ProxyError(_reason(error))
+        if not isinstance(result, ProxyHeader):
+            reason = result.reason if result else "no PROXY header in time"
+            logger.info("%s: refused: %s", peer, reason)
+            return None
+        client = result.source[0] if result.source else peer
+        return client, PrefixedStream(stream, reader.remainder())
+
+    async def _exchange(self, tls: TLSStream, client: str, site: Site) -> None:
         started = trio.current_time()
         progress = _Progress()
         try:
@@ -130,13 +165,17 @@ class GeminiServer:
                 duration = trio.current_time() - started
                 self.access_log.write(
                     AccessRecord(
-                        client, progress.host, progress.path, progress.status,
-                        progress.bytes_sent, duration,
+                        client,
+                        progress.host,
+                        progress.path,
+                        progress.status,
+                        progress.bytes_sent,
+                        duration,
                     )
                 )
 
     async def _receive_request(
-        self, tls: trio.SSLStream[trio.SocketStream], client: str
+        self, tls: TLSStream, client: str
     ) -> bytes | protocol.ResponseHeader | None:
         """Handshake and read the request line; a partial line that times out is a 59."""
         reader = protocol.RequestReader()
@@ -156,7 +195,7 @@ class GeminiServer:
 
     async def _send_body(
         self,
-        tls: trio.SSLStream[trio.SocketStream],
+        tls: TLSStream,
         resource: Resource,
         request: protocol.Request,
         progress: _Progress,
@@ -187,7 +226,7 @@ class _Progress:
 
 
 async def _send_header(
-    tls: trio.SSLStream[trio.SocketStream], header: protocol.ResponseHeader, progress: _Progress
+    tls: TLSStream, header: protocol.ResponseHeader, progress: _Progress
 ) -> None:
     progress.status = header.status
     encoded = header.encode()
@@ -204,7 +243,7 @@ async def _resolve(capsule: Capsule, request: protocol.Request) -> Resource | No
         return None
 
 
-async def _close(tls: trio.SSLStream[trio.SocketStream]) -> None:
+async def _close(tls: TLSStream) -> None:
     """Send close_notify and close; a peer that does not cooperate is closed forcefully."""
     with trio.move_on_after(1.0):
         with contextlib.suppress(*_TRANSPORT_ERRORS):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import trio
 
@@ -15,18 +15,22 @@ logger = logging.getLogger(ERROR_LOGGER)
 
 
 async def keep_fresh(
-    catalogs: Sequence[Catalog], settings: IndexSettings, shutdown: trio.Event
+    catalogs: Callable[[], Sequence[Catalog]], settings: IndexSettings, shutdown: trio.Event
 ) -> None:
-    """Refresh fully at start and every full interval, quickly in between, until shutdown."""
-    if not catalogs:
-        return
+    """Refresh fully at start and every full interval, quickly in between, until shutdown.
+
+    `catalogs` is asked each round, so catalogs added by a reload are picked up.
+    """
     last_full = None
+    fully_refreshed: set[int] = set()
     while not shutdown.is_set():
         now = trio.current_time()
-        full = last_full is None or now - last_full >= settings.full_interval
-        for catalog in catalogs:
+        full_round = last_full is None or now - last_full >= settings.full_interval
+        for catalog in catalogs():
+            full = full_round or id(catalog) not in fully_refreshed
             await _refresh(catalog, full)
-        if full:
+            fully_refreshed.add(id(catalog))
+        if full_round:
             last_full = now
         with trio.move_on_after(settings.quick_interval):
             await shutdown.wait()

@@ -1,11 +1,13 @@
-"""Running the servers: build what they serve from the config, bind, handle signals, drain."""
+"""Running the servers: build what they serve, bind, handle signals, reload, drain."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
 import signal
+import socket
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -14,8 +16,9 @@ import trio
 from capsule.catalog import Catalog
 from capsule.publication import Publication
 from capsule.site import Capsule
-from certs import Identity, ensure_identity, load_identity, server_context
-from server.accesslog import ERROR_LOGGER, AccessLog
+from certs import CertificateError, Identity, ensure_identity, load_identity, server_context
+from server import systemd
+from server.accesslog import ERROR_LOGGER, AccessLog, configure_logging
 from server.config import (
     DEFAULT_GEMINI_PORT,
     Config,
@@ -30,10 +33,13 @@ from server.indexing import keep_fresh
 from server.mirror import Mirror
 from server.mirror_request import HostNames
 from server.pages import PageRenderer
+from server.workers import supervise
 
 logger = logging.getLogger(ERROR_LOGGER)
 
 LOOPBACK_DEFAULTS = (ListenAddress("127.0.0.1", DEFAULT_GEMINI_PORT), ListenAddress("::1", 1965))
+
+Reload = Callable[[], Config]
 
 
 def identity_for(host: HostConfig, config: Config) -> Identity:
@@ -43,28 +49,40 @@ def identity_for(host: HostConfig, config: Config) -> Identity:
     return ensure_identity(host.name, config.state_dir)
 
 
-def build_capsules(config: Config) -> dict[str, Capsule]:
-    """One capsule per content root (with its catalog), keyed by every host name serving it."""
+def build_capsules(
+    config: Config, catalogs: dict[Path, Catalog] | None = None, index_writer: bool = True
+) -> dict[str, Capsule]:
+    """One capsule per content root, keyed by every host name serving it.
+
+    `catalogs` carries the catalogs of an earlier build (by root) so a reload reuses them;
+    `index_writer` is False in workers that follow another worker's index.
+    """
+    catalogs = catalogs if catalogs is not None else {}
     by_root: dict[Path, Capsule] = {}
     capsules: dict[str, Capsule] = {}
     for host in config.hosts:
         root = config.root_for(host)
-        if root not in by_root:
-            try:
-                by_root[root] = _capsule(root, config)
-            except OSError as error:
-                raise ConfigError(f"root of host {host.name!r}: {root}: {error.strerror}") from None
-        capsules[host.name.lower()] = by_root[root]
+        try:
+            real_root = root.resolve(strict=True)
+        except OSError as error:
+            raise ConfigError(f"root of host {host.name!r}: {root}: {error.strerror}") from None
+        if real_root not in by_root:
+            by_root[real_root] = _capsule(real_root, config, catalogs, index_writer)
+        capsules[host.name.lower()] = by_root[real_root]
     return capsules
 
 
-def _capsule(root: Path, config: Config) -> Capsule:
+def _capsule(
+    root: Path, config: Config, catalogs: dict[Path, Catalog], index_writer: bool
+) -> Capsule:
     if not config.index.enabled:
-        return Capsule(root, config.lang)
-    real_root = root.resolve(strict=True)
-    name = hashlib.sha256(str(real_root).encode()).hexdigest()[:16]
-    catalog = Catalog(real_root, config.state_dir / "index" / f"{name}.sqlite3")
-    return Capsule(real_root, config.lang, Publication(catalog, config.publication, config.lang))
+        return Capsule(root, config.lang, redirects=config.redirects)
+    if root not in catalogs:
+        name = hashlib.sha256(str(root).encode()).hexdigest()[:16]
+        database = config.state_dir / "index" / f"{name}.sqlite3"
+        catalogs[root] = Catalog(root, database, index_writer)
+    publication = Publication(catalogs[root], config.publication, config.lang)
+    return Capsule(root, config.lang, publication, redirects=config.redirects)
 
 
 def catalogs_of(capsules: Mapping[str, Capsule]) -> list[Catalog]:
@@ -108,13 +126,13 @@ def build_mirror(
 
 
 async def open_listeners(
-    addresses: tuple[ListenAddress, ...], key: str = "listen"
+    addresses: tuple[ListenAddress, ...], key: str = "listen", reuse_port: bool = False
 ) -> list[trio.SocketListener]:
     """Bind every address; the loopback defaults tolerate a machine without IPv6."""
     listeners: list[trio.SocketListener] = []
     for address in addresses:
         try:
-            listeners += await trio.open_tcp_listeners(address.port, host=address.host or None)
+            listeners.append(await _listener(address, reuse_port))
         except OSError as error:
             if address in LOOPBACK_DEFAULTS and address.host == "::1":
                 logger.warning("IPv6 loopback unavailable (%s); serving IPv4 only", error)
@@ -123,59 +141,188 @@ async def open_listeners(
     return listeners
 
 
+async def _listener(address: ListenAddress, reuse_port: bool) -> trio.SocketListener:
+    """A listening socket; an empty host means every interface, IPv6 and IPv4 alike."""
+    every_interface = not address.host
+    family = socket.AF_INET6 if ":" in address.host or every_interface else socket.AF_INET
+    infos = await trio.socket.getaddrinfo(
+        address.host or "::", address.port, family, socket.SOCK_STREAM, 0, socket.AI_PASSIVE
+    )
+    family, kind, proto, _, sockaddr = infos[0]
+    sock = trio.socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        if family == socket.AF_INET6:
+            # "[::]:1965" is IPv6 only, so that "0.0.0.0:1965" can be listed beside it.
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0 if every_interface else 1)
+        await sock.bind(sockaddr)
+        sock.listen(socket.SOMAXCONN)
+    except OSError:
+        sock.close()
+        raise
+    return trio.SocketListener(sock)
+
+
+def activated_listeners(environ: Mapping[str, str], name: str) -> list[trio.SocketListener]:
+    """Listeners systemd passed in by socket activation under `name`, if any."""
+    return [
+        trio.SocketListener(trio.socket.from_stdlib_socket(sock))
+        for sock in systemd.listen_fds(environ, name)
+    ]
+
+
 def bound_ports(listeners: list[trio.SocketListener]) -> frozenset[int]:
     """Ports the listeners actually bound (port 0 becomes a real one)."""
     return frozenset(int(listener.socket.getsockname()[1]) for listener in listeners)
 
 
-async def serve(config: Config, on_ready: Callable[[list[str]], None] | None = None) -> None:
-    """Serve until SIGTERM or SIGINT, then drain in-flight requests and return."""
-    listeners = await open_listeners(config.listen)
-    ports = bound_ports(listeners)
-    capsules = build_capsules(config)
-    site = build_site(config, ports | {DEFAULT_GEMINI_PORT}, capsules)
-    gemini = GeminiServer(site, config.limits, AccessLog())
-    urls = [_listener_url(listener, config.hosts[0].name) for listener in listeners]
-    mirror_listeners: list[trio.SocketListener] = []
-    mirror_server: MirrorServer | None = None
+@dataclass
+class Service:
+    """The running servers and what they serve; `apply` swaps in a new config."""
+
+    config: Config
+    environ: Mapping[str, str]
+    gemini: GeminiServer
+    mirror: MirrorServer | None
+    ports: frozenset[int]
+    catalogs: dict[Path, Catalog] = field(default_factory=dict)
+    index_writer: bool = True
+
+    def current_catalogs(self) -> list[Catalog]:
+        """Catalogs of the capsules being served now."""
+        return catalogs_of(self.gemini.site.capsules)
+
+    def apply(self, config: Config) -> None:
+        """Serve `config` from now on; listeners stay, new connections see the new site."""
+        if config.listen != self.config.listen or config.workers != self.config.workers:
+            logger.warning("listen addresses and workers change only on restart")
+        if (config.mirror is None) != (self.mirror is None):
+            logger.warning("turning the mirror on or off takes a restart")
+        capsules = build_capsules(config, self.catalogs, self.index_writer)
+        site = build_site(config, self.ports, capsules)
+        self.gemini.reconfigure(site, config.limits, config.proxy_protocol)
+        if self.mirror is not None and config.mirror is not None:
+            mirror, names = build_mirror(config, capsules)
+            self.mirror.mirror, self.mirror.hosts = mirror, names
+            self.mirror.settings, self.mirror.limits = config.mirror, config.limits
+        self.config = config
+
+
+async def serve(
+    config: Config,
+    reload: Reload | None = None,
+    on_ready: Callable[[list[str]], None] | None = None,
+    environ: Mapping[str, str] | None = None,
+    reuse_port: bool = False,
+    index_writer: bool = True,
+) -> None:
+    """Serve until SIGTERM or SIGINT, then drain in-flight requests and return.
+
+    SIGHUP calls `reload` and applies its config; a bad config is reported and ignored.
+    """
+    environ = environ if environ is not None else {}
+    listeners = activated_listeners(environ, "gemini") or await open_listeners(
+        config.listen, "listen", reuse_port
+    )
+    ports = bound_ports(listeners) | {DEFAULT_GEMINI_PORT}
+    catalogs: dict[Path, Catalog] = {}
+    capsules = build_capsules(config, catalogs, index_writer)
+    gemini = GeminiServer(
+        build_site(config, ports, capsules), config.limits, AccessLog(), config.proxy_protocol
+    )
+    urls = [_url("gemini", listener, config.hosts[0].name) for listener in listeners]
+    mirror_server, mirror_listeners = None, []
     if config.mirror is not None:
         mirror, names = build_mirror(config, capsules)
         mirror_server = MirrorServer(mirror, names, config.limits, config.mirror, AccessLog())
-        mirror_listeners = await open_listeners(config.mirror.listen, "http")
-        urls += [_mirror_url(listener) for listener in mirror_listeners]
+        mirror_listeners = activated_listeners(environ, "mirror") or await open_listeners(
+            config.mirror.listen, "mirror.listen", reuse_port
+        )
+        urls += [_url("http", listener, "localhost") for listener in mirror_listeners]
+    service = Service(config, environ, gemini, mirror_server, ports, catalogs, index_writer)
     shutdown = trio.Event()
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(_wait_for_stop_signal, shutdown)
-        nursery.start_soon(keep_fresh, catalogs_of(capsules), config.index, shutdown)
+        await nursery.start(_wait_for_stop_signal, shutdown)
+        reloads = trio.CancelScope()
+        if reload is not None:
+            await nursery.start(_reload_on_sighup, service, reload, reloads)
+        nursery.start_soon(keep_fresh, service.current_catalogs, config.index, shutdown)
         nursery.start_soon(gemini.serve, listeners, shutdown)
         if mirror_server is not None:
             nursery.start_soon(mirror_server.serve, mirror_listeners, shutdown)
         for url in urls:
             logger.info("serving %s", url)
         logger.info("ready")
+        _notify(environ, systemd.ready())
         if on_ready is not None:
             on_ready(urls)
         await shutdown.wait()
-        drain = config.limits.drain_timeout
+        reloads.cancel()
+        _notify(environ, systemd.stopping())
+        drain = service.config.limits.drain_timeout
         logger.info("stopping: draining in-flight requests (up to %.0fs)", drain)
         nursery.cancel_scope.deadline = trio.current_time() + drain + 1
 
 
-async def _wait_for_stop_signal(shutdown: trio.Event) -> None:
+async def _wait_for_stop_signal(
+    shutdown: trio.Event, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+) -> None:
     with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        task_status.started()
         async for _ in signals:
             shutdown.set()
             return
 
 
-def _listener_url(listener: trio.SocketListener, host: str) -> str:
-    address, port = listener.socket.getsockname()[:2]
-    shown = f"[{address}]" if ":" in address else address
-    return f"gemini://{host}:{port}/ on {shown}:{port}"
+async def _reload_on_sighup(
+    service: Service,
+    reload: Reload,
+    scope: trio.CancelScope,
+    *,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    with scope, trio.open_signal_receiver(signal.SIGHUP) as signals:
+        task_status.started()
+        async for _ in signals:
+            _notify(service.environ, systemd.reloading())
+            try:
+                config = await trio.to_thread.run_sync(reload)
+                await trio.to_thread.run_sync(service.apply, config)
+            except (ConfigError, CertificateError, OSError) as error:
+                logger.error("reload refused, still serving the previous config: %s", error)
+            else:
+                configure_logging(config.log_level)
+                logger.info("reloaded the configuration and certificates")
+            _notify(service.environ, systemd.ready())
 
 
-def _mirror_url(listener: trio.SocketListener) -> str:
+def _notify(environ: Mapping[str, str], message: str) -> None:
+    try:
+        systemd.notify(message, environ)
+    except OSError as error:
+        logger.warning("cannot notify systemd: %s", error)
+
+
+def _url(scheme: str, listener: trio.SocketListener, host: str) -> str:
     address, port = listener.socket.getsockname()[:2]
     shown = f"[{address}]" if ":" in address else address
-    name = "localhost" if address in ("127.0.0.1", "::1") else shown
-    return f"http://{name}:{port}/ on {shown}:{port}"
+    return f"{scheme}://{host}:{port}/ on {shown}:{port}"
+
+
+def run_server(config: Config, reload: Reload, environ: Mapping[str, str]) -> int:
+    """Serve in this process, or supervise `config.workers` worker processes."""
+    if config.workers == 1:
+        trio.run(serve, config, reload, None, environ)
+        return 0
+    for host in config.hosts:
+        identity_for(host, config)  # made once here, not by workers racing each other
+    # Only the supervisor talks to systemd (NotifyAccess=main).
+    quiet = {key: value for key, value in environ.items() if key != "NOTIFY_SOCKET"}
+
+    def work(config: Config, report_ready: Callable[[], None], slot: int) -> None:
+        # The first worker keeps the index; the others follow what it commits.
+        trio.run(serve, config, reload, lambda _urls: report_ready(), quiet, True, slot == 0)
+
+    return supervise(config, work, environ)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import ssl
@@ -118,8 +119,11 @@ def write_capsule(root: Path) -> Path:
 class CapsuleProcess:
     """A real `capsule serve` subprocess on loopback, stopped by its PID on exit."""
 
-    def __init__(self, *args: str, state_dir: Path, log_dir: Path) -> None:
+    def __init__(
+        self, *args: str, state_dir: Path, log_dir: Path, env: dict[str, str] | None = None
+    ) -> None:
         self.args = args
+        self.env = {**os.environ, **(env or {})}
         self.state_dir = state_dir
         self.stdout_path = log_dir / "capsule.stdout"
         self.stderr_lines: list[str] = []
@@ -131,7 +135,11 @@ class CapsuleProcess:
         command = [sys.executable, "-m", "server.cli", "serve", "--state-dir", str(self.state_dir)]
         with self.stdout_path.open("w") as stdout:
             self.process = subprocess.Popen(
-                [*command, *self.args], stdout=stdout, stderr=subprocess.PIPE, text=True
+                [*command, *self.args],
+                stdout=stdout,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=self.env,
             )
         threading.Thread(target=self._read_stderr, daemon=True).start()
         if not self._ready.wait(30) or not self.urls:
@@ -157,10 +165,19 @@ class CapsuleProcess:
                 return int(url.rsplit(":", 1)[1])
         raise AssertionError(f"no mirror listener in {self.urls}")
 
-    def wait_for_log(self, text: str, timeout: float = 10) -> None:
-        """Block until a stderr line contains `text`."""
+    def worker_pids(self) -> list[int]:
+        """Process ids of the workers that logged their listeners, in order."""
+        pids = [
+            int(m.group(1))
+            for line in self.stderr_lines
+            if (m := re.search(r"\[(\d+)\] INFO serving ", line))
+        ]
+        return list(dict.fromkeys(pids))
+
+    def wait_for_log(self, text: str, timeout: float = 10, count: int = 1) -> None:
+        """Block until `count` stderr lines contain `text`."""
         deadline = time.monotonic() + timeout
-        while not any(text in line for line in self.stderr_lines):
+        while sum(text in line for line in self.stderr_lines) < count:
             if time.monotonic() > deadline:
                 raise AssertionError(f"no {text!r} in:\n" + "".join(self.stderr_lines))
             time.sleep(0.02)
@@ -182,6 +199,6 @@ class CapsuleProcess:
             self.stderr_lines.append(line)
             if " serving " in line:
                 self.urls.append(line.split(" serving ", 1)[1].strip())
-            if "ready" in line or self.process.poll() is not None:
+            if line.rstrip().endswith(" ready") or self.process.poll() is not None:
                 self._ready.set()
         self._ready.set()

@@ -155,3 +155,22 @@ def test_full_refresh_finds_an_in_place_edit_a_quick_one_may_miss(
     catalog.refresh(full=False)
     assert catalog.refresh(full=True) in (Changes(changed=1), Changes())
     assert [hit.path for hit in catalog.search("chess")] == ["/about.gmi"]
+
+
+def test_follower_sees_what_the_writer_committed(
+    catalog: Catalog, root: Path, tmp_path: Path
+) -> None:
+    follower = Catalog(root, tmp_path / "state" / "index.sqlite3", writer=False)
+    assert follower.articles == catalog.articles
+    write(root, "/2026/11/25/third.gmi", "# Third\n")
+    assert follower.refresh() == Changes()
+    catalog.refresh()
+    assert follower.refresh() == Changes(added=1)
+    assert follower.articles[0].title == "Third"
+    assert [hit.path for hit in follower.search("third")] == ["/2026/11/25/third.gmi"]
+
+
+def test_follower_never_writes_the_index(root: Path, tmp_path: Path) -> None:
+    follower = Catalog(root, tmp_path / "index.sqlite3", writer=False)
+    assert follower.refresh() == Changes()
+    assert follower.articles == ()

@@ -1,0 +1,322 @@
+"""Per-path metadata from `.meta` files: MIME type, language, redirects, gone, listings."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import stat
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from fnmatch import translate
+from pathlib import Path
+from urllib.parse import urlsplit
+
+META_NAME = ".meta"
+
+logger = logging.getLogger(__name__)
+
+_MIME = re.compile(
+    r"[A-Za-z0-9][\w!#$&^.+-]*/[A-Za-z0-9][\w!#$&^.+-]*"
+    r"(;[\w!#$&^.+-]+=[\w!#$&^.+-]+)*",
+    re.ASCII,
+)
+_LANG_TAG = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*", re.ASCII)
+_TEXTUAL_SUFFIXES = ("+xml", "+json")
+_KEYS = frozenset({"mime", "lang", "redirect", "redirect-temporary", "gone", "listing"})
+_LISTING_VALUES = {"yes": True, "no": False}
+
+
+@dataclass(frozen=True, slots=True)
+class Meta:
+    """The metadata in effect for one URL path; None and False mean "as usual"."""
+
+    mime: str | None = None
+    lang: str | None = None
+    redirect: str | None = None
+    permanent: bool = True
+    gone: bool = False
+    listing: bool = False
+
+
+NO_META = Meta()
+
+
+@dataclass(frozen=True, slots=True)
+class MetaRule:
+    """One valid line of a `.meta` file: a pattern and the settings it gives matching paths.
+
+    `pattern` is relative to the directory of the file; "" names that directory itself. A rule
+    that sets `gone` or `redirect` replaces both (they are one choice: what happens instead).
+    """
+
+    pattern: str
+    line: int
+    mime: str | None = None
+    lang: str | None = None
+    redirect: str | None = None
+    permanent: bool = True
+    gone: bool = False
+    listing: bool | None = None
+
+
+
+@dataclass(frozen=True, slots=True)
+class MetaRules:
+    """The valid rules of one `.meta` file, in file order."""
+
+    source: str
+    rules: tuple[MetaRule, ...] = ()
+    _patterns: tuple[Callable[[str], object], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Compiled once per version of the file: lookups only run the regexes.
+        patterns = tuple(re.compile(translate(rule.pattern)).match for rule in self.rules)
+        object.__setattr__(self, "_patterns", patterns)
+
+    def matching(self, relative: str) -> Iterator[MetaRule]:
+        """The rules that apply to a path relative to the file's directory, in file order."""
+        for rule, match in zip(self.rules, self._patterns, strict=True):
+            if match(relative):
+                yield rule
+
+
+class _Effective:
+    """Settings gathered along a path; each rule laid over the last overrides what it sets."""
+
+    __slots__ = ("gone", "lang", "listing", "mime", "permanent", "redirect")
+
+    def __init__(self) -> None:
+        self.mime: str | None = None
+        self.lang: str | None = None
+        self.redirect: str | None = None
+        self.permanent = True
+        self.gone = False
+        self.listing = False
+
+    def add(self, rule: MetaRule) -> None:
+        if rule.gone or rule.redirect is not None:
+            self.gone, self.redirect, self.permanent = rule.gone, rule.redirect, rule.permanent
+        if rule.mime is not None:
+            self.mime = rule.mime
+        if rule.lang is not None:
+            self.lang = rule.lang
+        if rule.listing is not None:
+            self.listing = rule.listing
+
+    def meta(self) -> Meta:
+        return Meta(self.mime, self.lang, self.redirect, self.permanent, self.gone, self.listing)
+
+
+@dataclass(frozen=True, slots=True)
+class MetaWarning:
+    """A line of a `.meta` file that was ignored, and why."""
+
+    source: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.line}: {self.reason}"
+
+
+class _BadLine(Exception):
+    """A line of a `.meta` file that cannot be used."""
+
+
+def parse_meta(text: str, source: str) -> tuple[MetaRules, list[MetaWarning]]:
+    """Parse the text of a `.meta` file; bad lines become warnings and are left out."""
+    rules: list[MetaRule] = []
+    warnings: list[MetaWarning] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        words = _words(raw)
+        if not words:
+            continue
+        try:
+            rules.append(_rule(words, number))
+        except _BadLine as problem:
+            warnings.append(MetaWarning(source, number, str(problem)))
+    return MetaRules(source, tuple(rules)), warnings
+
+
+def _words(line: str) -> list[str]:
+    """The whitespace-separated words of a line, up to a word that starts a comment."""
+    words = line.split()
+    for index, word in enumerate(words):
+        if word.startswith("#"):
+            return words[:index]
+    return words
+
+
+def _rule(words: list[str], number: int) -> MetaRule:
+    pattern, settings = words[0], words[1:]
+    key = pattern.partition("=")[0]
+    if key in _KEYS and ("=" in pattern or not settings):
+        raise _BadLine(f"missing pattern before {pattern!r}")
+    if not settings:
+        raise _BadLine(f"no settings after pattern {pattern!r}")
+    rule = MetaRule(_pattern(pattern), number)
+    for setting in settings:
+        rule = _setting(rule, setting)
+    return rule
+
+
+def _pattern(pattern: str) -> str:
+    """The pattern relative to the directory: a leading "/" is optional, "/" alone is ""."""
+    relative = pattern.removeprefix("/")
+    parts = relative.split("/")
+    if any(part in (".", "..") for part in parts) or "//" in relative or relative.startswith("/"):
+        raise _BadLine(f"pattern {pattern!r} must name paths inside this directory")
+    return relative
+
+
+def _setting(rule: MetaRule, setting: str) -> MetaRule:
+    key, equals, value = setting.partition("=")
+    if key not in _KEYS:
+        raise _BadLine(f"unknown key {key!r}")
+    if key == "gone":
+        if equals:
+            raise _BadLine("'gone' takes no value")
+        return replace(rule, gone=True, redirect=None)
+    if key == "listing":
+        if not equals:
+            return replace(rule, listing=True)
+        if value not in _LISTING_VALUES:
+            raise _BadLine(f"bad value for 'listing': {value!r} (yes or no)")
+        return replace(rule, listing=_LISTING_VALUES[value])
+    if not value:
+        raise _BadLine(f"{key!r} needs a value")
+    if key == "mime":
+        return replace(rule, mime=_mime(value))
+    if key == "lang":
+        return replace(rule, lang=_lang(value))
+    return replace(rule, redirect=_target(value), permanent=key == "redirect", gone=False)
+
+
+def _mime(value: str) -> str:
+    """A MIME type with parameters; text types without a charset get `charset=utf-8`."""
+    if not _MIME.fullmatch(value):
+        raise _BadLine(f"bad value for 'mime': {value!r} (type/subtype)")
+    essence, _, parameters = value.partition(";")
+    essence = essence.lower()
+    textual = essence.startswith("text/") or essence.endswith(_TEXTUAL_SUFFIXES)
+    if (textual or essence == "application/json") and "charset=" not in parameters.lower():
+        parameters = ";".join(filter(None, [*parameters.split(";"), "charset=utf-8"]))
+    return "; ".join(filter(None, [essence, *parameters.split(";")]))
+
+
+def _lang(value: str) -> str:
+    if not all(_LANG_TAG.fullmatch(tag) for tag in value.split(",")):
+        raise _BadLine(f"bad value for 'lang': {value!r} (language tags such as en or fr-CA)")
+    return value
+
+
+def _target(value: str) -> str:
+    """A redirect target: an absolute path or a full URL."""
+    if any(ord(character) < 0x20 or ord(character) == 0x7F for character in value):
+        raise _BadLine(f"bad redirect target {value!r} (control character)")
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        parts = None
+    if parts is not None:
+        if parts.scheme and parts.netloc:
+            return value
+        if not parts.scheme and not parts.netloc and value.startswith("/"):
+            return value
+    raise _BadLine(f"bad redirect target {value!r} (an absolute path or a full URL)")
+
+
+class MetaIndex:
+    """The metadata of URL paths under a root, from the `.meta` files along each path.
+
+    Each lookup checks for a `.meta` in every directory on the path and stats those it finds;
+    a file is parsed again only when its inode, size or mtime changed, so edits apply on the
+    next request. Safe to share between threads: the cache holds immutable values.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve(strict=True)
+        self._root = str(self.root)
+        self._cache: dict[str, tuple[tuple[int, int, int, int], MetaRules | None]] = {}
+
+    def lookup(self, path: str) -> Meta:
+        """The effective metadata of `path` (decoded, starting with '/'); the nearest rule wins."""
+        if not path.startswith("/"):
+            return NO_META
+        segments = [segment for segment in path.split("/") if segment]
+        if any(segment in (".", "..") for segment in segments):
+            return NO_META
+        is_directory = path.endswith("/")
+        depth = len(segments) if is_directory else len(segments) - 1
+        effective = _Effective()
+        found = False
+        directory = self._root
+        for level in range(depth + 1):
+            if level:
+                directory = f"{directory}/{segments[level - 1]}"
+            rules = self._rules(directory)
+            if rules is not None:
+                relative = "/".join(segments[level:])
+                if is_directory and relative:
+                    relative += "/"
+                for rule in rules.matching(relative):
+                    effective.add(rule)
+                    found = True
+        return effective.meta() if found else NO_META
+
+    def _rules(self, directory: str) -> MetaRules | None:
+        """The rules of the `.meta` file in `directory`, read again if it changed."""
+        name = f"{directory}/{META_NAME}"
+        try:
+            # Most directories have no `.meta`: access() says so without raising, a third of
+            # the cost of a failing stat().
+            info = os.stat(name) if os.access(name, os.F_OK) else None
+        except (OSError, ValueError):
+            info = None
+        if info is None:
+            self._cache.pop(name, None)
+            return None
+        identity = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+        cached = self._cache.get(name)
+        if cached is not None and cached[0] == identity:
+            return cached[1]
+        rules = None
+        if stat.S_ISREG(info.st_mode) and self._inside_root(name):
+            try:
+                text = Path(name).read_bytes().decode("utf-8", errors="replace")
+            except OSError as error:
+                # Not cached: a permission fix does not change the mtime.
+                logger.warning("%s: cannot read: %s", self._source(name), error.strerror)
+                return None
+            rules, warnings = parse_meta(text, self._source(name))
+            for warning in warnings:
+                logger.warning("%s; line ignored", warning)
+        self._cache[name] = (identity, rules)
+        return rules
+
+    def _inside_root(self, name: str) -> bool:
+        """A `.meta` reached through a symlink that leaves the root is not ours to read."""
+        real = Path(os.path.realpath(name))
+        return real.is_relative_to(self.root)
+
+    def _source(self, name: str) -> str:
+        return "/" + Path(name).relative_to(self.root).as_posix()
+
+
+def check_meta_files(root: Path) -> list[MetaWarning]:
+    """Every problem in the `.meta` files under `root`, for checking a capsule before serving."""
+    root = root.resolve(strict=True)
+    warnings: list[MetaWarning] = []
+    for directory, subdirectories, names in os.walk(root):
+        subdirectories.sort()
+        if META_NAME in names:
+            name = Path(directory) / META_NAME
+            source = "/" + name.relative_to(root).as_posix()
+            try:
+                text = name.read_bytes().decode("utf-8", errors="replace")
+            except OSError as error:
+                warnings.append(MetaWarning(source, 0, f"cannot read: {error.strerror}"))
+                continue
+            warnings += parse_meta(text, source)[1]
+    return warnings

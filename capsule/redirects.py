@@ -1,0 +1,35 @@
+"""Redirects configured by the operator: exact paths, or whole subtrees with `/*`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from capsule.resources import Redirect
+
+
+@dataclass(frozen=True, slots=True)
+class RedirectRule:
+    """`source` (a path, or a prefix ending in `/*`) moves to `target`."""
+
+    source: str
+    target: str
+    permanent: bool = True
+
+    def apply(self, path: str) -> Redirect | None:
+        """The redirect for `path`, if this rule covers it."""
+        if self.source.endswith("/*"):
+            prefix = self.source[:-1]
+            if path.startswith(prefix) or path == prefix.rstrip("/"):
+                rest = path[len(prefix) :] if path.startswith(prefix) else ""
+                target = self.target[:-1] + rest if self.target.endswith("/*") else self.target
+                return Redirect(target, self.permanent)
+            return None
+        return Redirect(self.target, self.permanent) if path == self.source else None
+
+
+def find_redirect(rules: tuple[RedirectRule, ...], path: str) -> Redirect | None:
+    """The first rule that covers `path`, in configured order."""
+    for rule in rules:
+        if (redirect := rule.apply(path)) is not None:
+            return redirect
+    return None

@@ -1,0 +1,156 @@
+"""Several worker processes sharing the listening ports, supervised by the first process.
+
+Each worker binds the same addresses with SO_REUSEPORT, so the kernel spreads connections
+over them. The supervisor forwards SIGTERM, SIGINT and SIGHUP to every worker, replaces a
+worker that dies unexpectedly, and reports readiness once all of them are serving.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import os
+import signal
+import socket
+import time
+from collections.abc import Callable, Mapping
+
+from server import systemd
+from server.accesslog import ERROR_LOGGER
+from server.config import Config, ListenAddress
+
+logger = logging.getLogger(ERROR_LOGGER)
+
+READY_SIGNAL = signal.SIGRTMIN
+"""Sent by a worker to the supervisor once it serves; real-time signals queue, never merge."""
+_SUPERVISED = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD, READY_SIGNAL}
+_CRASH_WINDOW = 10.0
+_MAX_CRASHES = 5
+
+Worker = Callable[[Config, Callable[[], None], int], None]
+"""Runs one worker (config, report_ready, slot) until told to stop; slots are 0 to N-1."""
+
+
+def supervise(config: Config, worker: Worker, environ: Mapping[str, str]) -> int:
+    """Run `config.workers` workers until SIGTERM or SIGINT; return the exit status."""
+    config, reservations = reserve_ports(config)
+    signal.pthread_sigmask(signal.SIG_BLOCK, _SUPERVISED)
+    supervisor = os.getpid()
+    workers: dict[int, int] = {}
+    crashes: list[float] = []
+
+    def spawn(slot: int) -> None:
+        pid = os.fork()
+        if pid == 0:
+            for reservation in reservations:
+                reservation.close()
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _SUPERVISED)
+            status = 1
+            try:
+                worker(config, lambda: os.kill(supervisor, READY_SIGNAL), slot)
+                status = 0
+            except BaseException:
+                logger.exception("worker %d failed", os.getpid())
+            finally:
+                os._exit(status)
+        workers[pid] = slot
+
+    for slot in range(config.workers):
+        spawn(slot)
+    serving: set[int] = set()
+    stopping = False
+    while workers:
+        info = signal.sigwaitinfo(_SUPERVISED)
+        if info.si_signo == READY_SIGNAL:
+            serving.add(info.si_pid)
+            if len(serving) == config.workers:
+                logger.info("ready: %d workers", config.workers)
+                _notify(environ, systemd.ready())
+        elif info.si_signo in (signal.SIGTERM, signal.SIGINT):
+            stopping = True
+            _notify(environ, systemd.stopping())
+            _forward(workers, signal.SIGTERM)
+        elif info.si_signo == signal.SIGHUP:
+            _notify(environ, systemd.reloading())
+            _forward(workers, signal.SIGHUP)
+            _notify(environ, systemd.ready())
+        elif info.si_signo == signal.SIGCHLD:
+            for pid, slot, status in _reap(workers):
+                serving.discard(pid)
+                if stopping:
+                    continue
+                logger.error("worker %d exited (%s); starting a new one", pid, status)
+                now = time.monotonic()
+                crashes[:] = [moment for moment in crashes if now - moment < _CRASH_WINDOW]
+                crashes.append(now)
+                if len(crashes) > _MAX_CRASHES:
+                    logger.error("workers keep crashing; stopping")
+                    stopping = True
+                    _forward(workers, signal.SIGTERM)
+                    continue
+                spawn(slot)
+    for reservation in reservations:
+        reservation.close()
+    return 1 if len(crashes) > _MAX_CRASHES else 0
+
+
+def reserve_ports(config: Config) -> tuple[Config, list[socket.socket]]:
+    """Pick real ports for addresses with port 0 so every worker binds the same ones.
+
+    The reservations are bound SO_REUSEPORT sockets that never listen, so they receive no
+    connections while keeping the port for the workers.
+    """
+    reservations: list[socket.socket] = []
+
+    def concrete(address: ListenAddress) -> ListenAddress:
+        if address.port != 0:
+            return address
+        family = socket.AF_INET6 if ":" in address.host else socket.AF_INET
+        reservation = socket.socket(family, socket.SOCK_STREAM)
+        reservation.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        reservation.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        reservation.bind((address.host or "", 0))
+        reservations.append(reservation)
+        return ListenAddress(address.host, reservation.getsockname()[1])
+
+    listen = tuple(concrete(address) for address in config.listen)
+    mirror = config.mirror
+    if mirror is not None:
+        mirror = dataclasses.replace(
+            mirror, listen=tuple(concrete(address) for address in mirror.listen)
+        )
+    return dataclasses.replace(config, listen=listen, mirror=mirror), reservations
+
+
+def _forward(workers: Mapping[int, int], signum: int) -> None:
+    for pid in workers:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signum)
+
+
+def _reap(workers: dict[int, int]) -> list[tuple[int, int, str]]:
+    """Collect every worker that has exited: pid, slot, and a description of how."""
+    exited = []
+    while workers:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid == 0:
+            break
+        if pid in workers:
+            slot = workers.pop(pid)
+            if os.WIFSIGNALED(status):
+                how = f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
+            else:
+                how = f"status {os.waitstatus_to_exitcode(status)}"
+            exited.append((pid, slot, how))
+    return exited
+
+
+def _notify(environ: Mapping[str, str], message: str) -> None:
+    try:
+        systemd.notify(message, environ)
+    except OSError as error:
+        logger.warning("cannot notify systemd: %s", error)

@@ -1,0 +1,293 @@
+"""Running as a daemon: config files, SIGHUP reload, workers, systemd, PROXY protocol."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import trio
+from cryptography import x509
+
+from certs import certificate_fingerprint, create_self_signed, read_certificate
+from tests.harness import (
+    CapsuleProcess,
+    Response,
+    client_context,
+    fetch,
+    open_tls,
+    read_response,
+)
+
+
+def request(capsule: CapsuleProcess, path: str = "/") -> Response:
+    return trio.run(fetch, capsule.gemini_port, f"gemini://localhost{path}")
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "index.gmi").write_text("# Version one\n")
+    return root
+
+
+def write_config(path: Path, root: Path, top_level: str = "", limits: str = "") -> Path:
+    path.write_text(
+        f'root = "{root}"\nlisten = ["127.0.0.1:0"]\n{top_level}\n'
+        f"[mirror]\nenabled = false\n[limits]\nrequests_per_second = 0\n{limits}\n"
+    )
+    return path
+
+
+def test_bad_config_file_stops_startup_naming_the_key(tmp_path: Path, root: Path) -> None:
+    config = tmp_path / "capsule.toml"
+    config.write_text(f'root = "{root}"\n[limits]\nrequest_timeout = "soon"\n')
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "serve",
+            "--config",
+            str(config),
+            "--state-dir",
+            str(tmp_path / "state"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "limits.request_timeout" in result.stderr and "'soon'" in result.stderr
+
+
+def test_reload_applies_the_new_config_without_losing_a_request(tmp_path: Path, root: Path) -> None:
+    config = write_config(tmp_path / "capsule.toml", root)
+    with CapsuleProcess(
+        "--config", str(config), state_dir=tmp_path / "state", log_dir=tmp_path
+    ) as capsule:
+        statuses: list[int] = []
+
+        async def load_across_reloads() -> None:
+            async def client() -> None:
+                for _ in range(40):
+                    statuses.append(
+                        (await fetch(capsule.gemini_port, "gemini://localhost/")).status
+                    )
+
+            async with trio.open_nursery() as nursery:
+                for _ in range(4):
+                    nursery.start_soon(client)
+                for _ in range(3):
+                    assert capsule.process is not None
+                    capsule.process.send_signal(signal.SIGHUP)
+                    await trio.sleep(0.2)
+
+        write_config(config, root, top_level='lang = "de"')
+        trio.run(load_across_reloads)
+        capsule.wait_for_log("reloaded the configuration")
+        assert statuses == [20] * 160
+        assert request(capsule).header == b"20 text/gemini; charset=utf-8; lang=de"
+
+
+def test_bad_config_on_reload_is_reported_and_the_old_one_keeps_serving(
+    tmp_path: Path, root: Path
+) -> None:
+    config = write_config(tmp_path / "capsule.toml", root)
+    with CapsuleProcess(
+        "--config", str(config), state_dir=tmp_path / "state", log_dir=tmp_path
+    ) as capsule:
+        write_config(config, root, limits="max_connections = -5")
+        assert capsule.process is not None
+        capsule.process.send_signal(signal.SIGHUP)
+        capsule.wait_for_log("reload refused")
+        assert request(capsule).status == 20
+    assert any("limits.max_connections" in line for line in capsule.stderr_lines)
+
+
+def test_reload_picks_up_renewed_certificate_files(tmp_path: Path, root: Path) -> None:
+    pair = tmp_path / "certs" / "localhost"
+    pair.mkdir(parents=True)
+    create_self_signed(["localhost"], pair / "cert.pem", pair / "key.pem")
+    first = certificate_fingerprint(read_certificate(pair / "cert.pem"))
+    with CapsuleProcess(
+        "--listen",
+        "127.0.0.1:0",
+        "--no-http",
+        "--root",
+        str(root),
+        "--cert-dir",
+        str(tmp_path / "certs"),
+        state_dir=tmp_path / "state",
+        log_dir=tmp_path,
+    ) as capsule:
+        before = request(capsule).peer_certificate
+        for name in ("cert.pem", "key.pem"):
+            (pair / name).unlink()
+        create_self_signed(["localhost"], pair / "cert.pem", pair / "key.pem")
+        renewed = certificate_fingerprint(read_certificate(pair / "cert.pem"))
+        assert capsule.process is not None
+        capsule.process.send_signal(signal.SIGHUP)
+        capsule.wait_for_log("reloaded the configuration")
+        after = request(capsule).peer_certificate
+    assert before is not None and after is not None
+    assert certificate_fingerprint(x509.load_der_x509_certificate(before)) == first
+    assert certificate_fingerprint(x509.load_der_x509_certificate(after)) == renewed
+
+
+def test_killed_worker_is_replaced_and_service_continues(tmp_path: Path, root: Path) -> None:
+    with CapsuleProcess(
+        "--listen",
+        "127.0.0.1:0",
+        "--no-http",
+        "--root",
+        str(root),
+        "--workers",
+        "2",
+        state_dir=tmp_path / "state",
+        log_dir=tmp_path,
+    ) as capsule:
+        capsule.wait_for_log("ready: 2 workers")
+        workers = capsule.worker_pids()
+        assert len(workers) == 2
+        os.kill(workers[0], signal.SIGKILL)
+        capsule.wait_for_log("starting a new one")
+        capsule.wait_for_log("ready: 2 workers", count=2)
+        assert all(request(capsule).status == 20 for _ in range(20))
+        assert capsule.stop() == 0
+
+
+def test_workers_stop_together_on_sigterm(tmp_path: Path, root: Path) -> None:
+    with CapsuleProcess(
+        "--listen",
+        "127.0.0.1:0",
+        "--no-http",
+        "--root",
+        str(root),
+        "--workers",
+        "2",
+        state_dir=tmp_path / "state",
+        log_dir=tmp_path,
+    ) as capsule:
+        capsule.wait_for_log("ready: 2 workers")
+        workers = capsule.worker_pids()
+        assert capsule.stop() == 0
+    for pid in workers:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
+def test_readiness_and_stopping_are_sent_to_systemd(tmp_path: Path, root: Path) -> None:
+    notify_path = tmp_path / "notify.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as notify_socket:
+        notify_socket.bind(str(notify_path))
+        notify_socket.settimeout(20)
+        with CapsuleProcess(
+            "--listen",
+            "127.0.0.1:0",
+            "--no-http",
+            "--root",
+            str(root),
+            state_dir=tmp_path / "state",
+            log_dir=tmp_path,
+            env={"NOTIFY_SOCKET": str(notify_path)},
+        ) as capsule:
+            assert notify_socket.recv(4096) == b"READY=1"
+            capsule.stop()
+            assert notify_socket.recv(4096) == b"STOPPING=1"
+
+
+def test_proxy_protocol_header_gives_the_real_client_address(tmp_path: Path, root: Path) -> None:
+    with CapsuleProcess(
+        "--listen",
+        "127.0.0.1:0",
+        "--no-http",
+        "--root",
+        str(root),
+        "--proxy-protocol",
+        state_dir=tmp_path / "state",
+        log_dir=tmp_path,
+    ) as capsule:
+
+        async def through_balancer() -> Response:
+            tcp = await trio.open_tcp_stream("127.0.0.1", capsule.gemini_port)
+            await tcp.send_all(b"PROXY TCP4 203.0.113.7 192.0.2.1 40000 1965\r\n")
+            tls = trio.SSLStream(tcp, client_context(), server_hostname="localhost")
+            await tls.send_all(b"gemini://localhost/\r\n")
+            return await read_response(tls)
+
+        assert trio.run(through_balancer).status == 20
+        direct = trio.run(_without_header, capsule.gemini_port)
+        assert capsule.stop() == 0
+    assert direct is True
+    log = capsule.stdout_path.read_text()
+    assert " 203.0.113.7 localhost / 20 " in log
+
+
+async def _without_header(port: int) -> bool:
+    """A client that skips the PROXY header is refused before TLS."""
+    try:
+        tls = await open_tls(port)
+    except trio.BrokenResourceError:
+        return True
+    await trio.aclose_forcefully(tls)
+    return False
+
+
+def test_systemd_unit_command_prints_the_shipped_unit() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "server.cli", "systemd-unit"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert "Type=notify" in result.stdout and "ProtectSystem=strict" in result.stdout
+
+
+def test_check_command_reports_broken_links_and_fails(tmp_path: Path, root: Path) -> None:
+    (root / "about.gmi").write_text("# About\n\n=> /missing.gmi Gone page\n")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "check",
+            "--root",
+            str(root),
+            "--state-dir",
+            str(tmp_path / "state"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "about.gmi:3: error: broken link to /missing.gmi" in result.stdout
+
+
+def test_check_command_passes_a_clean_capsule(tmp_path: Path, root: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "check",
+            "--root",
+            str(root),
+            "--state-dir",
+            str(tmp_path / "state"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout

@@ -1,0 +1,163 @@
+"""The TOML configuration file and the command line over it, validated into one Config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from capsule.redirects import RedirectRule
+from server.cli import build_parser, load_config
+from server.config import Config, ConfigError, HostConfig, ListenAddress
+
+
+def config_from(tmp_path: Path, toml: str, *flags: str) -> Config:
+    path = tmp_path / "capsule.toml"
+    path.write_text(toml)
+    args = build_parser().parse_args(["serve", "--config", str(path), *flags])
+    return load_config(args, build_parser())
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    root = tmp_path / "root"
+    root.mkdir()
+    return root
+
+
+def test_every_section_is_read(tmp_path: Path, root: Path) -> None:
+    config = config_from(
+        tmp_path,
+        f"""
+        root = "{root}"
+        state_dir = "{tmp_path / "state"}"
+        lang = "fr"
+        listen = ["127.0.0.1:1966", "[::1]:1966"]
+        workers = 2
+        proxy_protocol = true
+
+        [[hosts]]
+        name = "Example.org"
+
+        [mirror]
+        listen = ["127.0.0.1:8081"]
+        base_url = "https://example.org/"
+
+        [limits]
+        request_timeout = 2.5
+        max_connections = 10
+
+        [index]
+        quick_interval = 1
+
+        [publication]
+        feed_size = 5
+
+        [logging]
+        level = "debug"
+
+        [redirects]
+        "/old.gmi" = "/new.gmi"
+
+        [temporary_redirects]
+        "/soon/*" = "/later/*"
+        """,
+    )
+    assert config.default_root == root
+    assert config.lang == "fr"
+    assert config.listen == (ListenAddress("127.0.0.1", 1966), ListenAddress("::1", 1966))
+    assert (config.workers, config.proxy_protocol) == (2, True)
+    assert config.hosts == (HostConfig("example.org"),)
+    assert config.mirror is not None and config.mirror.listen == (ListenAddress("127.0.0.1", 8081),)
+    assert config.mirror.base_url == "https://example.org/"
+    assert (config.limits.request_timeout, config.limits.max_connections) == (2.5, 10)
+    assert config.index.quick_interval == 1.0
+    assert config.publication.feed_size == 5
+    assert config.log_level == "DEBUG"
+    assert config.redirects == (
+        RedirectRule("/old.gmi", "/new.gmi", True),
+        RedirectRule("/soon/*", "/later/*", False),
+    )
+
+
+def test_command_line_overrides_the_file(tmp_path: Path, root: Path) -> None:
+    config = config_from(
+        tmp_path,
+        f'root = "{root}"\n[limits]\nrequest_timeout = 2.5\nmax_connections = 10\n',
+        "--request-timeout",
+        "7",
+        "--no-http",
+        "--host",
+        "a.example",
+    )
+    assert config.limits.request_timeout == 7.0
+    assert config.limits.max_connections == 10
+    assert config.mirror is None
+    assert config.hosts == (HostConfig("a.example"),)
+
+
+@pytest.mark.parametrize(
+    ("toml", "named"),
+    [
+        ("listen_on = ['x']", "unknown key listen_on"),
+        ("[limits]\nrequest_timout = 3", "unknown key limits.request_timout"),
+        ("[mirorr]\nlisten = []", "unknown key mirorr"),
+        ("[[hosts]]\nname = 'a'\nroot_dir = '/'", "unknown key hosts[0].root_dir"),
+        ("[logging]\nformat = 'json'", "unknown key logging.format"),
+    ],
+)
+def test_unknown_keys_are_refused_by_name(tmp_path: Path, toml: str, named: str) -> None:
+    with pytest.raises(ConfigError, match=named.replace("[", r"\[").replace("]", r"\]")):
+        config_from(tmp_path, toml)
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        (
+            "[limits]\nrequest_timeout = 'soon'",
+            "limits.request_timeout (.*): 'soon' is not a number",
+        ),
+        ("[limits]\nrequest_timeout = 0", "limits.request_timeout (.*): 0 must be greater than 0"),
+        ("[limits]\nrequests_per_second = -1", "limits.requests_per_second (.*): -1 must be 0"),
+        ("[limits]\nmax_connections = 1.5", "limits.max_connections (.*): 1.5 is not an integer"),
+        ("[limits]\nmax_connections = true", "limits.max_connections (.*): True is not an integer"),
+        ("listen = ['localhost']", "listen (.*): .* is not ADDRESS:PORT"),
+        ("listen = ['127.0.0.1:99999']", "listen (.*): .*99999"),
+        ("workers = 0", "workers (.*): 0 must be greater than 0"),
+        ("proxy_protocol = 'yes'", "proxy_protocol (.*): 'yes' is not true or false"),
+        ("root = '/no/such/dir'", "root (.*): '/no/such/dir' is not a directory"),
+        ("[[hosts]]\nname = 'a/b'", r"hosts\[0\].name (.*): 'a/b' is not a host name"),
+        ("[[hosts]]\nname = 'a'\ncert = 'c.pem'", r"hosts\[0\] (.*): cert and key must be given"),
+        ("hosts = []", r"hosts (.*): \[\] must list at least one host"),
+        ("[mirror]\nbase_url = 'ftp://x'", "mirror.base_url (.*): 'ftp://x' is not an http"),
+        ("[logging]\nlevel = 'LOUD'", "logging.level (.*): 'LOUD' is not one of"),
+        ("[redirects]\n'old' = '/new'", "redirects (.*): 'old' = '/new'"),
+        ("limits = 3", "limits: must be a table"),
+        ("[limits\nx=1", "not valid TOML"),
+    ],
+)
+def test_bad_values_are_refused_with_key_value_and_reason(
+    tmp_path: Path, toml: str, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        config_from(tmp_path, toml)
+
+
+def test_bad_command_line_value_names_the_flag(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"limits.request_timeout \(--request-timeout\): -1.0"):
+        config_from(tmp_path, "", "--request-timeout", "-1")
+
+
+def test_missing_config_file_is_reported(tmp_path: Path) -> None:
+    args = build_parser().parse_args(["serve", "--config", str(tmp_path / "none.toml")])
+    with pytest.raises(ConfigError, match=r"none\.toml: cannot read"):
+        load_config(args, build_parser())
+
+
+def test_cert_dir_supplies_operator_certificates(tmp_path: Path) -> None:
+    (tmp_path / "certs" / "example.org").mkdir(parents=True)
+    config = config_from(
+        tmp_path, f'cert_dir = "{tmp_path / "certs"}"\n[[hosts]]\nname = "example.org"\n'
+    )
+    assert config.hosts[0].cert == tmp_path / "certs" / "example.org" / "cert.pem"
