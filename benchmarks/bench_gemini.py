@@ -116,6 +116,7 @@ def start_capsule(root: Path, state: Path) -> tuple[subprocess.Popen[str], int]:
         "0",
         "--max-connections-per-ip",
         "10000",
+        "--no-http",
     ]
     process = subprocess.Popen(
         pinned(command, 0), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True

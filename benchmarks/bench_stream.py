@@ -10,13 +10,16 @@ from __future__ import annotations
 import argparse
 import signal
 import ssl
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import trio
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from bench_gemini import start_capsule
 
 
 def rss_kib(pid: int) -> int:
@@ -55,30 +58,7 @@ def main() -> None:
         (root / "index.gmi").write_text("# Stream\n")
         with (root / "big.bin").open("wb") as big:
             big.truncate(args.size_mb << 20)
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "server.cli",
-                "serve",
-                "--root",
-                str(root),
-                "--state-dir",
-                str(Path(temp) / "state"),
-                "--listen",
-                "127.0.0.1:0",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        assert process.stderr is not None
-        port = 0
-        for line in process.stderr:
-            if " serving gemini://" in line:
-                port = int(line.rsplit(":", 1)[1])
-            if line.rstrip().endswith("ready"):
-                break
+        process, port = start_capsule(root, Path(temp) / "state")
         try:
             idle = rss_kib(process.pid)
             received, peak, elapsed = trio.run(download, port, process.pid)

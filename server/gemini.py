@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import errno
 import logging
 import ssl
 from collections.abc import Mapping, Sequence
@@ -18,12 +17,12 @@ from server import protocol
 from server.accesslog import ERROR_LOGGER, AccessLog, AccessRecord
 from server.admission import ConnectionGate, RateLimiter
 from server.config import Limits
+from server.listening import accept_until, client_address
 from server.prefixed_stream import PrefixedStream
 from server.proxy_protocol import ProxyError, ProxyHeader, ProxyHeaderReader
 
 logger = logging.getLogger(ERROR_LOGGER)
 
-_ACCEPT_RETRY_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS})
 # A whole TLS record: OpenSSL sends no close_notify while decrypted bytes sit unread.
 _RECEIVE_BYTES = 16 * 1024
 TLSStream = trio.SSLStream[trio.abc.Stream]
@@ -66,31 +65,13 @@ class GeminiServer:
 
     async def serve(self, listeners: Sequence[trio.SocketListener], shutdown: trio.Event) -> None:
         """Accept until `shutdown` is set, then let open exchanges finish within the drain time."""
-        async with trio.open_nursery() as connections:
-            async with trio.open_nursery() as acceptors:
-                for listener in listeners:
-                    acceptors.start_soon(self._accept_loop, listener, connections)
-                await shutdown.wait()
-                acceptors.cancel_scope.cancel()
-            for listener in listeners:
-                await listener.aclose()
-            connections.cancel_scope.deadline = trio.current_time() + self.limits.drain_timeout
-
-    async def _accept_loop(self, listener: trio.SocketListener, connections: trio.Nursery) -> None:
-        while True:
-            try:
-                stream = await listener.accept()
-            except OSError as error:
-                if error.errno not in _ACCEPT_RETRY_ERRNOS:
-                    raise
-                logger.warning("accept failed (%s); pausing before the next accept", error)
-                await trio.sleep(0.1)
-                continue
-            connections.start_soon(self.handle_connection, stream)
+        await accept_until(
+            listeners, self.handle_connection, shutdown, lambda: self.limits.drain_timeout
+        )
 
     async def handle_connection(self, stream: trio.SocketStream) -> None:
         """Serve one connection: at most one request, then close with close_notify."""
-        client = _client_address(stream)
+        client = client_address(stream)
         transport: trio.abc.Stream = stream
         if self.proxy_protocol:
             proxied = await self._receive_proxy_header(stream, client)
@@ -250,14 +231,6 @@ async def _close(tls: TLSStream) -> None:
             await tls.aclose()
         return
     await trio.aclose_forcefully(tls.transport_stream)
-
-
-def _client_address(stream: trio.SocketStream) -> str:
-    try:
-        peer = stream.socket.getpeername()
-    except OSError:
-        return "-"
-    return str(peer[0]) if isinstance(peer, tuple) else str(peer)
 
 
 def _reason(error: BaseException) -> str:

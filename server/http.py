@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from server import mirror as responses
 from server.accesslog import ERROR_LOGGER, AccessLog, AccessRecord
 from server.admission import ConnectionGate, RateLimiter
 from server.config import Limits, MirrorConfig
+from server.listening import accept_until, client_address
 from server.mirror import Mirror, Request, Response
 from server.mirror_request import HostNames, Refusal, parse_request
 
@@ -25,7 +25,6 @@ logger = logging.getLogger(ERROR_LOGGER)
 RECEIVE_BYTES = 16 * 1024
 SERVER_NAME = b"capsule"
 _TRANSPORT_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError)
-_ACCEPT_RETRY_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS})
 _REFUSALS: dict[Refusal, Callable[[Mirror], Response]] = {
     Refusal.MALFORMED: responses.bad_request,
     Refusal.METHOD: responses.method_not_allowed,
@@ -69,40 +68,24 @@ class MirrorServer:
         self._waiting: set[trio.CancelScope] = set()
         self._stopping = False
 
-    async def serve(
-        self, listeners: Sequence[trio.SocketListener], shutdown: trio.Event
-    ) -> None:
+    async def serve(self, listeners: Sequence[trio.SocketListener], shutdown: trio.Event) -> None:
         """Accept until `shutdown` is set, then close idle connections and drain the others."""
-        async with trio.open_nursery() as connections:
-            async with trio.open_nursery() as acceptors:
-                for listener in listeners:
-                    acceptors.start_soon(self._accept_loop, listener, connections)
-                await shutdown.wait()
-                acceptors.cancel_scope.cancel()
-            self._stopping = True
-            for scope in self._waiting:
-                scope.cancel()
-            for listener in listeners:
-                await listener.aclose()
-            connections.cancel_scope.deadline = trio.current_time() + self.limits.drain_timeout
+        await accept_until(
+            listeners,
+            self.handle_connection,
+            shutdown,
+            lambda: self.limits.drain_timeout,
+            self._close_idle_connections,
+        )
 
-    async def _accept_loop(
-        self, listener: trio.SocketListener, connections: trio.Nursery
-    ) -> None:
-        while True:
-            try:
-                stream = await listener.accept()
-            except OSError as error:
-                if error.errno not in _ACCEPT_RETRY_ERRNOS:
-                    raise
-                logger.warning("accept failed (%s); pausing before the next accept", error)
-                await trio.sleep(0.1)
-                continue
-            connections.start_soon(self.handle_connection, stream)
+    def _close_idle_connections(self) -> None:
+        self._stopping = True
+        for scope in self._waiting:
+            scope.cancel()
 
     async def handle_connection(self, stream: trio.SocketStream) -> None:
         """Serve requests on one connection until either side closes it or it idles out."""
-        client = _client_address(stream)
+        client = client_address(stream)
         if not self.gate.admit(client):
             await trio.aclose_forcefully(stream)
             return
@@ -125,7 +108,10 @@ class MirrorServer:
             await trio.aclose_forcefully(stream)
 
     async def _exchange(
-        self, stream: trio.SocketStream, connection: h11.Connection, client: str,
+        self,
+        stream: trio.SocketStream,
+        connection: h11.Connection,
+        client: str,
         timeout: float,
     ) -> bool:
         """Read one request and answer it; True if the connection can carry another."""
@@ -144,13 +130,23 @@ class MirrorServer:
         finally:
             if exchange.status is not None:
                 self.access_log.write(
-                    AccessRecord(client, exchange.host, exchange.path, exchange.status,
-                                 exchange.bytes_sent, trio.current_time() - started, "http")
+                    AccessRecord(
+                        client,
+                        exchange.host,
+                        exchange.path,
+                        exchange.status,
+                        exchange.bytes_sent,
+                        trio.current_time() - started,
+                        "http",
+                    )
                 )
         return connection.our_state is h11.DONE and connection.their_state is h11.DONE
 
     async def _read(
-        self, stream: trio.SocketStream, connection: h11.Connection, exchange: _Exchange,
+        self,
+        stream: trio.SocketStream,
+        connection: h11.Connection,
+        exchange: _Exchange,
         timeout: float,
     ) -> h11.Request | Response:
         """Read a request head and its (discarded) body, or the response refusing it."""
@@ -163,8 +159,9 @@ class MirrorServer:
                 head = event
                 exchange.method = event.method
                 body = 0
-                while not isinstance(event := await _next_event(stream, connection),
-                                     h11.EndOfMessage):
+                while not isinstance(
+                    event := await _next_event(stream, connection), h11.EndOfMessage
+                ):
                     if isinstance(event, h11.Data):
                         body += len(event.data)
                         if body > self.settings.max_body_bytes:
@@ -179,9 +176,7 @@ class MirrorServer:
             raise _PeerGone
         return head
 
-    async def _answer(
-        self, head: h11.Request, client: str, exchange: _Exchange
-    ) -> Response:
+    async def _answer(self, head: h11.Request, client: str, exchange: _Exchange) -> Response:
         request = parse_request(head.method, head.target, head.headers, self.hosts)
         exchange.path = head.target.decode("ascii", errors="replace")
         if isinstance(request, Refusal):
@@ -201,7 +196,10 @@ class MirrorServer:
             return responses.internal_error(self.mirror)
 
     async def _send(
-        self, stream: trio.SocketStream, connection: h11.Connection, response: Response,
+        self,
+        stream: trio.SocketStream,
+        connection: h11.Connection,
+        response: Response,
         exchange: _Exchange,
     ) -> None:
         if connection.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
@@ -225,7 +223,10 @@ class MirrorServer:
         await _send(stream, connection, h11.EndOfMessage(), exchange)
 
     async def _stream_file(
-        self, stream: trio.SocketStream, connection: h11.Connection, file: File,
+        self,
+        stream: trio.SocketStream,
+        connection: h11.Connection,
+        file: File,
         exchange: _Exchange,
     ) -> None:
         remaining = file.size
@@ -255,11 +256,3 @@ async def _send(
     if data:
         await stream.send_all(data)
         exchange.bytes_sent += len(data)
-
-
-def _client_address(stream: trio.SocketStream) -> str:
-    try:
-        peer = stream.socket.getpeername()
-    except OSError:
-        return "-"
-    return str(peer[0]) if isinstance(peer, tuple) else str(peer)

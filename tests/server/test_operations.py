@@ -251,43 +251,24 @@ def test_systemd_unit_command_prints_the_shipped_unit() -> None:
     assert "Type=notify" in result.stdout and "ProtectSystem=strict" in result.stdout
 
 
-def test_check_command_reports_broken_links_and_fails(tmp_path: Path, root: Path) -> None:
-    (root / "about.gmi").write_text("# About\n\n=> /missing.gmi Gone page\n")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "server.cli",
-            "check",
-            "--root",
-            str(root),
-            "--state-dir",
-            str(tmp_path / "state"),
-        ],
+def capsule_command(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run one `capsule` command to completion."""
+    return subprocess.run(
+        [sys.executable, "-m", "server.cli", *args],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
+
+
+def test_check_command_reports_broken_links_and_fails(tmp_path: Path, root: Path) -> None:
+    (root / "about.gmi").write_text("# About\n\n=> /missing.gmi Gone page\n")
+    result = capsule_command("check", "--root", str(root), "--state-dir", str(tmp_path / "s"))
     assert result.returncode == 1
     assert "about.gmi:3: error: broken link to /missing.gmi" in result.stdout
 
 
 def test_check_command_passes_a_clean_capsule(tmp_path: Path, root: Path) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "server.cli",
-            "check",
-            "--root",
-            str(root),
-            "--state-dir",
-            str(tmp_path / "state"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = capsule_command("check", "--root", str(root), "--state-dir", str(tmp_path / "s"))
     assert result.returncode == 0, result.stdout

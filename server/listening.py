@@ -1,0 +1,64 @@
+"""Accepting connections on listeners until shutdown, then draining the open ones."""
+
+from __future__ import annotations
+
+import errno
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+import trio
+
+from server.accesslog import ERROR_LOGGER
+
+logger = logging.getLogger(ERROR_LOGGER)
+
+# Running out of descriptors or memory is temporary: pause instead of dying.
+_ACCEPT_RETRY_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS})
+_ACCEPT_RETRY_PAUSE = 0.1
+
+
+async def accept_until(
+    listeners: Sequence[trio.SocketListener],
+    handler: Callable[[trio.SocketStream], Awaitable[None]],
+    shutdown: trio.Event,
+    drain_timeout: Callable[[], float],
+    on_stop: Callable[[], None] = lambda: None,
+) -> None:
+    """Run `handler` per connection until `shutdown`; then close the listeners, call
+    `on_stop`, and give open connections `drain_timeout()` seconds to finish."""
+    async with trio.open_nursery() as connections:
+        async with trio.open_nursery() as acceptors:
+            for listener in listeners:
+                acceptors.start_soon(_accept_loop, listener, handler, connections)
+            await shutdown.wait()
+            acceptors.cancel_scope.cancel()
+        for listener in listeners:
+            await listener.aclose()
+        on_stop()
+        connections.cancel_scope.deadline = trio.current_time() + drain_timeout()
+
+
+async def _accept_loop(
+    listener: trio.SocketListener,
+    handler: Callable[[trio.SocketStream], Awaitable[None]],
+    connections: trio.Nursery,
+) -> None:
+    while True:
+        try:
+            stream = await listener.accept()
+        except OSError as error:
+            if error.errno not in _ACCEPT_RETRY_ERRNOS:
+                raise
+            logger.warning("accept failed (%s); pausing before the next accept", error)
+            await trio.sleep(_ACCEPT_RETRY_PAUSE)
+            continue
+        connections.start_soon(handler, stream)
+
+
+def client_address(stream: trio.SocketStream) -> str:
+    """The peer's IP address, or '-' if the socket is already gone."""
+    try:
+        peer = stream.socket.getpeername()
+    except OSError:
+        return "-"
+    return str(peer[0]) if isinstance(peer, tuple) else str(peer)
