@@ -96,11 +96,20 @@ async def load(
     return time.perf_counter() - started, latencies, errors
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU seconds a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pinned(command: list[str], cpu: int) -> list[str]:
     return ["taskset", "-c", str(cpu), *command] if shutil.which("taskset") else command
 
 
-def start_capsule(root: Path, state: Path) -> tuple[subprocess.Popen[str], int]:
+def start_capsule(
+    root: Path, state: Path, extra: tuple[str, ...] = (), cpu: int | None = 0
+) -> tuple[subprocess.Popen[str], int]:
+    """Start `capsule serve` (pinned to `cpu` unless None); return it and its Gemini port."""
     command = [
         sys.executable,
         "-m",
@@ -117,15 +126,20 @@ def start_capsule(root: Path, state: Path) -> tuple[subprocess.Popen[str], int]:
         "--max-connections-per-ip",
         "10000",
         "--no-http",
+        *extra,
     ]
     process = subprocess.Popen(
-        pinned(command, 0), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        command if cpu is None else pinned(command, cpu),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert process.stderr is not None
+    several = "--workers" in extra
     for line in process.stderr:
         if " serving gemini://" in line:
             port = int(line.rsplit(":", 1)[1])
-        if line.rstrip().endswith("ready"):
+        if (" ready: " in line) if several else line.rstrip().endswith(" ready"):
             return process, port
     raise RuntimeError("capsule serve did not start")
 
@@ -170,13 +184,21 @@ def main() -> None:
         bare, bare_port = start_bare(Path(temp) / "state")
         try:
             for concurrency in args.concurrency:
-                floor = report(
-                    "bare-tls", concurrency, *trio.run(load, bare_port, concurrency, args.seconds)
+                rates, costs = [], []
+                for name, process, port in (
+                    ("bare-tls", bare, bare_port),
+                    ("capsule", capsule, capsule_port),
+                ):
+                    before = cpu_seconds(process.pid)
+                    result = trio.run(load, port, concurrency, args.seconds)
+                    cost = (cpu_seconds(process.pid) - before) * 1000 / max(1, len(result[1]))
+                    rates.append(report(name, concurrency, *result))
+                    costs.append(cost)
+                    print(f"         server CPU {cost:.2f} ms per request")
+                print(
+                    f"         capsule / bare-tls: requests/s {rates[1] / rates[0]:.2f}, "
+                    f"CPU per request {costs[1] / costs[0]:.2f}"
                 )
-                ours = report(
-                    "capsule", concurrency, *trio.run(load, capsule_port, concurrency, args.seconds)
-                )
-                print(f"         capsule / bare-tls = {ours / floor:.2f}")
         finally:
             for process in (capsule, bare):
                 process.send_signal(signal.SIGTERM)

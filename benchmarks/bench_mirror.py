@@ -37,12 +37,26 @@ def write_capsule(root: Path) -> None:
 
 def start_server(root: Path, state: Path) -> tuple[subprocess.Popen[str], int]:
     command = [
-        sys.executable, "-m", "server.cli", "serve", "--root", str(root),
-        "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--state-dir", str(state),
-        "--requests-per-second", "0", "--max-connections-per-ip", "1024",
+        sys.executable,
+        "-m",
+        "server.cli",
+        "serve",
+        "--root",
+        str(root),
+        "--listen",
+        "127.0.0.1:0",
+        "--http",
+        "127.0.0.1:0",
+        "--state-dir",
+        str(state),
+        "--requests-per-second",
+        "0",
+        "--max-connections-per-ip",
+        "1024",
     ]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               text=True)
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     assert process.stderr is not None
     for line in process.stderr:
         if " serving http://" in line:
@@ -83,8 +97,10 @@ async def measure(port: int, target: str, connections: int, seconds: float) -> N
     rate = len(latencies) / seconds
     p50 = statistics.median(latencies) * 1000
     p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
-    print(f"{target:<16} {connections:>3} conns  {rate:8.0f} req/s  "
-          f"p50 {p50:6.2f} ms  p99 {p99:6.2f} ms  ({len(latencies)} requests)")
+    print(
+        f"{target:<16} {connections:>3} conns  {rate:8.0f} req/s  "
+        f"p50 {p50:6.2f} ms  p99 {p99:6.2f} ms  ({len(latencies)} requests)"
+    )
 
 
 def main() -> None:
