@@ -161,6 +161,11 @@ class Publication:
         return self._months
 
 
+def without_markers(gemtext: str) -> str:
+    """A page with its `{{recent}}` lines removed, for capsules that keep no catalog."""
+    return _RECENT_MARKER.sub("", gemtext) if "{{" in gemtext else gemtext
+
+
 def gemfeed_line(article: Article) -> str:
     """A link line in the gemfeed convention: `=> path YYYY-MM-DD Title`."""
     return f"=> {quote(article.path)} {article.published.isoformat()} {article.title}"

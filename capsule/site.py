@@ -9,7 +9,7 @@ from pathlib import Path
 from capsule.listing import directory_listing
 from capsule.meta import NO_META, Meta, MetaIndex
 from capsule.mime import GEMTEXT, is_gemtext, mime_type
-from capsule.publication import Publication
+from capsule.publication import Publication, without_markers
 from capsule.redirects import RedirectRule, find_redirect
 from capsule.resources import File, Gone, NotFound, Page, Redirect, Resource
 
@@ -51,6 +51,8 @@ class Capsule:
             return Redirect(meta.redirect, meta.permanent)
         resource = NotFound() if segments is None else self._from_disk(path, segments, meta)
         if self.publication is None:
+            if isinstance(resource, Page):
+                return Page(without_markers(resource.gemtext), resource.lang)
             return resource
         if isinstance(resource, NotFound):
             generated = self.publication.resolve(path, query)

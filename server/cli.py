@@ -23,7 +23,7 @@ from server.config import Config, ConfigError, HostConfig
 from server.export import export
 from server.run import LOOPBACK_DEFAULTS, identity_for, run_server
 from server.settings import Values, build_config, read_file
-from server.systemd import unit_file
+from server.systemd import SocketActivationError, unit_file
 
 
 def demo_root() -> Path:
@@ -229,7 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "check": lambda: _check(config),
         }
         return commands[args.command]()
-    except (ConfigError, CertificateError) as error:
+    except (ConfigError, CertificateError, SocketActivationError) as error:
         print(f"capsule: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

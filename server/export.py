@@ -19,7 +19,7 @@ from server.links import PAGE_INDEX, PAGE_SUFFIX, mirror_path
 from server.mirror import ATOM, HTML, OK, Request, Response
 from server.pages import STYLESHEET_PATH
 from server.protocol import remove_dot_segments
-from server.run import build_mirror
+from server.run import build_mirror, catalogs_of
 
 logger = logging.getLogger(ERROR_LOGGER)
 
@@ -33,6 +33,8 @@ def export(config: Config, outdir: Path) -> int:
     those pages (generated ones such as an archive included), each through `Mirror.respond`.
     """
     mirror, _ = build_mirror(config)
+    for catalog in catalogs_of(mirror.capsules):
+        catalog.refresh()
     host = config.hosts[0].name.lower()
     root = mirror.capsules[host].root
     target = outdir.resolve()

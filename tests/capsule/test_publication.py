@@ -178,3 +178,8 @@ def test_atom_feed_maps_paths_for_the_mirror(capsule: Capsule) -> None:
     assert isinstance(feed, Feed)
     xml = render_atom(feed, "https://news.example/", lambda path: path.replace(".gmi", ".html"))
     assert b'href="https://news.example/2026/11/22/second.html"' in xml
+
+
+def test_recent_markers_vanish_without_a_catalog(root: Path) -> None:
+    text = page_text(Capsule(root, "en"), "/")
+    assert "{{" not in text and "=> /about.gmi About" in text

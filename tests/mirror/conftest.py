@@ -15,7 +15,7 @@ from server.config import Config, HostConfig, Limits, ListenAddress, MirrorConfi
 from server.http import MirrorServer
 from server.mirror import Mirror
 from server.mirror_request import HostNames
-from server.run import build_mirror
+from server.run import build_mirror, catalogs_of
 
 PAGES = {
     "index.gmi": (
@@ -103,6 +103,8 @@ async def start_mirror(
     ) -> int:
         config = mirror_config(root or capsule_root, tmp_path, **settings)
         mirror, names = build_mirror(config)
+        for catalog in catalogs_of(mirror.capsules):
+            catalog.refresh()
         if scripted is not None:
             capsule = ScriptedCapsule(capsule_root, scripted)
             mirror = Mirror({"localhost": capsule}, mirror.renderer, None)

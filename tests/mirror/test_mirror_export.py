@@ -37,10 +37,13 @@ def mirror_url_of(relative: Path) -> str:
     return path.removesuffix("index.html") if relative.name == "index.html" else path
 
 
+BASE_URL = "https://capsule.example/"
+
+
 @pytest.fixture
 def demo_export(tmp_path: Path) -> Path:
     outdir = tmp_path / "site"
-    export(mirror_config(demo_root(), tmp_path), outdir)
+    export(mirror_config(demo_root(), tmp_path, base_url=BASE_URL), outdir)
     return outdir
 
 
@@ -52,13 +55,14 @@ def test_export_writes_pages_sources_files_and_the_stylesheet(demo_export: Path)
     names = {path.as_posix() for path in exported_files(demo_export)}
     assert {"index.html", "index.gmi", "about.html", "about.gmi", "files/capsule.txt",
             "2026/11/24/the-mirror.html", "2026/11/24/the-mirror.gmi",
-            "_capsule/style.css"} <= names
+            "_capsule/style.css", "archive/index.html", "archive/2026/11/index.html",
+            "feed.html", "atom.xml"} <= names
 
 
 async def test_every_exported_file_is_byte_identical_to_the_live_mirror(
     demo_export: Path, start_mirror: StartMirror
 ) -> None:
-    port = await start_mirror(root=demo_root())
+    port = await start_mirror(root=demo_root(), base_url=BASE_URL)
     client = await HttpClient.connect(port)
     files = exported_files(demo_export)
     assert len(files) >= 14

@@ -272,3 +272,52 @@ def test_check_command_reports_broken_links_and_fails(tmp_path: Path, root: Path
 def test_check_command_passes_a_clean_capsule(tmp_path: Path, root: Path) -> None:
     result = capsule_command("check", "--root", str(root), "--state-dir", str(tmp_path / "s"))
     assert result.returncode == 0, result.stdout
+
+
+# Puts the passed listening socket on descriptor 3 and sets LISTEN_PID to its own pid, as
+# systemd does, then becomes `capsule` (exec keeps the pid).
+SOCKET_ACTIVATION = """
+import os, sys
+os.dup2(int(sys.argv[1]), 3)
+os.close(int(sys.argv[1]))
+os.environ["LISTEN_PID"] = str(os.getpid())
+os.execv(sys.executable, [sys.executable, "-m", "server.cli", *sys.argv[2:]])
+"""
+
+
+def test_socket_activation_serves_on_the_passed_socket(tmp_path: Path, root: Path) -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                SOCKET_ACTIVATION,
+                str(listener.fileno()),
+                "serve",
+                "--root",
+                str(root),
+                "--state-dir",
+                str(tmp_path / "state"),
+                "--no-http",
+                "--listen",
+                "127.0.0.1:1",
+            ],
+            env={**os.environ, "LISTEN_FDS": "1", "LISTEN_FDNAMES": "gemini"},
+            pass_fds=(listener.fileno(),),
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+        )
+    try:
+        assert process.stderr is not None
+        for line in process.stderr:
+            if line.rstrip().endswith(" ready"):
+                break
+        response = trio.run(fetch, port, f"gemini://localhost:{port}/")
+        assert response.status == 20
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 0
