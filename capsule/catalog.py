@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 
 from capsule.articles import Article, article_date, fallback_title
+from capsule.markers import is_marker
 from capsule.scan import Listing, TreeScanner, parent_of
 from gemtext import Document, Heading, Link, Preformatted, parse, title
 
@@ -73,6 +74,8 @@ class Catalog:
         self._local = threading.local()
         self._scanner = TreeScanner(self.root)
         self._create_schema()
+        # data_version is per connection, so a follower always asks the same one.
+        self._version_connection = sqlite3.connect(database, check_same_thread=False)
         self._data_version = -1
         self._known: dict[str, tuple[int, int, int]] = {}
         self._by_path: dict[str, Article] = {}
@@ -100,7 +103,7 @@ class Catalog:
     def _load(self) -> None:
         """Read what the database holds into memory (at start, and when following a writer)."""
         connection = self._connection()
-        self._data_version = connection.execute("PRAGMA data_version").fetchone()[0]
+        self._data_version = self._current_data_version()
         known: dict[str, tuple[int, int, int]] = {}
         by_path: dict[str, Article] = {}
         for page_id, path, mtime_ns, size, published, page_title in connection.execute(
@@ -126,43 +129,58 @@ class Catalog:
         if not self.writer:
             return self._follow()
         with self._write_lock:
-            listing = self._scanner.scan(full)
-            connection = self._connection()
-            added = changed = pending = 0
-            for path, signature in listing.files.items():
-                previous = self._known.get(path)
-                if previous is not None and previous[1:] == signature:
-                    continue
-                self._store(connection, path, signature, previous[0] if previous else None)
-                if previous is None:
-                    added += 1
-                else:
-                    changed += 1
-                pending += 1
-                if pending >= _BATCH:
-                    connection.commit()
-                    pending = 0
-            removed = self._removed(listing)
-            for path in removed:
-                page_id = self._known.pop(path)[0]
-                self._by_path.pop(path, None)
-                connection.execute("DELETE FROM pages WHERE id = ?", (page_id,))
-                connection.execute("DELETE FROM page_text WHERE rowid = ?", (page_id,))
-            connection.commit()
-            changes = Changes(added, changed, len(removed))
-            if changes.any:
-                self._articles = _newest_first(self._by_path.values())
-            return changes
+            try:
+                return self._index(full)
+            except BaseException:
+                # Leave nothing half-written, and forget what memory says was stored.
+                self._connection().rollback()
+                self._scanner = TreeScanner(self.root)
+                self._load()
+                raise
+
+    def _index(self, full: bool) -> Changes:
+        """One refresh as the writer: store what changed on disk, drop what vanished."""
+        listing = self._scanner.scan(full)
+        connection = self._connection()
+        added = changed = pending = 0
+        for path, signature in listing.files.items():
+            previous = self._known.get(path)
+            if previous is not None and previous[1:] == signature:
+                continue
+            self._store(connection, path, signature, previous[0] if previous else None)
+            if previous is None:
+                added += 1
+            else:
+                changed += 1
+            pending += 1
+            if pending >= _BATCH:
+                connection.commit()
+                pending = 0
+        removed = self._removed(listing)
+        for path in removed:
+            page_id = self._known.pop(path)[0]
+            self._by_path.pop(path, None)
+            connection.execute("DELETE FROM pages WHERE id = ?", (page_id,))
+            connection.execute("DELETE FROM page_text WHERE rowid = ?", (page_id,))
+        connection.commit()
+        changes = Changes(added, changed, len(removed))
+        if changes.any:
+            self._articles = _newest_first(self._by_path.values())
+        return changes
 
     def _follow(self) -> Changes:
         """Reload from the database if the writer committed since the last look."""
-        version = self._connection().execute("PRAGMA data_version").fetchone()[0]
-        if version == self._data_version:
-            return Changes()
-        before = set(self._known)
-        self._load()
-        after = set(self._known)
-        return Changes(added=len(after - before), removed=len(before - after))
+        with self._write_lock:
+            if self._current_data_version() == self._data_version:
+                return Changes()
+            before = set(self._known)
+            self._load()
+            after = set(self._known)
+            return Changes(added=len(after - before), removed=len(before - after))
+
+    def _current_data_version(self) -> int:
+        version: int = self._version_connection.execute("PRAGMA data_version").fetchone()[0]
+        return version
 
     def _removed(self, listing: Listing) -> list[str]:
         """Known pages that a listed directory no longer holds, or whose directory is gone."""
@@ -253,17 +271,19 @@ def fts_query(query: str) -> str:
 
 
 def plain_text(document: Document) -> str:
-    """The readable text of a gemtext document, for the search index."""
+    """The readable text of a gemtext document for the search index, without its title
+    (indexed on its own) and without `{{recent}}` markers."""
     parts: list[str] = []
+    title_seen = False
     for line in document.lines:
         if isinstance(line, Link):
             parts.append(line.label)
         elif isinstance(line, Preformatted):
             parts.append(line.alt)
             parts.extend(line.lines)
-        elif isinstance(line, Heading):
-            parts.append(line.text)
-        else:
+        elif isinstance(line, Heading) and not title_seen:
+            title_seen = True
+        elif not is_marker(line.text):
             parts.append(line.text)
     return "\n".join(part for part in parts if part)
 

@@ -60,7 +60,6 @@ class MetaRule:
     listing: bool | None = None
 
 
-
 @dataclass(frozen=True, slots=True)
 class MetaRules:
     """The valid rules of one `.meta` file, in file order."""

@@ -10,14 +10,14 @@ from urllib.parse import quote
 
 from capsule.articles import Article, article_date
 from capsule.catalog import Catalog
-from capsule.resources import Feed, InputPrompt, Page, Resource
+from capsule.markers import RECENT_MARKER
+from capsule.resources import Feed, InputPrompt, Page, Redirect, Resource
 
 ARCHIVE_PATH = "/archive/"
 GEMFEED_PATH = "/feed.gmi"
 ATOM_PATH = "/atom.xml"
 SEARCH_PATH = "/search"
 
-_RECENT_MARKER = re.compile(r"^\{\{\s*recent(?:\s+(\d{1,4}))?\s*\}\}\s*$", re.MULTILINE)
 _MONTH_PAGE = re.compile(r"^/archive/(\d{4})/(\d{2})/$")
 _YEAR_PAGE = re.compile(r"^/archive/(\d{4})/$")
 
@@ -62,6 +62,9 @@ class Publication:
             if not query or not query.strip():
                 return InputPrompt("Search this capsule")
             return self._page(self._search(query))
+        if not path.endswith("/") and _is_generated_directory(path + "/"):
+            generated = self.resolve(path + "/", None)
+            return Redirect(quote(path) + "/", permanent=True) if generated is not None else None
         if month := _MONTH_PAGE.match(path):
             return self._month(int(month.group(1)), int(month.group(2)))
         if year := _YEAR_PAGE.match(path):
@@ -71,7 +74,7 @@ class Publication:
     def expand(self, path: str, gemtext: str) -> str:
         """Fill `{{recent}}` markers and, if configured, list recent articles under articles."""
         if "{{" in gemtext:
-            gemtext = _RECENT_MARKER.sub(self._recent_marker, gemtext)
+            gemtext = RECENT_MARKER.sub(self._recent_marker, gemtext)
         count = self.settings.recent_under_articles
         if count and article_date(path) is not None:
             others = [a for a in self.catalog.articles[: count + 1] if a.path != path][:count]
@@ -161,9 +164,13 @@ class Publication:
         return self._months
 
 
+def _is_generated_directory(path: str) -> bool:
+    return path == ARCHIVE_PATH or bool(_MONTH_PAGE.match(path) or _YEAR_PAGE.match(path))
+
+
 def without_markers(gemtext: str) -> str:
     """A page with its `{{recent}}` lines removed, for capsules that keep no catalog."""
-    return _RECENT_MARKER.sub("", gemtext) if "{{" in gemtext else gemtext
+    return RECENT_MARKER.sub("", gemtext) if "{{" in gemtext else gemtext
 
 
 def gemfeed_line(article: Article) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from capsule.resources import Redirect
 
@@ -21,7 +22,11 @@ class RedirectRule:
             prefix = self.source[:-1]
             if path.startswith(prefix) or path == prefix.rstrip("/"):
                 rest = path[len(prefix) :] if path.startswith(prefix) else ""
-                target = self.target[:-1] + rest if self.target.endswith("/*") else self.target
+                # `rest` is decoded: encode it again so it cannot add a query, a fragment or a
+                # second slash that would make the target another host.
+                target = (
+                    self.target[:-1] + quote(rest) if self.target.endswith("/*") else self.target
+                )
                 return Redirect(target, self.permanent)
             return None
         return Redirect(self.target, self.permanent) if path == self.source else None

@@ -75,7 +75,11 @@ class TreeScanner:
         except OSError:
             return ()
         for entry in entries:
-            if entry.name.startswith("."):
+            if (
+                entry.name.startswith(".")
+                or not entry.name.isprintable()
+                or _undecodable(entry.name)
+            ):
                 continue
             try:
                 if entry.is_dir(follow_symlinks=False):
@@ -91,6 +95,15 @@ class TreeScanner:
     def _inside(self, entry: os.DirEntry[str]) -> bool:
         """Symlinked files count only if they point inside the root."""
         return not entry.is_symlink() or Path(entry.path).resolve().is_relative_to(self.root)
+
+
+def _undecodable(name: str) -> bool:
+    """Names that are not valid UTF-8 cannot be requested or stored; they are skipped."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def parent_of(path: str) -> str:

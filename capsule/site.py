@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from urllib.parse import quote
 
 from capsule.listing import directory_listing
 from capsule.meta import NO_META, Meta, MetaIndex
@@ -74,7 +75,8 @@ class Capsule:
             return NotFound()
         if stat.S_ISDIR(info.st_mode):
             if not path.endswith("/"):
-                return Redirect(path + "/", permanent=True)
+                # The path is decoded: encode it again so "?" or "#" in a name stay in the path.
+                return Redirect(quote(path) + "/", permanent=True)
             return self._directory_index(real, path, meta)
         if not stat.S_ISREG(info.st_mode):
             return NotFound()

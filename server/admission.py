@@ -2,8 +2,25 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections import Counter
 from dataclasses import dataclass
+
+IPV6_CLIENT_PREFIX = 64
+"""IPv6 clients are counted per /64: one host usually holds a whole /64."""
+
+
+def client_key(address: str) -> str:
+    """What per-client limits count: the address, or its /64 network for IPv6."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{parsed}/{IPV6_CLIENT_PREFIX}", strict=False))
+    return str(parsed)
 
 
 class ConnectionGate:
@@ -22,6 +39,7 @@ class ConnectionGate:
 
     def admit(self, client: str) -> bool:
         """Take a slot for `client` if both caps allow it."""
+        client = client_key(client)
         if self._total >= self.max_total or self._open[client] >= self.max_per_client:
             return False
         self._open[client] += 1
@@ -30,6 +48,7 @@ class ConnectionGate:
 
     def release(self, client: str) -> None:
         """Give back the slot taken by `admit`."""
+        client = client_key(client)
         self._total -= 1
         self._open[client] -= 1
         if self._open[client] <= 0:
@@ -55,6 +74,7 @@ class RateLimiter:
         """Spend a token for one request; return seconds to wait if none is left, else None."""
         if self.rate <= 0:
             return None
+        client = client_key(client)
         bucket = self._buckets.get(client)
         if bucket is None:
             if len(self._buckets) >= self.max_clients:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from capsule.check import check_capsule
+from capsule.meta import check_meta_files
 from certs import (
     CertificateError,
     certificate_fingerprint,
@@ -59,7 +60,17 @@ class _Options:
         self.group = parser.add_argument_group(title) if title else parser
 
     def add(self, flag: str, key: str, help: str, **kwargs: Any) -> None:
+        if kwargs.get("action") != "store_const":
+            kwargs.setdefault("metavar", _metavar(flag, kwargs.get("type")))
         self.group.add_argument(flag, dest=key, default=argparse.SUPPRESS, help=help, **kwargs)
+
+
+def _metavar(flag: str, kind: object) -> str:
+    if kind is int:
+        return "N"
+    if kind is float:
+        return "SECONDS" if ("timeout" in flag or "interval" in flag) else "NUMBER"
+    return flag.lstrip("-").split("-")[-1].upper()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -102,7 +113,7 @@ def _site_options(command: argparse.ArgumentParser) -> None:
 
 
 def _serve_options(command: argparse.ArgumentParser) -> None:
-    options = _Options(command, "Gemini")
+    options = _Options(command, "gemini")
     options.add("--listen", "listen", "address to listen on, repeatable "
                 "(default 127.0.0.1:1965 and [::1]:1965)", action="append", metavar="ADDR:PORT")
     options.add("--workers", "workers", "processes sharing the ports (default 1)", type=int)
@@ -112,7 +123,7 @@ def _serve_options(command: argparse.ArgumentParser) -> None:
 
 
 def _mirror_options(command: argparse.ArgumentParser) -> None:
-    options = _Options(command, "HTTP mirror")
+    options = _Options(command, "http mirror")
     if command.prog.endswith("serve"):
         options.add("--http", "mirror.listen", "address of the HTTP mirror, repeatable "
                     "(default 127.0.0.1:8080)", action="append", metavar="ADDR:PORT")
@@ -194,8 +205,14 @@ def load_config(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Co
 
 
 def print_fingerprints(config: Config) -> None:
-    """Print, per host, the SHA-256 fingerprints of its certificate and public key."""
+    """Print, per host, the SHA-256 fingerprints of the certificate it serves and its key."""
     for host in config.hosts:
+        cert_path = host.cert or config.state_dir / "certs" / host.name / "cert.pem"
+        if not cert_path.exists():
+            raise CertificateError(
+                f"{host.name}: no certificate at {cert_path} yet; `capsule serve` with the same "
+                "--state-dir (or config) creates it on first start"
+            )
         identity = identity_for(host, config)
         certificate = read_certificate(identity.cert_path)
         print(f"{host.name}")
@@ -266,6 +283,9 @@ def _check(config: Config) -> int:
             failed = True
             continue
         print(f"{root}:")
+        for warning in check_meta_files(root):
+            print(f"{str(warning).lstrip('/')}: error: in .meta")
+            failed = True
         print(report.format())
         failed = failed or bool(report.errors)
     print("configuration is valid" + ("; the capsule has errors" if failed else ""))

@@ -55,6 +55,7 @@ class GeminiServer:
         self.proxy_protocol = proxy_protocol
         self.gate = ConnectionGate(limits.max_connections, limits.max_connections_per_ip)
         self.rate = RateLimiter(limits.requests_per_second, limits.request_burst)
+        self._awaiting_proxy_header = 0
 
     def reconfigure(self, site: Site, limits: Limits, proxy_protocol: bool) -> None:
         """Serve new connections from `site` under `limits`; open ones finish as they began."""
@@ -74,7 +75,15 @@ class GeminiServer:
         client = client_address(stream)
         transport: trio.abc.Stream = stream
         if self.proxy_protocol:
-            proxied = await self._receive_proxy_header(stream, client)
+            # Connections still sending their PROXY header count against the total cap too.
+            if self.gate.total + self._awaiting_proxy_header >= self.limits.max_connections:
+                await trio.aclose_forcefully(stream)
+                return
+            self._awaiting_proxy_header += 1
+            try:
+                proxied = await self._receive_proxy_header(stream, client)
+            finally:
+                self._awaiting_proxy_header -= 1
             if proxied is None:
                 await trio.aclose_forcefully(stream)
                 return

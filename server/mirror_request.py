@@ -39,8 +39,8 @@ class HostNames:
     def capsule_host(self, host_header: str) -> str | None:
         """The capsule host for a Host header value (any port), or None if it is not ours."""
         if host_header.startswith("["):
-            name, bracket, _ = host_header[1:].partition("]")
-            if not bracket:
+            name, bracket, rest = host_header[1:].partition("]")
+            if not bracket or (rest and not (rest[0] == ":" and rest[1:].isdigit())):
                 return None
         else:
             name, _, port = host_header.partition(":")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from urllib.parse import SplitResult, unquote_to_bytes, urlsplit
 
@@ -13,6 +14,8 @@ MAX_META_BYTES = 1024
 DEFAULT_PORT = 1965
 GEMTEXT_MIME = "text/gemini; charset=utf-8"
 ATOM_MIME = "application/atom+xml; charset=utf-8"
+
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 INPUT = 10
 SENSITIVE_INPUT = 11
@@ -120,6 +123,8 @@ def parse_request(
         return bad_request("URL has no host")
     if host not in hosts or (port is not None and port not in ports):
         return ResponseHeader(PROXY_REQUEST_REFUSED, "Proxy request refused")
+    if _BAD_ESCAPE.search(url):
+        return bad_request("URL has invalid percent-encoding")
     if not parts.path:
         return ResponseHeader(REDIRECT_PERMANENT, _with_root_path(parts))
     path = _decode(parts.path)

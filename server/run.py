@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import signal
 import socket
 from collections.abc import Callable, Mapping
@@ -16,7 +17,7 @@ import trio
 from capsule.catalog import Catalog
 from capsule.publication import Publication
 from capsule.site import Capsule
-from certs import CertificateError, Identity, ensure_identity, load_identity, server_context
+from certs import Identity, ensure_identity, load_identity, server_context
 from server import systemd
 from server.accesslog import ERROR_LOGGER, AccessLog, configure_logging
 from server.config import (
@@ -37,7 +38,10 @@ from server.workers import supervise
 
 logger = logging.getLogger(ERROR_LOGGER)
 
-LOOPBACK_DEFAULTS = (ListenAddress("127.0.0.1", DEFAULT_GEMINI_PORT), ListenAddress("::1", 1965))
+LOOPBACK_DEFAULTS = (
+    ListenAddress("127.0.0.1", DEFAULT_GEMINI_PORT),
+    ListenAddress("::1", DEFAULT_GEMINI_PORT),
+)
 
 Reload = Callable[[], Config]
 
@@ -255,7 +259,7 @@ async def serve(
         for url in urls:
             logger.info("serving %s", url)
         logger.info("ready")
-        _notify(environ, systemd.ready())
+        _notify(environ, systemd.ready() + "\n" + systemd.status(f"serving {', '.join(urls)}"))
         if on_ready is not None:
             on_ready(urls)
         await shutdown.wait()
@@ -290,7 +294,8 @@ async def _reload_on_sighup(
             try:
                 config = await trio.to_thread.run_sync(reload)
                 await trio.to_thread.run_sync(service.apply, config)
-            except (ConfigError, CertificateError, OSError) as error:
+            except Exception as error:
+                # Whatever went wrong, the server keeps serving what it served before.
                 logger.error("reload refused, still serving the previous config: %s", error)
             else:
                 configure_logging(config.log_level)
@@ -322,7 +327,9 @@ def run_server(config: Config, reload: Reload, environ: Mapping[str, str]) -> in
     quiet = {key: value for key, value in environ.items() if key != "NOTIFY_SOCKET"}
 
     def work(config: Config, report_ready: Callable[[], None], slot: int) -> None:
+        # Sockets passed by systemd were inherited: every worker serves them.
+        own = {**quiet, "LISTEN_PID": str(os.getpid())} if "LISTEN_FDS" in quiet else quiet
         # The first worker keeps the index; the others follow what it commits.
-        trio.run(serve, config, reload, lambda _urls: report_ready(), quiet, True, slot == 0)
+        trio.run(serve, config, reload, lambda _urls: report_ready(), own, True, slot == 0)
 
-    return supervise(config, work, environ)
+    return supervise(config, work, reload, environ)

@@ -7,6 +7,8 @@ their dataclasses; every command-line flag names the key it overrides.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -245,6 +247,8 @@ class _Settings:
     def _host(self, item: object, index: int, origin: str, cert_dir: Path | None) -> HostConfig:
         key = f"hosts[{index}]"
         if isinstance(item, HostConfig):
+            if not _is_host_name(item.name):
+                raise ConfigError(f"{key} ({origin}): {item.name!r} is not a host name")
             host = item
         else:
             table = _table(item, key, origin)
@@ -253,7 +257,10 @@ class _Settings:
                     raise ConfigError(f"{origin}: unknown key {key}.{field_name}")
             name = table.get("name")
             if not isinstance(name, str) or not _is_host_name(name):
-                raise ConfigError(f"{key}.name ({origin}): {name!r} is not a host name")
+                raise ConfigError(
+                    f"{key}.name ({origin}): {name!r} is not a host name (use the xn-- form "
+                    "for international names)"
+                )
             paths = {}
             for field in ("root", "cert", "key"):
                 if field in table:
@@ -294,5 +301,15 @@ class _Settings:
         return level
 
 
+_HOST_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", re.IGNORECASE)
+
+
 def _is_host_name(name: str) -> bool:
-    return bool(name) and "/" not in name and not name.startswith(".") and " " not in name
+    """A DNS name in ASCII (IDNA `xn--` form for international names) or an IP address."""
+    try:
+        ipaddress.ip_address(name)
+        return True
+    except ValueError:
+        pass
+    labels = name.rstrip(".").split(".")
+    return len(name) <= 253 and all(_HOST_LABEL.match(label) for label in labels)

@@ -32,8 +32,13 @@ Worker = Callable[[Config, Callable[[], None], int], None]
 """Runs one worker (config, report_ready, slot) until told to stop; slots are 0 to N-1."""
 
 
-def supervise(config: Config, worker: Worker, environ: Mapping[str, str]) -> int:
-    """Run `config.workers` workers until SIGTERM or SIGINT; return the exit status."""
+def supervise(
+    config: Config, worker: Worker, reload: Callable[[], Config], environ: Mapping[str, str]
+) -> int:
+    """Run `config.workers` workers until SIGTERM or SIGINT; return the exit status.
+
+    On SIGHUP the supervisor reloads too, so a worker it starts later serves the new config.
+    """
     config, reservations = reserve_ports(config)
     signal.pthread_sigmask(signal.SIG_BLOCK, _SUPERVISED)
     supervisor = os.getpid()
@@ -73,6 +78,7 @@ def supervise(config: Config, worker: Worker, environ: Mapping[str, str]) -> int
             _forward(workers, signal.SIGTERM)
         elif info.si_signo == signal.SIGHUP:
             _notify(environ, systemd.reloading())
+            config = _reloaded(config, reload)
             _forward(workers, signal.SIGHUP)
             _notify(environ, systemd.ready())
         elif info.si_signo == signal.SIGCHLD:
@@ -93,6 +99,19 @@ def supervise(config: Config, worker: Worker, environ: Mapping[str, str]) -> int
     for reservation in reservations:
         reservation.close()
     return 1 if len(crashes) > _MAX_CRASHES else 0
+
+
+def _reloaded(config: Config, reload: Callable[[], Config]) -> Config:
+    """The new config for future workers, keeping what only a restart may change."""
+    try:
+        latest = reload()
+    except Exception as error:
+        logger.error("reload refused, new workers keep the previous config: %s", error)
+        return config
+    mirror = latest.mirror
+    if mirror is not None and config.mirror is not None:
+        mirror = dataclasses.replace(mirror, listen=config.mirror.listen)
+    return dataclasses.replace(latest, listen=config.listen, mirror=mirror, workers=config.workers)
 
 
 def reserve_ports(config: Config) -> tuple[Config, list[socket.socket]]:

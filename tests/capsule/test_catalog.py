@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from datetime import date
 from pathlib import Path
 
@@ -174,3 +175,23 @@ def test_follower_never_writes_the_index(root: Path, tmp_path: Path) -> None:
     follower = Catalog(root, tmp_path / "index.sqlite3", writer=False)
     assert follower.refresh() == Changes()
     assert follower.articles == ()
+
+
+def test_follower_sees_commits_whichever_thread_asks(
+    catalog: Catalog, root: Path, tmp_path: Path
+) -> None:
+    follower = Catalog(root, tmp_path / "state" / "index.sqlite3", writer=False)
+    write(root, "/2026/11/25/fourth.gmi", "# Fourth\n")
+    catalog.refresh()
+    results: list[Changes] = []
+    thread = threading.Thread(target=lambda: results.append(follower.refresh()))
+    thread.start()
+    thread.join()
+    assert results == [Changes(added=1)]
+
+
+def test_a_file_name_that_is_not_utf8_is_skipped(catalog: Catalog, root: Path) -> None:
+    (root / os.fsdecode(b"caf\xe9.gmi")).write_text("# Latin-1 name\n")
+    write(root, "/2026/11/25/after.gmi", "# After\n")
+    assert catalog.refresh() == Changes(added=1)
+    assert [hit.path for hit in catalog.search("after")] == ["/2026/11/25/after.gmi"]

@@ -11,7 +11,7 @@ import pytest
 from capsule.atom import ATOM_NAMESPACE, render_atom
 from capsule.catalog import Catalog
 from capsule.publication import Publication, PublicationSettings
-from capsule.resources import Feed, InputPrompt, NotFound, Page
+from capsule.resources import Feed, InputPrompt, NotFound, Page, Redirect
 from capsule.site import Capsule
 from gemtext import feed_entries, parse
 
@@ -85,9 +85,20 @@ def test_year_page_lists_its_months(capsule: Capsule) -> None:
     assert text.index("## November") < text.index("## October")
 
 
-@pytest.mark.parametrize("path", ["/archive/2026/12/", "/archive/1999/", "/archive/2026/11"])
+@pytest.mark.parametrize("path", ["/archive/2026/12/", "/archive/1999/", "/archive/2026/1/"])
 def test_empty_or_malformed_archive_paths_are_not_found(capsule: Capsule, path: str) -> None:
     assert isinstance(capsule.resolve(path), NotFound)
+
+
+@pytest.mark.parametrize("path", ["/archive", "/archive/2026", "/archive/2026/11"])
+def test_archive_paths_without_slash_redirect_like_directories(
+    capsule: Capsule, path: str
+) -> None:
+    assert capsule.resolve(path) == Redirect(path + "/", permanent=True)
+
+
+def test_archive_month_without_articles_has_no_redirect(capsule: Capsule) -> None:
+    assert isinstance(capsule.resolve("/archive/2026/12"), NotFound)
 
 
 def test_gemfeed_follows_the_subscription_convention(capsule: Capsule) -> None:
@@ -183,3 +194,9 @@ def test_atom_feed_maps_paths_for_the_mirror(capsule: Capsule) -> None:
 def test_recent_markers_vanish_without_a_catalog(root: Path) -> None:
     text = page_text(Capsule(root, "en"), "/")
     assert "{{" not in text and "=> /about.gmi About" in text
+
+
+def test_search_snippets_leave_out_the_title_and_markers(capsule: Capsule) -> None:
+    text = page_text(capsule, "/search", "daily")
+    assert "{{" not in text
+    assert "> Daily news" not in text

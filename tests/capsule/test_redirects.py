@@ -25,7 +25,13 @@ RULES = (
         ("/blogger/", None),
         ("/tmp/anything", Redirect("gemini://elsewhere.example/", False)),
         ("/", None),
+        ("/blog/x?y z#f", Redirect("/articles/x%3Fy%20z%23f", True)),
     ],
 )
 def test_redirect_rules(path: str, expected: Redirect | None) -> None:
     assert find_redirect(RULES, path) == expected
+
+
+def test_subtree_redirect_cannot_point_at_another_host() -> None:
+    rule = RedirectRule("/blog/*", "/*")
+    assert rule.apply("/blog/\\evil.example") == Redirect("/%5Cevil.example", True)

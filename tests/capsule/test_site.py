@@ -89,3 +89,8 @@ def test_symlink_inside_the_root_is_followed(capsule: Capsule) -> None:
 def test_invalid_utf8_in_gemtext_is_replaced_not_fatal(capsule: Capsule) -> None:
     (capsule.root / "latin1.gmi").write_bytes("# caf\xe9\n".encode("latin-1"))
     assert capsule.resolve("/latin1.gmi") == Page("# caf\ufffd\n", "en")
+
+
+def test_directory_redirect_keeps_odd_names_in_the_path(capsule: Capsule) -> None:
+    (capsule.root / "what?x").mkdir()
+    assert capsule.resolve("/what?x") == Redirect("/what%3Fx/", permanent=True)

@@ -11,7 +11,9 @@ HOSTS = HostNames.build(["example.org", "other.example"], "example.org", ["www.e
 
 
 def parse(
-    target: bytes = b"/", host: bytes | None = b"example.org", method: bytes = b"GET",
+    target: bytes = b"/",
+    host: bytes | None = b"example.org",
+    method: bytes = b"GET",
     extra: list[tuple[bytes, bytes]] | None = None,
 ) -> Request | Refusal:
     headers = ([(b"host", host)] if host is not None else []) + (extra or [])
@@ -44,7 +46,17 @@ def test_other_host_is_refused_as_misdirected(host: bytes) -> None:
     assert parse(host=host) is Refusal.HOST
 
 
-@pytest.mark.parametrize("host", [b"example.org:http", b"[::1", b"example.org:8080:1"])
+@pytest.mark.parametrize(
+    "host",
+    [
+        b"example.org:http",
+        b"[::1",
+        b"example.org:8080:1",
+        b"[::1]@evil.example",
+        b"[::1]x",
+        b"[::1]:",
+    ],
+)
 def test_unreadable_host_is_not_ours(host: bytes) -> None:
     assert parse(host=host) is Refusal.HOST
 
@@ -98,8 +110,12 @@ def test_unusable_target_is_malformed(target: bytes) -> None:
 
 
 def test_conditional_headers_are_carried_into_the_request() -> None:
-    request = parse(extra=[(b"if-none-match", b'"abc"'),
-                           (b"if-modified-since", b"Wed, 25 Nov 2026 10:00:00 GMT")])
+    request = parse(
+        extra=[
+            (b"if-none-match", b'"abc"'),
+            (b"if-modified-since", b"Wed, 25 Nov 2026 10:00:00 GMT"),
+        ]
+    )
     assert isinstance(request, Request)
     assert request.if_none_match == '"abc"'
     assert request.if_modified_since == "Wed, 25 Nov 2026 10:00:00 GMT"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from server.admission import ConnectionGate, RateLimiter
+import pytest
+
+from server.admission import ConnectionGate, RateLimiter, client_key
 
 
 def test_gate_refuses_beyond_the_per_client_cap() -> None:
@@ -56,3 +58,23 @@ def test_memory_of_clients_is_bounded() -> None:
     for index in range(1000):
         limiter.retry_after(f"client-{index}", float(index))
     assert len(limiter._buckets) <= 100
+
+
+@pytest.mark.parametrize(
+    ("address", "key"),
+    [
+        ("192.0.2.7", "192.0.2.7"),
+        ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2::9", "2001:db8:1:2::/64"),
+        ("::ffff:192.0.2.7", "192.0.2.7"),
+        ("-", "-"),
+    ],
+)
+def test_client_key_groups_ipv6_by_64(address: str, key: str) -> None:
+    assert client_key(address) == key
+
+
+def test_one_ipv6_64_shares_one_bucket() -> None:
+    limiter = RateLimiter(rate=1.0, burst=1)
+    assert limiter.retry_after("2001:db8::1", 0.0) is None
+    assert limiter.retry_after("2001:db8::2", 0.0) is not None

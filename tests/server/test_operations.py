@@ -198,7 +198,8 @@ def test_readiness_and_stopping_are_sent_to_systemd(tmp_path: Path, root: Path) 
             log_dir=tmp_path,
             env={"NOTIFY_SOCKET": str(notify_path)},
         ) as capsule:
-            assert notify_socket.recv(4096) == b"READY=1"
+            ready = notify_socket.recv(4096).decode()
+            assert ready.startswith("READY=1\nSTATUS=serving gemini://")
             capsule.stop()
             assert notify_socket.recv(4096) == b"STOPPING=1"
 
@@ -267,6 +268,13 @@ def test_check_command_reports_broken_links_and_fails(tmp_path: Path, root: Path
     result = capsule_command("check", "--root", str(root), "--state-dir", str(tmp_path / "s"))
     assert result.returncode == 1
     assert "about.gmi:3: error: broken link to /missing.gmi" in result.stdout
+
+
+def test_check_command_reports_bad_meta_lines(tmp_path: Path, root: Path) -> None:
+    (root / ".meta").write_text("*.gmi lang=fr\nold.gmi colour=blue\n")
+    result = capsule_command("check", "--root", str(root), "--state-dir", str(tmp_path / "s"))
+    assert result.returncode == 1
+    assert ".meta:2: unknown key 'colour'" in result.stdout
 
 
 def test_check_command_passes_a_clean_capsule(tmp_path: Path, root: Path) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import trio
 
+from certs import ensure_identity
 from tests.harness import CapsuleProcess, fetch, open_tls, read_response
 
 LOCAL = ("--listen", "127.0.0.1:0", "--no-http")
@@ -27,9 +28,20 @@ def state_dir(tmp_path: Path) -> Path:
 def test_openssl_s_client_reads_the_demo_index(tmp_path: Path, state_dir: Path) -> None:
     with CapsuleProcess(*LOCAL, state_dir=state_dir, log_dir=tmp_path) as capsule:
         result = subprocess.run(
-            ["openssl", "s_client", "-connect", f"127.0.0.1:{capsule.gemini_port}",
-             "-servername", "localhost", "-quiet", "-verify_quiet"],
-            input=b"gemini://localhost/\r\n", capture_output=True, timeout=30, check=False,
+            [
+                "openssl",
+                "s_client",
+                "-connect",
+                f"127.0.0.1:{capsule.gemini_port}",
+                "-servername",
+                "localhost",
+                "-quiet",
+                "-verify_quiet",
+            ],
+            input=b"gemini://localhost/\r\n",
+            capture_output=True,
+            timeout=30,
+            check=False,
         )
     assert result.stdout.startswith(b"20 text/gemini; charset=utf-8\r\n")
     assert b"# capsule" in result.stdout
@@ -90,9 +102,20 @@ def test_stop_signal_lets_the_in_flight_request_finish_then_exits_0(
 
 def test_bad_listen_value_is_refused_naming_the_option(state_dir: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "server.cli", "serve", "--state-dir", str(state_dir),
-         "--listen", "127.0.0.1:http"],
-        capture_output=True, text=True, timeout=30, check=False,
+        [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "serve",
+            "--state-dir",
+            str(state_dir),
+            "--listen",
+            "127.0.0.1:http",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
     )
     assert result.returncode == 2
     assert "--listen" in result.stderr and "127.0.0.1:http" in result.stderr
@@ -101,30 +124,71 @@ def test_bad_listen_value_is_refused_naming_the_option(state_dir: Path) -> None:
 def _openssl_fingerprint(arguments: list[str], cert: Path) -> str:
     output = subprocess.run(
         ["openssl", "x509", "-in", str(cert), *arguments],
-        capture_output=True, check=True, timeout=30,
+        capture_output=True,
+        check=True,
+        timeout=30,
     ).stdout
     return output.decode()
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl command not installed")
 def test_cert_command_prints_both_fingerprints(state_dir: Path) -> None:
+    ensure_identity("example.org", state_dir)
     result = subprocess.run(
-        [sys.executable, "-m", "server.cli", "cert", "--state-dir", str(state_dir),
-         "--host", "example.org"],
-        capture_output=True, text=True, timeout=30, check=True,
+        [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "cert",
+            "--state-dir",
+            str(state_dir),
+            "--host",
+            "example.org",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
     )
     cert = state_dir / "certs" / "example.org" / "cert.pem"
     full = _openssl_fingerprint(["-noout", "-fingerprint", "-sha256"], cert)
     expected_cert = full.split("=", 1)[1].strip().replace(":", "").lower()
     pubkey = subprocess.run(
         ["openssl", "x509", "-in", str(cert), "-pubkey", "-noout"],
-        capture_output=True, check=True, timeout=30,
+        capture_output=True,
+        check=True,
+        timeout=30,
     ).stdout
     der = subprocess.run(
         ["openssl", "pkey", "-pubin", "-outform", "DER"],
-        input=pubkey, capture_output=True, check=True, timeout=30,
+        input=pubkey,
+        capture_output=True,
+        check=True,
+        timeout=30,
     ).stdout
     expected_key = hashlib.sha256(der).hexdigest()
     assert "example.org" in result.stdout
     assert expected_cert in result.stdout
     assert expected_key in result.stdout
+
+
+def test_cert_command_refuses_a_host_without_a_certificate(state_dir: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "cert",
+            "--state-dir",
+            str(state_dir),
+            "--host",
+            "nosuch.example",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "nosuch.example: no certificate" in result.stderr
+    assert not (state_dir / "certs" / "nosuch.example").exists()
