@@ -10,6 +10,7 @@ from urllib.parse import quote
 import jinja2
 
 import gemtext
+from capsule.publication import ARCHIVE_PATH, ATOM_PATH
 from server.links import INPUT_FIELD, mirror_path, raw_path, rewrite_link
 
 STYLESHEET = "style.css"
@@ -37,6 +38,7 @@ class PageRenderer:
         inline_images: bool = False,
         base_url: str | None = None,
         cache_size: int = 256,
+        publication: bool = False,
     ) -> None:
         loaders: list[jinja2.BaseLoader] = []
         if templates is not None:
@@ -52,6 +54,11 @@ class PageRenderer:
         )
         self.inline_images = inline_images
         self.base_url = base_url.rstrip("/") if base_url else None
+        # With a catalog, every page links the archive and announces the Atom feed.
+        self.navigation: dict[str, str | None] = {
+            "archive_url": mirror_path(ARCHIVE_PATH) if publication else None,
+            "feed_url": ATOM_PATH if publication else None,
+        }
         # Rendering is a pure function of these arguments, so unchanged pages are not redone.
         self._page = functools.lru_cache(maxsize=cache_size)(self._render_page)
 
@@ -109,4 +116,4 @@ class PageRenderer:
             if self.base_url is not None:
                 links["canonical"] = self.base_url + mirror_path(path)
         template = self.environment.get_template(name)
-        return template.render(stylesheet=STYLESHEET_PATH, **links, **values)
+        return template.render(stylesheet=STYLESHEET_PATH, **self.navigation, **links, **values)

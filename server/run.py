@@ -121,7 +121,11 @@ def build_mirror(
     capsules = capsules if capsules is not None else build_capsules(config)
     gemini_port = config.listen[0].port if config.listen else None
     renderer = PageRenderer(
-        settings.templates, settings.inline_images, settings.base_url, settings.page_cache_size
+        settings.templates,
+        settings.inline_images,
+        settings.base_url,
+        settings.page_cache_size,
+        publication=config.index.enabled,
     )
     base_host = urlsplit(settings.base_url).hostname if settings.base_url else None
     extra = [base_host] if base_host else []
