@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
+from importlib.metadata import version
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="capsule", description="A Gemini capsule server with an HTTP mirror."
     )
+    parser.add_argument("--version", action="version", version=f"capsule {version('capsule')}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     serve = commands.add_parser("serve", help="serve capsules over Gemini and HTTP")
     _site_options(serve)
@@ -119,6 +121,8 @@ def _serve_options(command: argparse.ArgumentParser) -> None:
     options.add("--workers", "workers", "processes sharing the ports (default 1)", type=int)
     options.add("--proxy-protocol", "proxy_protocol", "expect a PROXY protocol header on every "
                 "Gemini connection (behind a load balancer)", action="store_const", const=True)
+    options.add("--trusted-proxy", "trusted_proxies", "address or network allowed to send "
+                "PROXY headers, repeatable (default: any peer)", action="append", metavar="NET")
     options.add("--log-level", "logging.level", "DEBUG, INFO, WARNING or ERROR")
 
 

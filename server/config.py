@@ -131,6 +131,8 @@ class Config:
     """Processes sharing the listening ports (SO_REUSEPORT)."""
     proxy_protocol: bool = False
     """Every Gemini connection starts with a PROXY protocol header from a load balancer."""
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    """Peers allowed to send PROXY headers; empty trusts any peer that reaches the port."""
     log_level: str = "INFO"
 
     def root_for(self, host: HostConfig) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import logging
 import ssl
 from collections.abc import Mapping, Sequence
@@ -26,6 +27,7 @@ logger = logging.getLogger(ERROR_LOGGER)
 # A whole TLS record: OpenSSL sends no close_notify while decrypted bytes sit unread.
 _RECEIVE_BYTES = 16 * 1024
 TLSStream = trio.SSLStream[trio.abc.Stream]
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 _TRANSPORT_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError)
 
 
@@ -47,19 +49,32 @@ class GeminiServer:
     """Serves Gemini requests on any number of listeners, under the configured limits."""
 
     def __init__(
-        self, site: Site, limits: Limits, access_log: AccessLog, proxy_protocol: bool = False
+        self,
+        site: Site,
+        limits: Limits,
+        access_log: AccessLog,
+        proxy_protocol: bool = False,
+        trusted_proxies: tuple[IPNetwork, ...] = (),
     ) -> None:
         self.site = site
         self.limits = limits
         self.access_log = access_log
         self.proxy_protocol = proxy_protocol
+        self.trusted_proxies = trusted_proxies
         self.gate = ConnectionGate(limits.max_connections, limits.max_connections_per_ip)
         self.rate = RateLimiter(limits.requests_per_second, limits.request_burst)
         self._awaiting_proxy_header = 0
 
-    def reconfigure(self, site: Site, limits: Limits, proxy_protocol: bool) -> None:
+    def reconfigure(
+        self,
+        site: Site,
+        limits: Limits,
+        proxy_protocol: bool,
+        trusted_proxies: tuple[IPNetwork, ...],
+    ) -> None:
         """Serve new connections from `site` under `limits`; open ones finish as they began."""
         self.site, self.limits, self.proxy_protocol = site, limits, proxy_protocol
+        self.trusted_proxies = trusted_proxies
         self.gate.max_total = limits.max_connections
         self.gate.max_per_client = limits.max_connections_per_ip
         self.rate.rate, self.rate.burst = limits.requests_per_second, float(limits.request_burst)
@@ -76,7 +91,8 @@ class GeminiServer:
         transport: trio.abc.Stream = stream
         if self.proxy_protocol:
             # Connections still sending their PROXY header count against the total cap too.
-            if self.gate.total + self._awaiting_proxy_header >= self.limits.max_connections:
+            busy = self.gate.total + self._awaiting_proxy_header >= self.limits.max_connections
+            if busy or not self._trusted(client):
                 await trio.aclose_forcefully(stream)
                 return
             self._awaiting_proxy_header += 1
@@ -101,6 +117,19 @@ class GeminiServer:
                     await _close(tls)
         finally:
             self.gate.release(client)
+
+    def _trusted(self, peer: str) -> bool:
+        """Whether `peer` may speak for clients in a PROXY header."""
+        if not self.trusted_proxies:
+            return True
+        try:
+            address = ipaddress.ip_address(peer)
+        except ValueError:
+            return False
+        if not any(address in network for network in self.trusted_proxies):
+            logger.info("%s: refused: not a trusted proxy", peer)
+            return False
+        return True
 
     async def _receive_proxy_header(
         self, stream: trio.SocketStream, peer: str

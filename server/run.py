@@ -210,7 +210,7 @@ class Service:
             logger.warning("turning the mirror on or off takes a restart")
         capsules = build_capsules(config, self.catalogs, self.index_writer)
         site = build_site(config, self.ports, capsules)
-        self.gemini.reconfigure(site, config.limits, config.proxy_protocol)
+        self.gemini.reconfigure(site, config.limits, config.proxy_protocol, config.trusted_proxies)
         if self.mirror is not None and config.mirror is not None:
             mirror, names = build_mirror(config, capsules)
             self.mirror.mirror, self.mirror.hosts = mirror, names
@@ -238,7 +238,11 @@ async def serve(
     catalogs: dict[Path, Catalog] = {}
     capsules = build_capsules(config, catalogs, index_writer)
     gemini = GeminiServer(
-        build_site(config, ports, capsules), config.limits, AccessLog(), config.proxy_protocol
+        build_site(config, ports, capsules),
+        config.limits,
+        AccessLog(),
+        config.proxy_protocol,
+        config.trusted_proxies,
     )
     urls = [_url("gemini", listener, config.hosts[0].name) for listener in listeners]
     mirror_server, mirror_listeners = None, []

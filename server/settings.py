@@ -41,6 +41,7 @@ TOP_LEVEL = frozenset(
         "listen",
         "workers",
         "proxy_protocol",
+        "trusted_proxies",
         "hosts",
         "redirects",
         "temporary_redirects",
@@ -120,6 +121,7 @@ def build_config(values: Values, defaults: Mapping[str, Any]) -> Config:
         redirects=settings.redirects(),
         workers=settings.number("workers", int),
         proxy_protocol=settings.flag("proxy_protocol"),
+        trusted_proxies=settings.networks("trusted_proxies"),
         log_level=settings.log_level(),
     )
 
@@ -199,6 +201,17 @@ class _Settings:
             )
         except ConfigError as error:
             raise self.fail(key, value, str(error).split(": ", 1)[-1]) from None
+
+    def networks(self, key: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        value, _ = self.raw(key)
+        if value is None:
+            return ()
+        if not isinstance(value, list | tuple):
+            raise self.fail(key, value, "is not a list of addresses or networks")
+        try:
+            return tuple(ipaddress.ip_network(str(item), strict=False) for item in value)
+        except ValueError as error:
+            raise self.fail(key, value, f"has an entry that is not an address: {error}") from None
 
     def section(self, name: str, default: Any) -> Any:
         changes: dict[str, Any] = {}

@@ -329,3 +329,29 @@ def test_socket_activation_serves_on_the_passed_socket(tmp_path: Path, root: Pat
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(30) == 0
+
+
+def test_proxy_header_from_an_untrusted_peer_is_refused(tmp_path: Path, root: Path) -> None:
+    with CapsuleProcess(
+        "--listen",
+        "127.0.0.1:0",
+        "--no-http",
+        "--root",
+        str(root),
+        "--proxy-protocol",
+        "--trusted-proxy",
+        "192.0.2.0/24",
+        state_dir=tmp_path / "state",
+        log_dir=tmp_path,
+    ) as capsule:
+
+        async def spoofing_client() -> bytes:
+            tcp = await trio.open_tcp_stream("127.0.0.1", capsule.gemini_port)
+            await tcp.send_all(b"PROXY TCP4 203.0.113.7 192.0.2.1 40000 1965\r\n")
+            try:
+                return await tcp.receive_some(1024)
+            except trio.BrokenResourceError:
+                return b""
+
+        assert trio.run(spoofing_client) == b""
+        capsule.wait_for_log("not a trusted proxy")

@@ -131,7 +131,9 @@ def test_empty_path_redirects_to_root() -> None:
 
 
 def test_empty_path_redirect_keeps_port_and_query() -> None:
-    assert parse("gemini://example.org:1965?q") == ResponseHeader(31, "gemini://example.org:1965/?q")
+    assert parse("gemini://example.org:1965?q") == ResponseHeader(
+        31, "gemini://example.org:1965/?q"
+    )
 
 
 def test_host_is_lowercased() -> None:

@@ -133,6 +133,8 @@ def test_unknown_keys_are_refused_by_name(tmp_path: Path, toml: str, named: str)
         ("[mirror]\nbase_url = 'ftp://x'", "mirror.base_url (.*): 'ftp://x' is not an http"),
         ("[logging]\nlevel = 'LOUD'", "logging.level (.*): 'LOUD' is not one of"),
         ("[redirects]\n'old' = '/new'", "redirects (.*): 'old' = '/new'"),
+        ("trusted_proxies = ['10.0.0.300']", "trusted_proxies (.*): .*not an address"),
+        ("[[hosts]]\nname = 'bücher.example'", "use the xn-- form"),
         ("limits = 3", "limits: must be a table"),
         ("[limits\nx=1", "not valid TOML"),
     ],
@@ -161,3 +163,8 @@ def test_cert_dir_supplies_operator_certificates(tmp_path: Path) -> None:
         tmp_path, f'cert_dir = "{tmp_path / "certs"}"\n[[hosts]]\nname = "example.org"\n'
     )
     assert config.hosts[0].cert == tmp_path / "certs" / "example.org" / "cert.pem"
+
+
+def test_trusted_proxies_are_networks(tmp_path: Path) -> None:
+    config = config_from(tmp_path, "trusted_proxies = ['10.0.0.5', '2001:db8::/32']")
+    assert [str(network) for network in config.trusted_proxies] == ["10.0.0.5/32", "2001:db8::/32"]
