@@ -36,6 +36,23 @@ def root(tmp_path: Path) -> Path:
     return root
 
 
+def serving(
+    tmp_path: Path, root: Path, *flags: str, env: dict[str, str] | None = None
+) -> CapsuleProcess:
+    """`capsule serve` of `root` on a free loopback port, Gemini only."""
+    return CapsuleProcess(
+        "--listen",
+        "127.0.0.1:0",
+        "--no-http",
+        "--root",
+        str(root),
+        *flags,
+        state_dir=tmp_path / "state",
+        log_dir=tmp_path,
+        env=env,
+    )
+
+
 def write_config(path: Path, root: Path, top_level: str = "", limits: str = "") -> Path:
     path.write_text(
         f'root = "{root}"\nlisten = ["127.0.0.1:0"]\n{top_level}\n'
@@ -116,17 +133,7 @@ def test_reload_picks_up_renewed_certificate_files(tmp_path: Path, root: Path) -
     pair.mkdir(parents=True)
     create_self_signed(["localhost"], pair / "cert.pem", pair / "key.pem")
     first = certificate_fingerprint(read_certificate(pair / "cert.pem"))
-    with CapsuleProcess(
-        "--listen",
-        "127.0.0.1:0",
-        "--no-http",
-        "--root",
-        str(root),
-        "--cert-dir",
-        str(tmp_path / "certs"),
-        state_dir=tmp_path / "state",
-        log_dir=tmp_path,
-    ) as capsule:
+    with serving(tmp_path, root, "--cert-dir", str(tmp_path / "certs")) as capsule:
         before = request(capsule).peer_certificate
         for name in ("cert.pem", "key.pem"):
             (pair / name).unlink()
@@ -142,17 +149,7 @@ def test_reload_picks_up_renewed_certificate_files(tmp_path: Path, root: Path) -
 
 
 def test_killed_worker_is_replaced_and_service_continues(tmp_path: Path, root: Path) -> None:
-    with CapsuleProcess(
-        "--listen",
-        "127.0.0.1:0",
-        "--no-http",
-        "--root",
-        str(root),
-        "--workers",
-        "2",
-        state_dir=tmp_path / "state",
-        log_dir=tmp_path,
-    ) as capsule:
+    with serving(tmp_path, root, "--workers", "2") as capsule:
         capsule.wait_for_log("ready: 2 workers")
         workers = capsule.worker_pids()
         assert len(workers) == 2
@@ -164,17 +161,7 @@ def test_killed_worker_is_replaced_and_service_continues(tmp_path: Path, root: P
 
 
 def test_workers_stop_together_on_sigterm(tmp_path: Path, root: Path) -> None:
-    with CapsuleProcess(
-        "--listen",
-        "127.0.0.1:0",
-        "--no-http",
-        "--root",
-        str(root),
-        "--workers",
-        "2",
-        state_dir=tmp_path / "state",
-        log_dir=tmp_path,
-    ) as capsule:
+    with serving(tmp_path, root, "--workers", "2") as capsule:
         capsule.wait_for_log("ready: 2 workers")
         workers = capsule.worker_pids()
         assert capsule.stop() == 0
@@ -188,16 +175,7 @@ def test_readiness_and_stopping_are_sent_to_systemd(tmp_path: Path, root: Path) 
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as notify_socket:
         notify_socket.bind(str(notify_path))
         notify_socket.settimeout(20)
-        with CapsuleProcess(
-            "--listen",
-            "127.0.0.1:0",
-            "--no-http",
-            "--root",
-            str(root),
-            state_dir=tmp_path / "state",
-            log_dir=tmp_path,
-            env={"NOTIFY_SOCKET": str(notify_path)},
-        ) as capsule:
+        with serving(tmp_path, root, env={"NOTIFY_SOCKET": str(notify_path)}) as capsule:
             ready = notify_socket.recv(4096).decode()
             assert ready.startswith("READY=1\nSTATUS=serving gemini://")
             capsule.stop()
@@ -205,16 +183,7 @@ def test_readiness_and_stopping_are_sent_to_systemd(tmp_path: Path, root: Path) 
 
 
 def test_proxy_protocol_header_gives_the_real_client_address(tmp_path: Path, root: Path) -> None:
-    with CapsuleProcess(
-        "--listen",
-        "127.0.0.1:0",
-        "--no-http",
-        "--root",
-        str(root),
-        "--proxy-protocol",
-        state_dir=tmp_path / "state",
-        log_dir=tmp_path,
-    ) as capsule:
+    with serving(tmp_path, root, "--proxy-protocol") as capsule:
 
         async def through_balancer() -> Response:
             tcp = await trio.open_tcp_stream("127.0.0.1", capsule.gemini_port)
@@ -332,18 +301,7 @@ def test_socket_activation_serves_on_the_passed_socket(tmp_path: Path, root: Pat
 
 
 def test_proxy_header_from_an_untrusted_peer_is_refused(tmp_path: Path, root: Path) -> None:
-    with CapsuleProcess(
-        "--listen",
-        "127.0.0.1:0",
-        "--no-http",
-        "--root",
-        str(root),
-        "--proxy-protocol",
-        "--trusted-proxy",
-        "192.0.2.0/24",
-        state_dir=tmp_path / "state",
-        log_dir=tmp_path,
-    ) as capsule:
+    with serving(tmp_path, root, "--proxy-protocol", "--trusted-proxy", "192.0.2.0/24") as capsule:
 
         async def spoofing_client() -> bytes:
             tcp = await trio.open_tcp_stream("127.0.0.1", capsule.gemini_port)
