@@ -10,6 +10,7 @@ from urllib.parse import quote
 import jinja2
 
 import gemtext
+from capsule.articles import article_date, fallback_title
 from capsule.publication import ARCHIVE_PATH, ATOM_PATH
 from server.links import INPUT_FIELD, mirror_path, raw_path, rewrite_link
 
@@ -27,6 +28,12 @@ class PageContext:
     own_hosts: frozenset[str]
     gemini_origin: str
     """`gemini://HOST[:PORT]` of the capsule, for the footer link to the original."""
+
+
+def page_title(path: str) -> str:
+    """The title of a page without a heading: an article's slug in words, else its path."""
+    dated = article_date(path)
+    return fallback_title(*dated) if dated else path
 
 
 class PageRenderer:
@@ -77,7 +84,7 @@ class PageRenderer:
             "page.html",
             context,
             lang=lang,
-            title=gemtext.title(document) or context.path,
+            title=gemtext.title(document) or page_title(context.path),
             content=content,
         )
 

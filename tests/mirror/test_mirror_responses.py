@@ -296,3 +296,8 @@ def test_errors_are_never_not_modified(mirror: Mirror) -> None:
 
 def test_traversal_outside_the_root_is_not_found(mirror: Mirror) -> None:
     assert get(mirror, "/../secret.txt").status == 404
+
+
+def test_article_without_heading_is_titled_by_its_slug(mirror: Mirror, capsule_root: Path) -> None:
+    (capsule_root / "2026-04-01-april-fools.gmi").write_text("no heading here\n")
+    assert "<title>April fools</title>" in html(get(mirror, "/2026-04-01-april-fools.html"))
