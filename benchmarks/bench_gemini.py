@@ -106,11 +106,9 @@ def pinned(command: list[str], cpu: int) -> list[str]:
     return ["taskset", "-c", str(cpu), *command] if shutil.which("taskset") else command
 
 
-def start_capsule(
-    root: Path, state: Path, extra: tuple[str, ...] = (), cpu: int | None = 0
-) -> tuple[subprocess.Popen[str], int]:
-    """Start `capsule serve` (pinned to `cpu` unless None); return it and its Gemini port."""
-    command = [
+def serve_command(root: Path, state: Path, extra: tuple[str, ...] = ()) -> list[str]:
+    """`capsule serve` on loopback, Gemini only, with per-client limits out of the way."""
+    return [
         sys.executable,
         "-m",
         "server.cli",
@@ -121,13 +119,20 @@ def start_capsule(
         str(state),
         "--listen",
         "127.0.0.1:0",
+        "--no-http",
         "--requests-per-second",
         "0",
         "--max-connections-per-ip",
         "10000",
-        "--no-http",
         *extra,
     ]
+
+
+def start_capsule(
+    root: Path, state: Path, extra: tuple[str, ...] = (), cpu: int | None = 0
+) -> tuple[subprocess.Popen[str], int]:
+    """Start `capsule serve` (pinned to `cpu` unless None); return it and its Gemini port."""
+    command = serve_command(root, state, extra)
     process = subprocess.Popen(
         command if cpu is None else pinned(command, cpu),
         stdout=subprocess.DEVNULL,

@@ -25,7 +25,7 @@ import trio
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench_gemini import client_context, load, one_request, pinned
+from bench_gemini import client_context, load, one_request, pinned, serve_command
 from make_capsule import make_capsule
 
 
@@ -33,23 +33,7 @@ class Server:
     """`capsule serve` on a capsule, with its stderr collected."""
 
     def __init__(self, root: Path, state: Path) -> None:
-        command = [
-            sys.executable,
-            "-m",
-            "server.cli",
-            "serve",
-            "--root",
-            str(root),
-            "--state-dir",
-            str(state),
-            "--listen",
-            "127.0.0.1:0",
-            "--no-http",
-            "--requests-per-second",
-            "0",
-            "--max-connections-per-ip",
-            "10000",
-        ]
+        command = serve_command(root, state)
         self.started = time.perf_counter()
         self.process = subprocess.Popen(
             pinned(command, 0), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True

@@ -75,7 +75,9 @@ class Catalog:
         self._scanner = TreeScanner(self.root)
         self._create_schema()
         # data_version is per connection, so a follower always asks the same one.
-        self._version_connection = sqlite3.connect(database, check_same_thread=False)
+        self._version_connection = (
+            None if writer else sqlite3.connect(database, check_same_thread=False)
+        )
         self._data_version = -1
         self._known: dict[str, tuple[int, int, int]] = {}
         self._by_path: dict[str, Article] = {}
@@ -103,7 +105,8 @@ class Catalog:
     def _load(self) -> None:
         """Read what the database holds into memory (at start, and when following a writer)."""
         connection = self._connection()
-        self._data_version = self._current_data_version()
+        if not self.writer:
+            self._data_version = self._current_data_version()
         known: dict[str, tuple[int, int, int]] = {}
         by_path: dict[str, Article] = {}
         for page_id, path, mtime_ns, size, published, page_title in connection.execute(
@@ -179,6 +182,7 @@ class Catalog:
             return Changes(added=len(after - before), removed=len(before - after))
 
     def _current_data_version(self) -> int:
+        assert self._version_connection is not None, "only followers track data_version"
         version: int = self._version_connection.execute("PRAGMA data_version").fetchone()[0]
         return version
 

@@ -15,11 +15,11 @@ from capsule.publication import ARCHIVE_PATH, ATOM_PATH, GEMFEED_PATH, SEARCH_PA
 from capsule.resources import File, Page, Redirect
 from capsule.site import INDEX_NAME, Capsule
 from gemtext import Link, parse
+from gemtext.parser import TOGGLE
 
 Severity = Literal["error", "warning"]
 
 _BOM = b"\xef\xbb\xbf"
-_TOGGLE = "```"
 _LINK_PREFIX = "=>"
 _ALWAYS_GENERATED = frozenset({ARCHIVE_PATH, GEMFEED_PATH, ATOM_PATH, SEARCH_PATH})
 
@@ -172,7 +172,7 @@ class _Checker:
         base = url.rsplit("/", 1)[0]
         opened: int | None = None
         for number, line in enumerate(text.removeprefix("\ufeff").split("\n"), 1):
-            if line.startswith(_TOGGLE):
+            if line.startswith(TOGGLE):
                 opened = number if opened is None else None
             elif opened is None and line.startswith(_LINK_PREFIX):
                 self._check_link(url, number, base, line)

@@ -12,6 +12,8 @@ from fnmatch import translate
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from capsule.mime import is_textual
+
 META_NAME = ".meta"
 
 logger = logging.getLogger(__name__)
@@ -22,7 +24,6 @@ _MIME = re.compile(
     re.ASCII,
 )
 _LANG_TAG = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*", re.ASCII)
-_TEXTUAL_SUFFIXES = ("+xml", "+json")
 _KEYS = frozenset({"mime", "lang", "redirect", "redirect-temporary", "gone", "listing"})
 _LISTING_VALUES = {"yes": True, "no": False}
 
@@ -198,8 +199,7 @@ def _mime(value: str) -> str:
         raise _BadLine(f"bad value for 'mime': {value!r} (type/subtype)")
     essence, _, parameters = value.partition(";")
     essence = essence.lower()
-    textual = essence.startswith("text/") or essence.endswith(_TEXTUAL_SUFFIXES)
-    if (textual or essence == "application/json") and "charset=" not in parameters.lower():
+    if is_textual(essence) and "charset=" not in parameters.lower():
         parameters = ";".join(filter(None, [*parameters.split(";"), "charset=utf-8"]))
     return "; ".join(filter(None, [essence, *parameters.split(";")]))
 

@@ -51,6 +51,13 @@ def mime_type(name: str) -> str:
         mime = GEMTEXT
     else:
         mime = _KNOWN.get(suffix) or mimetypes.types_map.get(suffix) or FALLBACK
-    if mime.startswith("text/") or mime.endswith(_TEXTUAL_SUFFIXES) or mime == "application/json":
-        return f"{mime}; charset=utf-8"
-    return mime
+    return f"{mime}; charset=utf-8" if is_textual(mime) else mime
+
+
+def is_textual(essence: str) -> bool:
+    """Whether a MIME type (without parameters) is text that needs a charset."""
+    return (
+        essence.startswith("text/")
+        or essence.endswith(_TEXTUAL_SUFFIXES)
+        or essence == "application/json"
+    )

@@ -16,7 +16,7 @@ from capsule.resources import Feed, File, Page, Resource
 from capsule.site import Capsule
 from server import protocol
 from server.accesslog import ERROR_LOGGER, AccessLog, AccessRecord
-from server.admission import ConnectionGate, RateLimiter
+from server.admission import admission_for, apply_limits
 from server.config import Limits
 from server.listening import accept_until, client_address
 from server.prefixed_stream import PrefixedStream
@@ -61,8 +61,7 @@ class GeminiServer:
         self.access_log = access_log
         self.proxy_protocol = proxy_protocol
         self.trusted_proxies = trusted_proxies
-        self.gate = ConnectionGate(limits.max_connections, limits.max_connections_per_ip)
-        self.rate = RateLimiter(limits.requests_per_second, limits.request_burst)
+        self.gate, self.rate = admission_for(limits)
         self._awaiting_proxy_header = 0
 
     def reconfigure(
@@ -75,9 +74,7 @@ class GeminiServer:
         """Serve new connections from `site` under `limits`; open ones finish as they began."""
         self.site, self.limits, self.proxy_protocol = site, limits, proxy_protocol
         self.trusted_proxies = trusted_proxies
-        self.gate.max_total = limits.max_connections
-        self.gate.max_per_client = limits.max_connections_per_ip
-        self.rate.rate, self.rate.burst = limits.requests_per_second, float(limits.request_burst)
+        apply_limits(self.gate, self.rate, limits)
 
     async def serve(self, listeners: Sequence[trio.SocketListener], shutdown: trio.Event) -> None:
         """Accept until `shutdown` is set, then let open exchanges finish within the drain time."""

@@ -14,7 +14,7 @@ import trio
 from capsule.resources import File
 from server import mirror as responses
 from server.accesslog import ERROR_LOGGER, AccessLog, AccessRecord
-from server.admission import ConnectionGate, RateLimiter
+from server.admission import admission_for, apply_limits
 from server.config import Limits, MirrorConfig
 from server.listening import accept_until, client_address
 from server.mirror import Mirror, Request, Response
@@ -63,10 +63,16 @@ class MirrorServer:
         self.limits = limits
         self.settings = settings
         self.access_log = access_log
-        self.gate = ConnectionGate(limits.max_connections, limits.max_connections_per_ip)
-        self.rate = RateLimiter(limits.requests_per_second, limits.request_burst)
+        self.gate, self.rate = admission_for(limits)
         self._waiting: set[trio.CancelScope] = set()
         self._stopping = False
+
+    def reconfigure(
+        self, mirror: Mirror, hosts: HostNames, limits: Limits, settings: MirrorConfig
+    ) -> None:
+        """Serve new requests from `mirror` under `limits`; open connections keep going."""
+        self.mirror, self.hosts, self.limits, self.settings = mirror, hosts, limits, settings
+        apply_limits(self.gate, self.rate, limits)
 
     async def serve(self, listeners: Sequence[trio.SocketListener], shutdown: trio.Event) -> None:
         """Accept until `shutdown` is set, then close idle connections and drain the others."""

@@ -213,8 +213,7 @@ class Service:
         self.gemini.reconfigure(site, config.limits, config.proxy_protocol, config.trusted_proxies)
         if self.mirror is not None and config.mirror is not None:
             mirror, names = build_mirror(config, capsules)
-            self.mirror.mirror, self.mirror.hosts = mirror, names
-            self.mirror.settings, self.mirror.limits = config.mirror, config.limits
+            self.mirror.reconfigure(mirror, names, config.limits, config.mirror)
         self.config = config
 
 

@@ -202,3 +202,22 @@ class CapsuleProcess:
             if line.rstrip().endswith(" ready") or self.process.poll() is not None:
                 self._ready.set()
         self._ready.set()
+
+
+def write_page(root: Path, path: str, text: str) -> Path:
+    """Write `text` at URL path `path` under a capsule root, making directories."""
+    file = root / path.lstrip("/")
+    file.parent.mkdir(parents=True, exist_ok=True)
+    file.write_text(text)
+    return file
+
+
+def capsule_command(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run one `capsule` command to completion, output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "server.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )

@@ -20,8 +20,10 @@ from capsule.articles import article_date, fallback_title
         ("/2024/02/29/leap.gmi", (date(2024, 2, 29), "leap")),
         ("/2024-02-29-leap.gemini", (date(2024, 2, 29), "leap")),
         ("/1999/12/31/2026-01-02-name-wins.gmi", (date(2026, 1, 2), "name-wins")),
-        ("/2026/01/02/2026-13-40-bad-name-falls-back.gmi",
-         (date(2026, 1, 2), "2026-13-40-bad-name-falls-back")),
+        (
+            "/2026/01/02/2026-13-40-bad-name-falls-back.gmi",
+            (date(2026, 1, 2), "2026-13-40-bad-name-falls-back"),
+        ),
     ],
 )
 def test_dated_paths_are_articles(path: str, expected: tuple[date, str]) -> None:

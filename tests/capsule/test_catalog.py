@@ -12,23 +12,17 @@ import pytest
 
 from capsule.articles import Article
 from capsule.catalog import Catalog, Changes, fts_query
-
-
-def write(root: Path, path: str, text: str) -> Path:
-    file = root / path.lstrip("/")
-    file.parent.mkdir(parents=True, exist_ok=True)
-    file.write_text(text)
-    return file
+from tests.harness import write_page
 
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
     root = tmp_path / "root"
-    write(root, "/index.gmi", "# My news\n")
-    write(root, "/2026/11/20/first.gmi", "# First article\nAbout café culture.\n")
-    write(root, "/2026-11-22-second.gmi", "No heading here, only text about tea.\n")
-    write(root, "/about.gmi", "# About\nA page about coffee and tea.\n")
-    write(root, "/.drafts/2026-11-23-draft.gmi", "# Draft\n")
+    write_page(root, "/index.gmi", "# My news\n")
+    write_page(root, "/2026/11/20/first.gmi", "# First article\nAbout café culture.\n")
+    write_page(root, "/2026-11-22-second.gmi", "No heading here, only text about tea.\n")
+    write_page(root, "/about.gmi", "# About\nA page about coffee and tea.\n")
+    write_page(root, "/.drafts/2026-11-23-draft.gmi", "# Draft\n")
     return root
 
 
@@ -56,13 +50,13 @@ def test_refresh_without_changes_reads_nothing(catalog: Catalog) -> None:
 
 
 def test_new_article_appears_after_refresh(catalog: Catalog, root: Path) -> None:
-    write(root, "/2026/11/25/third.gmi", "# Third\n")
+    write_page(root, "/2026/11/25/third.gmi", "# Third\n")
     assert catalog.refresh() == Changes(added=1)
     assert catalog.articles[0] == Article("/2026/11/25/third.gmi", date(2026, 11, 25), "Third")
 
 
 def test_changed_article_is_reread(catalog: Catalog, root: Path) -> None:
-    page = write(root, "/2026/11/20/first.gmi", "# Renamed article\nNow about chess.\n")
+    page = write_page(root, "/2026/11/20/first.gmi", "# Renamed article\nNow about chess.\n")
     os.utime(page, ns=(1, 1))
     assert catalog.refresh() == Changes(changed=1)
     assert catalog.title_of("/2026/11/20/first.gmi") == "Renamed article"
@@ -101,9 +95,26 @@ def test_search_returns_a_snippet_around_the_match(catalog: Catalog) -> None:
 @pytest.mark.parametrize(
     "query",
     [
-        '"', "'", "tea OR coffee", "NEAR(tea coffee)", "tea*", "^tea", "title:tea", "-tea",
-        "tea AND", "(", ")", "{}", "'; DROP TABLE pages; --", "\x00", "日本語", "🙂 tea",
-        "a" * 10_000, "* * *", ":", "tea\"coffee",
+        '"',
+        "'",
+        "tea OR coffee",
+        "NEAR(tea coffee)",
+        "tea*",
+        "^tea",
+        "title:tea",
+        "-tea",
+        "tea AND",
+        "(",
+        ")",
+        "{}",
+        "'; DROP TABLE pages; --",
+        "\x00",
+        "日本語",
+        "🙂 tea",
+        "a" * 10_000,
+        "* * *",
+        ":",
+        'tea"coffee',
     ],
 )
 def test_search_syntax_in_queries_is_inert(catalog: Catalog, query: str) -> None:
@@ -119,7 +130,7 @@ def test_fts_operators_are_quoted_as_words() -> None:
 
 
 def test_unicode_words_are_searchable(catalog: Catalog, root: Path) -> None:
-    write(root, "/2026-11-24-tokyo.gmi", "# 東京 ニュース\nΕλληνικά κείμενο\n")
+    write_page(root, "/2026-11-24-tokyo.gmi", "# 東京 ニュース\nΕλληνικά κείμενο\n")
     catalog.refresh()
     assert [hit.path for hit in catalog.search("Ελληνικά")] == ["/2026-11-24-tokyo.gmi"]
 
@@ -134,7 +145,7 @@ def test_index_of_another_schema_version_is_rebuilt(root: Path, tmp_path: Path) 
 
 
 def test_quick_refresh_finds_a_new_article(catalog: Catalog, root: Path) -> None:
-    write(root, "/2026/11/20/another.gmi", "# Another\n")
+    write_page(root, "/2026/11/20/another.gmi", "# Another\n")
     assert catalog.refresh(full=False) == Changes(added=1)
 
 
@@ -163,7 +174,7 @@ def test_follower_sees_what_the_writer_committed(
 ) -> None:
     follower = Catalog(root, tmp_path / "state" / "index.sqlite3", writer=False)
     assert follower.articles == catalog.articles
-    write(root, "/2026/11/25/third.gmi", "# Third\n")
+    write_page(root, "/2026/11/25/third.gmi", "# Third\n")
     assert follower.refresh() == Changes()
     catalog.refresh()
     assert follower.refresh() == Changes(added=1)
@@ -181,7 +192,7 @@ def test_follower_sees_commits_whichever_thread_asks(
     catalog: Catalog, root: Path, tmp_path: Path
 ) -> None:
     follower = Catalog(root, tmp_path / "state" / "index.sqlite3", writer=False)
-    write(root, "/2026/11/25/fourth.gmi", "# Fourth\n")
+    write_page(root, "/2026/11/25/fourth.gmi", "# Fourth\n")
     catalog.refresh()
     results: list[Changes] = []
     thread = threading.Thread(target=lambda: results.append(follower.refresh()))
@@ -192,6 +203,6 @@ def test_follower_sees_commits_whichever_thread_asks(
 
 def test_a_file_name_that_is_not_utf8_is_skipped(catalog: Catalog, root: Path) -> None:
     (root / os.fsdecode(b"caf\xe9.gmi")).write_text("# Latin-1 name\n")
-    write(root, "/2026/11/25/after.gmi", "# After\n")
+    write_page(root, "/2026/11/25/after.gmi", "# After\n")
     assert catalog.refresh() == Changes(added=1)
     assert [hit.path for hit in catalog.search("after")] == ["/2026/11/25/after.gmi"]

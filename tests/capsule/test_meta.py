@@ -45,14 +45,20 @@ def rewrite(path: Path, text: str) -> None:
         ("*.gmi lang=fr", MetaRule("*.gmi", 1, lang="fr")),
         ("*.gmi lang=en-GB,fr", MetaRule("*.gmi", 1, lang="en-GB,fr")),
         ("data/*.csv mime=text/csv", MetaRule("data/*.csv", 1, mime="text/csv; charset=utf-8")),
-        ("x.txt mime=text/plain;charset=latin-1",
-         MetaRule("x.txt", 1, mime="text/plain; charset=latin-1")),
+        (
+            "x.txt mime=text/plain;charset=latin-1",
+            MetaRule("x.txt", 1, mime="text/plain; charset=latin-1"),
+        ),
         ("a.bin mime=Image/PNG", MetaRule("a.bin", 1, mime="image/png")),
         ("old.gmi redirect=/new.gmi", MetaRule("old.gmi", 1, redirect="/new.gmi")),
-        ("moved/ redirect-temporary=/elsewhere/",
-         MetaRule("moved/", 1, redirect="/elsewhere/", permanent=False)),
-        ("far.gmi redirect=gemini://example.org/far.gmi",
-         MetaRule("far.gmi", 1, redirect="gemini://example.org/far.gmi")),
+        (
+            "moved/ redirect-temporary=/elsewhere/",
+            MetaRule("moved/", 1, redirect="/elsewhere/", permanent=False),
+        ),
+        (
+            "far.gmi redirect=gemini://example.org/far.gmi",
+            MetaRule("far.gmi", 1, redirect="gemini://example.org/far.gmi"),
+        ),
         ("removed.gmi gone", MetaRule("removed.gmi", 1, gone=True)),
         ("/ listing", MetaRule("", 1, listing=True)),
         ("/ listing=no", MetaRule("", 1, listing=False)),
@@ -126,8 +132,16 @@ def test_warning_reads_as_file_line_reason() -> None:
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
     root = tmp_path / "root"
-    for page in ("index.gmi", "a.gmi", "sub/index.gmi", "sub/b.gmi", "sub/deep/c.gmi",
-                 "data/x.csv", "x.csv", "notes.txt"):
+    for page in (
+        "index.gmi",
+        "a.gmi",
+        "sub/index.gmi",
+        "sub/b.gmi",
+        "sub/deep/c.gmi",
+        "data/x.csv",
+        "x.csv",
+        "notes.txt",
+    ):
         write(root / page, "# page\n")
     return root
 

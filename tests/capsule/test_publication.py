@@ -14,25 +14,22 @@ from capsule.publication import Publication, PublicationSettings
 from capsule.resources import Feed, InputPrompt, NotFound, Page, Redirect
 from capsule.site import Capsule
 from gemtext import feed_entries, parse
+from tests.harness import write_page
 
 ATOM = f"{{{ATOM_NAMESPACE}}}"
-
-
-def write(root: Path, path: str, text: str) -> None:
-    file = root / path.lstrip("/")
-    file.parent.mkdir(parents=True, exist_ok=True)
-    file.write_text(text)
 
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
     root = tmp_path / "root"
-    write(root, "/index.gmi", "# Daily news\n\n## Latest\n{{recent 2}}\n\n=> /about.gmi About\n")
-    write(root, "/about.gmi", "# About\n")
-    write(root, "/2025/12/31/old.gmi", "# Old year's eve <b>&</b>\n")
-    write(root, "/2026/11/20/first.gmi", "# First\nText about gardens.\n")
-    write(root, "/2026/11/22/second.gmi", "# Second\nMore about gardens and bees.\n")
-    write(root, "/2026-10-01-october.gmi", "# October piece\n")
+    write_page(
+        root, "/index.gmi", "# Daily news\n\n## Latest\n{{recent 2}}\n\n=> /about.gmi About\n"
+    )
+    write_page(root, "/about.gmi", "# About\n")
+    write_page(root, "/2025/12/31/old.gmi", "# Old year's eve <b>&</b>\n")
+    write_page(root, "/2026/11/20/first.gmi", "# First\nText about gardens.\n")
+    write_page(root, "/2026/11/22/second.gmi", "# Second\nMore about gardens and bees.\n")
+    write_page(root, "/2026-10-01-october.gmi", "# October piece\n")
     return root
 
 
@@ -91,9 +88,7 @@ def test_empty_or_malformed_archive_paths_are_not_found(capsule: Capsule, path: 
 
 
 @pytest.mark.parametrize("path", ["/archive", "/archive/2026", "/archive/2026/11"])
-def test_archive_paths_without_slash_redirect_like_directories(
-    capsule: Capsule, path: str
-) -> None:
+def test_archive_paths_without_slash_redirect_like_directories(capsule: Capsule, path: str) -> None:
     assert capsule.resolve(path) == Redirect(path + "/", permanent=True)
 
 
@@ -140,7 +135,7 @@ def test_search_query_cannot_inject_gemtext_lines(capsule: Capsule) -> None:
 
 
 def test_files_on_disk_win_over_generated_paths(root: Path, tmp_path: Path) -> None:
-    write(root, "/feed.gmi", "# My own feed page\n")
+    write_page(root, "/feed.gmi", "# My own feed page\n")
     capsule = make_capsule(root, tmp_path)
     assert page_text(capsule, "/feed.gmi") == "# My own feed page\n"
 

@@ -17,6 +17,7 @@ from certs import certificate_fingerprint, create_self_signed, read_certificate
 from tests.harness import (
     CapsuleProcess,
     Response,
+    capsule_command,
     client_context,
     fetch,
     open_tls,
@@ -64,21 +65,8 @@ def write_config(path: Path, root: Path, top_level: str = "", limits: str = "") 
 def test_bad_config_file_stops_startup_naming_the_key(tmp_path: Path, root: Path) -> None:
     config = tmp_path / "capsule.toml"
     config.write_text(f'root = "{root}"\n[limits]\nrequest_timeout = "soon"\n')
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "server.cli",
-            "serve",
-            "--config",
-            str(config),
-            "--state-dir",
-            str(tmp_path / "state"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
+    result = capsule_command(
+        "serve", "--config", str(config), "--state-dir", str(tmp_path / "state")
     )
     assert result.returncode == 2
     assert "limits.request_timeout" in result.stderr and "'soon'" in result.stderr
@@ -211,25 +199,8 @@ async def _without_header(port: int) -> bool:
 
 
 def test_systemd_unit_command_prints_the_shipped_unit() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "server.cli", "systemd-unit"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    )
+    result = capsule_command("systemd-unit")
     assert "Type=notify" in result.stdout and "ProtectSystem=strict" in result.stdout
-
-
-def capsule_command(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run one `capsule` command to completion."""
-    return subprocess.run(
-        [sys.executable, "-m", "server.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def test_check_command_reports_broken_links_and_fails(tmp_path: Path, root: Path) -> None:

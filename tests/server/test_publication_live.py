@@ -10,26 +10,19 @@ from xml.etree import ElementTree
 import pytest
 import trio
 
-from tests.harness import CapsuleProcess, fetch
+from tests.harness import CapsuleProcess, fetch, write_page
 from tests.mirror.mirror_client import fetch as http_fetch
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 NEW_ARTICLE = "/2026/11/25/beekeeping.gmi"
 
 
-def write(root: Path, path: str, text: str) -> Path:
-    file = root / path.lstrip("/")
-    file.parent.mkdir(parents=True, exist_ok=True)
-    file.write_text(text)
-    return file
-
-
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
     root = tmp_path / "root"
-    write(root, "/index.gmi", "# Garden News\n{{recent 5}}\n=> /archive/ Archive\n")
-    write(root, "/2026/11/20/roses.gmi", "# Roses in winter\nPruning roses before frost.\n")
-    write(root, "/2026-11-22-compost.gmi", "# Compost\nTurning the compost heap.\n")
+    write_page(root, "/index.gmi", "# Garden News\n{{recent 5}}\n=> /archive/ Archive\n")
+    write_page(root, "/2026/11/20/roses.gmi", "# Roses in winter\nPruning roses before frost.\n")
+    write_page(root, "/2026-11-22-compost.gmi", "# Compost\nTurning the compost heap.\n")
     return root
 
 
@@ -117,7 +110,7 @@ def test_new_then_deleted_article_reaches_every_index_on_both_protocols(
     capsule: CapsuleProcess, root: Path
 ) -> None:
     eventually(lambda: "Compost" in gemini(capsule, "/feed.gmi")[1])
-    page = write(root, NEW_ARTICLE, "# Beekeeping for beginners\nSmoke calms the hive.\n")
+    page = write_page(root, NEW_ARTICLE, "# Beekeeping for beginners\nSmoke calms the hive.\n")
 
     def everywhere() -> list[bool]:
         return [

@@ -7,14 +7,13 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import trio
 
 from certs import ensure_identity
-from tests.harness import CapsuleProcess, fetch, open_tls, read_response
+from tests.harness import CapsuleProcess, capsule_command, fetch, open_tls, read_response
 
 LOCAL = ("--listen", "127.0.0.1:0", "--no-http")
 
@@ -101,22 +100,7 @@ def test_stop_signal_lets_the_in_flight_request_finish_then_exits_0(
 
 
 def test_bad_listen_value_is_refused_naming_the_option(state_dir: Path) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "server.cli",
-            "serve",
-            "--state-dir",
-            str(state_dir),
-            "--listen",
-            "127.0.0.1:http",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    result = capsule_command("serve", "--state-dir", str(state_dir), "--listen", "127.0.0.1:http")
     assert result.returncode == 2
     assert "--listen" in result.stderr and "127.0.0.1:http" in result.stderr
 
@@ -134,22 +118,8 @@ def _openssl_fingerprint(arguments: list[str], cert: Path) -> str:
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl command not installed")
 def test_cert_command_prints_both_fingerprints(state_dir: Path) -> None:
     ensure_identity("example.org", state_dir)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "server.cli",
-            "cert",
-            "--state-dir",
-            str(state_dir),
-            "--host",
-            "example.org",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    )
+    result = capsule_command("cert", "--state-dir", str(state_dir), "--host", "example.org")
+    assert result.returncode == 0, result.stderr
     cert = state_dir / "certs" / "example.org" / "cert.pem"
     full = _openssl_fingerprint(["-noout", "-fingerprint", "-sha256"], cert)
     expected_cert = full.split("=", 1)[1].strip().replace(":", "").lower()
@@ -173,22 +143,7 @@ def test_cert_command_prints_both_fingerprints(state_dir: Path) -> None:
 
 
 def test_cert_command_refuses_a_host_without_a_certificate(state_dir: Path) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "server.cli",
-            "cert",
-            "--state-dir",
-            str(state_dir),
-            "--host",
-            "nosuch.example",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    result = capsule_command("cert", "--state-dir", str(state_dir), "--host", "nosuch.example")
     assert result.returncode == 2
     assert "nosuch.example: no certificate" in result.stderr
     assert not (state_dir / "certs" / "nosuch.example").exists()
