@@ -57,6 +57,13 @@ class Gone:
 
 
 @dataclass(frozen=True, slots=True)
+class Unavailable:
+    """Something is published at this path but cannot be read now (an operator's fault)."""
+
+    reason: str = "Temporarily unavailable"
+
+
+@dataclass(frozen=True, slots=True)
 class Feed:
     """An Atom feed of articles; each protocol renders it with its own absolute URLs."""
 
@@ -65,4 +72,4 @@ class Feed:
     articles: tuple[Article, ...]
 
 
-Resource = Page | File | Redirect | InputPrompt | NotFound | Gone | Feed
+Resource = Page | File | Redirect | InputPrompt | NotFound | Gone | Unavailable | Feed

@@ -170,6 +170,10 @@ def _limit_options(command: argparse.ArgumentParser) -> None:
         ("--request-burst", "request_burst", "requests per client address in a burst (60)", int),
         ("--drain-timeout", "drain_timeout", "seconds in-flight requests get to finish (10)",
          float),
+        ("--send-timeout", "send_timeout", "seconds a client may take no bytes of a response "
+         "(30)", float),
+        ("--max-page-bytes", "max_page_bytes", "gemtext pages above this size are sent as they "
+         "are, unparsed (1048576)", int),
     ):
         options.add(flag, f"limits.{key}", help, type=kind)
 

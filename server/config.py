@@ -75,6 +75,10 @@ class Limits:
     """Seconds in-flight requests get to finish after SIGTERM."""
     chunk_size: int = 64 * 1024
     """Bytes read from disk and sent per write when streaming a file."""
+    send_timeout: float = 30.0
+    """Seconds a client may take no bytes of a response; one still reading slowly is kept."""
+    max_page_bytes: int = 1024 * 1024
+    """Gemtext pages larger than this are streamed as they are, never parsed into memory."""
 
 
 DEFAULT_MIRROR_PORT = 8080
@@ -97,8 +101,10 @@ class MirrorConfig:
     """Bytes of body a GET or HEAD may carry (read and discarded); more is answered 413."""
     keepalive_timeout: float = 15.0
     """Seconds an idle keep-alive connection waits for its next request."""
-    page_cache_size: int = 256
-    """Rendered pages kept in memory, keyed by their gemtext and place; 0 disables."""
+    max_requests_per_connection: int = 1000
+    """Requests one keep-alive connection may carry; the last answer closes it."""
+    page_cache_bytes: int = 32 * 1024 * 1024
+    """Bytes of rendered pages kept in memory, keyed by their gemtext and place; 0 disables."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,17 @@ from email.utils import formatdate, parsedate_to_datetime
 from urllib.parse import parse_qs, unquote
 
 from capsule.atom import render_atom
-from capsule.resources import Feed, File, Gone, InputPrompt, NotFound, Page, Redirect, Resource
+from capsule.resources import (
+    Feed,
+    File,
+    Gone,
+    InputPrompt,
+    NotFound,
+    Page,
+    Redirect,
+    Resource,
+    Unavailable,
+)
 from capsule.site import Capsule
 from server.links import INPUT_FIELD, MirrorTarget, capsule_target, mirror_path, rewrite_link
 from server.pages import STYLESHEET_PATH, PageContext, PageRenderer
@@ -28,6 +38,7 @@ MISDIRECTED_REQUEST = 421
 TOO_MANY_REQUESTS = 429
 HEADERS_TOO_LARGE = 431
 INTERNAL_ERROR = 500
+SERVICE_UNAVAILABLE = 503
 
 REASONS = {
     BAD_REQUEST: "Bad request",
@@ -147,6 +158,9 @@ class Mirror:
             case Gone(reason=reason):
                 html = self.renderer.error(GONE, reason, context)
                 return _entity(GONE, HTML, html.encode("utf-8"), CACHE_PAGE)
+            case Unavailable(reason=reason):
+                html = self.renderer.error(SERVICE_UNAVAILABLE, reason, context)
+                return _entity(SERVICE_UNAVAILABLE, HTML, html.encode("utf-8"), CACHE_NONE)
             case Feed():
                 atom = render_atom(resource, origin or "", mirror_path)
                 return _entity(OK, ATOM, atom, CACHE_PAGE)

@@ -7,7 +7,17 @@ import re
 from dataclasses import dataclass
 from urllib.parse import SplitResult, unquote_to_bytes, urlsplit
 
-from capsule.resources import Feed, File, Gone, InputPrompt, NotFound, Page, Redirect, Resource
+from capsule.resources import (
+    Feed,
+    File,
+    Gone,
+    InputPrompt,
+    NotFound,
+    Page,
+    Redirect,
+    Resource,
+    Unavailable,
+)
 
 MAX_URL_BYTES = 1024
 MAX_META_BYTES = 1024
@@ -167,6 +177,8 @@ def response_header(resource: Resource) -> ResponseHeader:
             return ResponseHeader(NOT_FOUND, reason)
         case Gone(reason=reason):
             return ResponseHeader(GONE, reason)
+        case Unavailable(reason=reason):
+            return ResponseHeader(TEMPORARY_FAILURE, reason)
         case Feed():
             return ResponseHeader(SUCCESS, ATOM_MIME)
 

@@ -124,7 +124,7 @@ def build_mirror(
         settings.templates,
         settings.inline_images,
         settings.base_url,
-        settings.page_cache_size,
+        settings.page_cache_bytes,
         publication=config.index.enabled,
     )
     base_host = urlsplit(settings.base_url).hostname if settings.base_url else None
