@@ -10,9 +10,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from fnmatch import translate
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from capsule.mime import is_textual
+from capsule.redirects import target_problem
 
 META_NAME = ".meta"
 
@@ -212,18 +212,9 @@ def _lang(value: str) -> str:
 
 def _target(value: str) -> str:
     """A redirect target: an absolute path or a full URL."""
-    if any(ord(character) < 0x20 or ord(character) == 0x7F for character in value):
-        raise _BadLine(f"bad redirect target {value!r} (control character)")
-    try:
-        parts = urlsplit(value)
-    except ValueError:
-        parts = None
-    if parts is not None:
-        if parts.scheme and parts.netloc:
-            return value
-        if not parts.scheme and not parts.netloc and value.startswith("/"):
-            return value
-    raise _BadLine(f"bad redirect target {value!r} (an absolute path or a full URL)")
+    if (problem := target_problem(value)) is not None:
+        raise _BadLine(f"bad redirect target {value!r} ({problem})")
+    return value
 
 
 class MetaIndex:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import stat
 from pathlib import Path
@@ -12,7 +13,9 @@ from capsule.meta import NO_META, Meta, MetaIndex
 from capsule.mime import GEMTEXT, is_gemtext, mime_type
 from capsule.publication import Publication, without_markers
 from capsule.redirects import RedirectRule, find_redirect
-from capsule.resources import File, Gone, NotFound, Page, Redirect, Resource
+from capsule.resources import File, Gone, NotFound, Page, Redirect, Resource, Unavailable
+
+logger = logging.getLogger(__name__)
 
 INDEX_NAME = "index.gmi"
 _ALLOWED_DOT_SEGMENTS = frozenset({".well-known"})
@@ -33,11 +36,14 @@ class Capsule:
         publication: Publication | None = None,
         *,
         redirects: tuple[RedirectRule, ...] = (),
+        max_page_bytes: int | None = None,
     ) -> None:
         self.root = root.resolve(strict=True)
         self.lang = lang
         self.publication = publication
         self.redirects = redirects
+        self.max_page_bytes = max_page_bytes
+        """Gemtext files larger than this are served as files, never read whole into memory."""
         self.meta = MetaIndex(self.root)
 
     def resolve(self, path: str, query: str | None = None) -> Resource:
@@ -75,8 +81,9 @@ class Capsule:
             return NotFound()
         if stat.S_ISDIR(info.st_mode):
             if not path.endswith("/"):
-                # The path is decoded: encode it again so "?" or "#" in a name stay in the path.
-                return Redirect(quote(path) + "/", permanent=True)
+                # Rebuilt from its segments and encoded again: "?" or "#" in a name stay in the
+                # path, and "//name" cannot become a scheme-relative URL to another host.
+                return Redirect("/" + quote("/".join(segments)) + "/", permanent=True)
             return self._directory_index(real, path, meta)
         if not stat.S_ISREG(info.st_mode):
             return NotFound()
@@ -111,12 +118,19 @@ class Capsule:
         else:
             mime = meta.mime
             gemtext = mime.partition(";")[0].strip() == GEMTEXT
-        if gemtext:
+        too_large = self.max_page_bytes is not None and info.st_size > self.max_page_bytes
+        if gemtext and not too_large:
             try:
                 text = real.read_bytes().decode("utf-8", errors="replace")
-            except OSError:
+            except FileNotFoundError:
                 return NotFound()
+            except OSError as error:
+                logger.error("cannot read %s: %s", real, error.strerror or error)
+                return Unavailable()
             return Page(text, meta.lang or self.lang)
+        lang = meta.lang or self.lang
+        if gemtext and lang and "lang=" not in mime:
+            mime = f"{mime}; lang={lang}"
         return File(real, mime, info.st_size, info.st_mtime)
 
 

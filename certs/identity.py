@@ -34,10 +34,13 @@ def ensure_identity(host: str, state_dir: Path) -> Identity:
     if not host or host.startswith(".") or "/" in host or "\\" in host or "\0" in host:
         raise ValueError(f"not a usable host name: {host!r}")
     host_dir = state_dir / "certs" / host
-    for directory in (state_dir, state_dir / "certs", host_dir):
-        directory.mkdir(mode=_PRIVATE_DIR_MODE, parents=True, exist_ok=True)
     cert_path = host_dir / "cert.pem"
     key_path = host_dir / "key.pem"
+    if cert_path.exists() and key_path.exists():
+        # Made before: reading needs no write access, so a read-only state directory serves.
+        return load_identity(host, cert_path, key_path)
+    for directory in (state_dir, state_dir / "certs", host_dir):
+        directory.mkdir(mode=_PRIVATE_DIR_MODE, parents=True, exist_ok=True)
     # Processes starting together (workers, replicas) must not each make half a pair.
     with _locked(host_dir / ".lock"):
         if not (cert_path.exists() and key_path.exists()):

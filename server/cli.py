@@ -23,7 +23,7 @@ from certs import (
 from server.accesslog import configure_logging
 from server.config import Config, ConfigError, HostConfig
 from server.export import export
-from server.run import LOOPBACK_DEFAULTS, identity_for, run_server
+from server.run import LOOPBACK_DEFAULTS, StateDirectoryError, identity_for, run_server
 from server.settings import Values, build_config, read_file
 from server.systemd import SocketActivationError, unit_file
 
@@ -257,6 +257,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, CertificateError, SocketActivationError) as error:
         print(f"capsule: {error}", file=sys.stderr)
         return 2
+    except StateDirectoryError as error:
+        print(f"capsule: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 0
 

@@ -12,15 +12,17 @@ from dataclasses import dataclass
 import trio
 
 from capsule.atom import render_atom
-from capsule.resources import Feed, File, Page, Resource
+from capsule.resources import Feed, File, NotFound, Page, Resource, Unavailable
 from capsule.site import Capsule
 from server import protocol
 from server.accesslog import ERROR_LOGGER, AccessLog, AccessRecord
 from server.admission import admission_for, apply_limits
 from server.config import Limits
 from server.listening import accept_until, client_address
+from server.opening import open_file
 from server.prefixed_stream import PrefixedStream
 from server.proxy_protocol import ProxyError, ProxyHeader, ProxyHeaderReader
+from server.send_deadline import SendDeadlineStream, SendTimeout
 
 logger = logging.getLogger(ERROR_LOGGER)
 
@@ -83,12 +85,23 @@ class GeminiServer:
         )
 
     async def handle_connection(self, stream: trio.SocketStream) -> None:
-        """Serve one connection: at most one request, then close with close_notify."""
+        """Serve one connection: at most one request, then close with close_notify.
+
+        The connection is a boundary: whatever fails inside it is logged once and ends here.
+        """
         client = client_address(stream)
-        transport: trio.abc.Stream = stream
+        try:
+            await self._serve_connection(stream, client)
+        except Exception:
+            logger.exception("%s: connection failed", client)
+            await trio.aclose_forcefully(stream)
+
+    async def _serve_connection(self, stream: trio.SocketStream, client: str) -> None:
+        limits = self.limits
+        transport: trio.abc.Stream = SendDeadlineStream(stream, limits.send_timeout)
         if self.proxy_protocol:
             # Connections still sending their PROXY header count against the total cap too.
-            busy = self.gate.total + self._awaiting_proxy_header >= self.limits.max_connections
+            busy = self.gate.total + self._awaiting_proxy_header >= limits.max_connections
             if busy or not self._trusted(client):
                 await trio.aclose_forcefully(stream)
                 return
@@ -100,11 +113,12 @@ class GeminiServer:
             if proxied is None:
                 await trio.aclose_forcefully(stream)
                 return
-            client, transport = proxied
+            client, prefix = proxied
+            transport = PrefixedStream(SendDeadlineStream(stream, limits.send_timeout), prefix)
         if not self.gate.admit(client):
             await trio.aclose_forcefully(stream)
             return
-        site, limits = self.site, self.limits
+        site = self.site
         try:
             with trio.move_on_after(limits.exchange_timeout):
                 tls: TLSStream = trio.SSLStream(transport, site.ssl_context, server_side=True)
@@ -130,8 +144,8 @@ class GeminiServer:
 
     async def _receive_proxy_header(
         self, stream: trio.SocketStream, peer: str
-    ) -> tuple[str, trio.abc.Stream] | None:
-        """Read the load balancer's PROXY header: the real client and the stream after it."""
+    ) -> tuple[str, bytes] | None:
+        """Read the load balancer's PROXY header: the real client and the bytes after it."""
         reader = ProxyHeaderReader()
         result: ProxyHeader | ProxyError | None = None
         with trio.move_on_after(self.limits.request_timeout):
@@ -146,36 +160,23 @@ class GeminiServer:
             logger.info("%s: refused: %s", peer, reason)
             return None
         client = result.source[0] if result.source else peer
-        return client, PrefixedStream(stream, reader.remainder())
+        return client, reader.remainder()
 
     async def _exchange(self, tls: TLSStream, client: str, site: Site) -> None:
         started = trio.current_time()
         progress = _Progress()
         try:
-            received = await self._receive_request(tls, client)
-            if received is None:
-                return
-            if isinstance(received, protocol.ResponseHeader):
-                await _send_header(tls, received, progress)
-                return
-            request = protocol.parse_request(received, site.host_names, site.ports)
-            if isinstance(request, protocol.ResponseHeader):
-                await _send_header(tls, request, progress)
-                return
-            progress.host, progress.path = request.host, request.path
-            wait = self.rate.retry_after(client, trio.current_time())
-            if wait is not None:
-                await _send_header(tls, protocol.slow_down(wait), progress)
-                return
-            resource = await _resolve(site.capsules[request.host], request)
-            if resource is None:
-                await _send_header(tls, protocol.temporary_failure(), progress)
-                return
-            await _send_header(tls, protocol.response_header(resource), progress)
-            await self._send_body(tls, resource, request, progress)
+            await self._answer(tls, client, site, progress)
+        except SendTimeout as error:
+            logger.info("%s: %s%s dropped: %s", client, progress.host, progress.path, error)
         except _TRANSPORT_ERRORS as error:
             if progress.status is None:
                 logger.info("%s: connection failed before a response: %s", client, _reason(error))
+        except Exception:
+            logger.exception("%s: answering %s%s failed", client, progress.host, progress.path)
+            if progress.status is None:
+                with contextlib.suppress(*_TRANSPORT_ERRORS):
+                    await _send_header(tls, protocol.temporary_failure(), progress)
         finally:
             if progress.status is not None:
                 duration = trio.current_time() - started
@@ -189,6 +190,45 @@ class GeminiServer:
                         duration,
                     )
                 )
+
+    async def _answer(self, tls: TLSStream, client: str, site: Site, progress: _Progress) -> None:
+        """Read one request and send its answer; the file, if any, is opened before the header."""
+        received = await self._receive_request(tls, client)
+        if received is None:
+            return
+        if isinstance(received, protocol.ResponseHeader):
+            await _send_header(tls, received, progress)
+            return
+        request = protocol.parse_request(received, site.host_names, site.ports)
+        if isinstance(request, protocol.ResponseHeader):
+            await _send_header(tls, request, progress)
+            return
+        progress.host, progress.path = request.host, request.path
+        wait = self.rate.retry_after(client, trio.current_time())
+        if wait is not None:
+            await _send_header(tls, protocol.slow_down(wait), progress)
+            return
+        resource = await _resolve(site.capsules[request.host], request)
+        if resource is None:
+            await _send_header(tls, protocol.temporary_failure(), progress)
+            return
+        if not isinstance(resource, File):
+            await _send_header(tls, protocol.response_header(resource), progress)
+            await _send_generated(tls, resource, request, progress)
+            return
+        opened = await open_file(resource)
+        if isinstance(opened, NotFound | Unavailable):
+            await _send_header(tls, protocol.response_header(opened), progress)
+            return
+        try:
+            await _send_header(tls, protocol.response_header(resource), progress)
+            while chunk := await opened.read(self.limits.chunk_size):
+                await tls.send_all(chunk)
+                progress.bytes_sent += len(chunk)
+        except OSError as error:
+            logger.error("%s: reading %s failed: %s", client, resource.path, error)
+        finally:
+            await opened.aclose()
 
     async def _receive_request(
         self, tls: TLSStream, client: str
@@ -209,27 +249,6 @@ class GeminiServer:
         logger.info("%s: no request within %.1fs, dropped", client, self.limits.request_timeout)
         return None
 
-    async def _send_body(
-        self,
-        tls: TLSStream,
-        resource: Resource,
-        request: protocol.Request,
-        progress: _Progress,
-    ) -> None:
-        body = b""
-        if isinstance(resource, Page):
-            body = resource.gemtext.encode("utf-8")
-        elif isinstance(resource, Feed):
-            body = render_atom(resource, protocol.origin(request))
-        if body:
-            await tls.send_all(body)
-            progress.bytes_sent += len(body)
-        elif isinstance(resource, File):
-            async with await trio.open_file(resource.path, "rb") as source:
-                while chunk := await source.read(self.limits.chunk_size):
-                    await tls.send_all(chunk)
-                    progress.bytes_sent += len(chunk)
-
 
 @dataclass(slots=True)
 class _Progress:
@@ -248,6 +267,20 @@ async def _send_header(
     encoded = header.encode()
     await tls.send_all(encoded)
     progress.bytes_sent += len(encoded)
+
+
+async def _send_generated(
+    tls: TLSStream, resource: Resource, request: protocol.Request, progress: _Progress
+) -> None:
+    """Send the body of a page or a feed; other resources have none."""
+    body = b""
+    if isinstance(resource, Page):
+        body = resource.gemtext.encode("utf-8")
+    elif isinstance(resource, Feed):
+        body = render_atom(resource, protocol.origin(request))
+    if body:
+        await tls.send_all(body)
+        progress.bytes_sent += len(body)
 
 
 async def _resolve(capsule: Capsule, request: protocol.Request) -> Resource | None:

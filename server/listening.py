@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import math
 from collections.abc import Awaitable, Callable, Sequence
 
 import trio
@@ -15,6 +16,8 @@ logger = logging.getLogger(ERROR_LOGGER)
 # Running out of descriptors or memory is temporary: pause instead of dying.
 _ACCEPT_RETRY_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS})
 _ACCEPT_RETRY_PAUSE = 0.1
+_ACCEPT_WARNING_INTERVAL = 1.0
+"""Seconds between two warnings about failing accepts: a full table is logged, not flooded."""
 
 
 async def accept_until(
@@ -43,13 +46,16 @@ async def _accept_loop(
     handler: Callable[[trio.SocketStream], Awaitable[None]],
     connections: trio.Nursery,
 ) -> None:
+    last_warning = -math.inf
     while True:
         try:
             stream = await listener.accept()
         except OSError as error:
             if error.errno not in _ACCEPT_RETRY_ERRNOS:
                 raise
-            logger.warning("accept failed (%s); pausing before the next accept", error)
+            if trio.current_time() - last_warning >= _ACCEPT_WARNING_INTERVAL:
+                last_warning = trio.current_time()
+                logger.warning("accept failed (%s); pausing before the next accept", error)
             await trio.sleep(_ACCEPT_RETRY_PAUSE)
             continue
         connections.start_soon(handler, stream)

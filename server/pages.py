@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -13,6 +12,7 @@ import gemtext
 from capsule.articles import article_date, fallback_title
 from capsule.publication import ARCHIVE_PATH, ATOM_PATH
 from server.links import INPUT_FIELD, mirror_path, raw_path, rewrite_link
+from server.page_cache import PageCache
 
 STYLESHEET = "style.css"
 STYLESHEET_PATH = "/_capsule/" + STYLESHEET
@@ -44,7 +44,7 @@ class PageRenderer:
         templates: Path | None = None,
         inline_images: bool = False,
         base_url: str | None = None,
-        cache_size: int = 256,
+        cache_bytes: int = 32 * 1024 * 1024,
         publication: bool = False,
     ) -> None:
         loaders: list[jinja2.BaseLoader] = []
@@ -67,11 +67,13 @@ class PageRenderer:
             "feed_url": ATOM_PATH if publication else None,
         }
         # Rendering is a pure function of these arguments, so unchanged pages are not redone.
-        self._page = functools.lru_cache(maxsize=cache_size)(self._render_page)
+        self.cache = PageCache(cache_bytes)
 
     def page(self, text: str, lang: str | None, context: PageContext) -> str:
         """A gemtext document as a complete HTML page with its links rewritten for the mirror."""
-        return self._page(text, lang, context)
+        return self.cache.get_or_render(
+            (text, lang, context), text, lambda: self._render_page(text, lang, context)
+        )
 
     def _render_page(self, text: str, lang: str | None, context: PageContext) -> str:
         document = gemtext.parse(text)

@@ -28,6 +28,7 @@ from server.config import (
     ListenAddress,
     MirrorConfig,
 )
+from server.descriptors import fit_connection_caps, raise_open_file_limit
 from server.gemini import GeminiServer, Site
 from server.http import MirrorServer
 from server.indexing import keep_fresh
@@ -46,11 +47,22 @@ LOOPBACK_DEFAULTS = (
 Reload = Callable[[], Config]
 
 
+class StateDirectoryError(Exception):
+    """The state directory cannot hold what capsule must write there."""
+
+
 def identity_for(host: HostConfig, config: Config) -> Identity:
     """The operator's certificate for a host if configured, else its self-signed one."""
     if host.cert is not None and host.key is not None:
         return load_identity(host.name, host.cert, host.key)
-    return ensure_identity(host.name, config.state_dir)
+    try:
+        return ensure_identity(host.name, config.state_dir)
+    except OSError as error:
+        raise StateDirectoryError(
+            f"state directory {config.state_dir}: {error.strerror or error}: capsule needs to "
+            f"write the self-signed certificate of {host.name} under certs/ there (or give the "
+            "host a certificate of its own with cert_dir or hosts.cert)"
+        ) from None
 
 
 def build_capsules(
@@ -80,13 +92,24 @@ def _capsule(
     root: Path, config: Config, catalogs: dict[Path, Catalog], index_writer: bool
 ) -> Capsule:
     if not config.index.enabled:
-        return Capsule(root, config.lang, redirects=config.redirects)
+        return Capsule(
+            root,
+            config.lang,
+            redirects=config.redirects,
+            max_page_bytes=config.limits.max_page_bytes,
+        )
     if root not in catalogs:
         name = hashlib.sha256(str(root).encode()).hexdigest()[:16]
         database = config.state_dir / "index" / f"{name}.sqlite3"
         catalogs[root] = Catalog(root, database, index_writer)
     publication = Publication(catalogs[root], config.publication, config.lang)
-    return Capsule(root, config.lang, publication, redirects=config.redirects)
+    return Capsule(
+        root,
+        config.lang,
+        publication,
+        redirects=config.redirects,
+        max_page_bytes=config.limits.max_page_bytes,
+    )
 
 
 def catalogs_of(capsules: Mapping[str, Capsule]) -> list[Catalog]:
@@ -325,6 +348,14 @@ def _url(scheme: str, listener: trio.SocketListener, host: str) -> str:
 
 def run_server(config: Config, reload: Reload, environ: Mapping[str, str]) -> int:
     """Serve in this process, or supervise `config.workers` worker processes."""
+    open_files = raise_open_file_limit()  # workers inherit it
+    config = fit_connection_caps(config, open_files)
+    read_config = reload
+
+    def reload_fitted() -> Config:
+        return fit_connection_caps(read_config(), open_files)
+
+    reload = reload_fitted
     if config.workers == 1:
         trio.run(serve, config, reload, None, environ)
         return 0

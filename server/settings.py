@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from capsule.publication import PublicationSettings
-from capsule.redirects import RedirectRule
+from capsule.redirects import RedirectRule, target_problem
 from server.config import (
     Config,
     ConfigError,
@@ -304,6 +304,10 @@ class _Settings:
                     raise ConfigError(
                         f"{key} ({origin}): {source!r} = {target!r}: a redirect maps an "
                         "absolute path to a path or URL"
+                    )
+                if (problem := target_problem(target)) is not None:
+                    raise ConfigError(
+                        f"{key} ({origin}): {source!r} = {target!r}: bad target ({problem})"
                     )
                 rules.append(RedirectRule(source, target, permanent))
         return tuple(rules)

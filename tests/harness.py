@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import signal
 import ssl
 import subprocess
@@ -120,10 +121,17 @@ class CapsuleProcess:
     """A real `capsule serve` subprocess on loopback, stopped by its PID on exit."""
 
     def __init__(
-        self, *args: str, state_dir: Path, log_dir: Path, env: dict[str, str] | None = None
+        self,
+        *args: str,
+        state_dir: Path,
+        log_dir: Path,
+        env: dict[str, str] | None = None,
+        open_files: tuple[int, int] | None = None,
     ) -> None:
         self.args = args
         self.env = {**os.environ, **(env or {})}
+        self.open_files = open_files
+        """(soft, hard) RLIMIT_NOFILE to start the process with."""
         self.state_dir = state_dir
         self.stdout_path = log_dir / "capsule.stdout"
         self.stderr_lines: list[str] = []
@@ -140,6 +148,7 @@ class CapsuleProcess:
                 stderr=subprocess.PIPE,
                 text=True,
                 env=self.env,
+                preexec_fn=self._set_limits if self.open_files else None,
             )
         threading.Thread(target=self._read_stderr, daemon=True).start()
         if not self._ready.wait(30) or not self.urls:
@@ -192,6 +201,9 @@ class CapsuleProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
         return self.process.wait()
+
+    def _set_limits(self) -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, self.open_files or (-1, -1))
 
     def _read_stderr(self) -> None:
         assert self.process is not None and self.process.stderr is not None

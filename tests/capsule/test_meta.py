@@ -95,7 +95,16 @@ NOT_A_TARGET = "(an absolute path or a full URL)"
         ("*.gmi lang=fr_FR", "bad value for 'lang': 'fr_FR' (language tags such as en or fr-CA)"),
         ("*.gmi lang=", "'lang' needs a value"),
         ("old.gmi redirect=new.gmi", f"bad redirect target 'new.gmi' {NOT_A_TARGET}"),
-        ("old.gmi redirect=//host/x", f"bad redirect target '//host/x' {NOT_A_TARGET}"),
+        (
+            "old.gmi redirect=//host/x",
+            "bad redirect target '//host/x' (scheme-relative URL (another host); write the scheme)",
+        ),
+        ("x.gmi redirect=/\\evil.example/", "bad redirect target '/\\\\evil.example/' (backslash)"),
+        ("x.gmi redirect=/a\\b", "bad redirect target '/a\\\\b' (backslash)"),
+        (
+            "x.gmi redirect=https://a.example\\@b/",
+            "bad redirect target 'https://a.example\\\\@b/' (backslash)",
+        ),
         ("old.gmi redirect=mailto:me", f"bad redirect target 'mailto:me' {NOT_A_TARGET}"),
         ("old.gmi redirect=/a\x7fb", "bad redirect target '/a\\x7fb' (control character)"),
         ("old.gmi gone=yes", "'gone' takes no value"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from capsule.redirects import RedirectRule, find_redirect
+from capsule.redirects import RedirectRule, find_redirect, target_problem
 from capsule.resources import Redirect
 
 RULES = (
@@ -35,3 +35,35 @@ def test_redirect_rules(path: str, expected: Redirect | None) -> None:
 def test_subtree_redirect_cannot_point_at_another_host() -> None:
     rule = RedirectRule("/blog/*", "/*")
     assert rule.apply("/blog/\\evil.example") == Redirect("/%5Cevil.example", True)
+
+
+@pytest.mark.parametrize(
+    ("target", "problem"),
+    [
+        ("/\\evil.example/", "backslash"),
+        ("https://ok.example\\@evil.example/", "backslash"),
+        ("//evil.example/", "scheme-relative URL (another host); write the scheme"),
+        ("/a\tb", "control character"),
+        ("/a\x00b", "control character"),
+        ("/a\x85b", "control character"),
+        ("relative.gmi", "an absolute path or a full URL"),
+        ("mailto:me@example.org", "an absolute path or a full URL"),
+    ],
+)
+def test_target_that_could_reach_another_host_is_refused(target: str, problem: str) -> None:
+    assert target_problem(target) == problem
+
+
+@pytest.mark.parametrize("target", ["/new.gmi", "/articles/*", "gemini://elsewhere.example/x"])
+def test_absolute_path_or_full_url_is_a_target(target: str) -> None:
+    assert target_problem(target) is None
+
+
+@pytest.mark.parametrize("path", ["//evil.example/", "///evil.example", "/\\evil.example"])
+def test_subtree_to_root_never_makes_a_scheme_relative_target(path: str) -> None:
+    redirect = RedirectRule("/*", "/new/*").apply(path)
+    assert redirect is not None
+    assert not redirect.target.startswith("//")
+    assert "\\" not in redirect.target
+    rooted = RedirectRule("/old/*", "/*").apply("/old//evil.example/")
+    assert rooted == Redirect("/evil.example/", True)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from capsule.resources import File, NotFound, Page, Redirect
+from capsule.resources import File, NotFound, Page, Redirect, Unavailable
 from capsule.site import Capsule
 
 
@@ -94,3 +94,52 @@ def test_invalid_utf8_in_gemtext_is_replaced_not_fatal(capsule: Capsule) -> None
 def test_directory_redirect_keeps_odd_names_in_the_path(capsule: Capsule) -> None:
     (capsule.root / "what?x").mkdir()
     assert capsule.resolve("/what?x") == Redirect("/what%3Fx/", permanent=True)
+
+
+def test_directory_redirect_is_never_scheme_relative(capsule: Capsule) -> None:
+    assert capsule.resolve("//dir") == Redirect("/dir/", permanent=True)
+
+
+def test_page_above_the_size_limit_is_a_file_not_a_page(tmp_path: Path) -> None:
+    (tmp_path / "big.gmi").write_text("# Big\n" + "x" * 100)
+    (tmp_path / "small.gmi").write_text("# Small\n")
+    capsule = Capsule(tmp_path, lang="fr", max_page_bytes=64)
+    big = capsule.resolve("/big.gmi")
+    assert isinstance(big, File)
+    assert big.mime == "text/gemini; charset=utf-8; lang=fr"
+    assert big.size == 106
+    assert capsule.resolve("/small.gmi") == Page("# Small\n", "fr")
+
+
+def test_page_that_cannot_be_read_is_unavailable_and_logged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "locked.gmi").write_text("# Locked\n")
+    capsule = Capsule(tmp_path)
+    real_read_bytes = Path.read_bytes
+
+    def refuse(path: Path) -> bytes:
+        if path.name == "locked.gmi":
+            raise PermissionError(13, "Permission denied")
+        return real_read_bytes(path)
+
+    # The tests may run as root, whom file modes do not stop: refuse the read itself.
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    assert capsule.resolve("/locked.gmi") == Unavailable()
+    assert [record.getMessage() for record in caplog.records] == [
+        f"cannot read {tmp_path.resolve() / 'locked.gmi'}: Permission denied"
+    ]
+
+
+def test_page_that_vanished_after_stat_is_not_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "brief.gmi").write_text("# Brief\n")
+    capsule = Capsule(tmp_path)
+
+    def vanish(path: Path) -> bytes:
+        path.unlink()
+        raise FileNotFoundError(2, "No such file or directory")
+
+    monkeypatch.setattr(Path, "read_bytes", vanish)
+    assert capsule.resolve("/brief.gmi") == NotFound()

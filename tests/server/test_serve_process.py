@@ -147,3 +147,36 @@ def test_cert_command_refuses_a_host_without_a_certificate(state_dir: Path) -> N
     assert result.returncode == 2
     assert "nosuch.example: no certificate" in result.stderr
     assert not (state_dir / "certs" / "nosuch.example").exists()
+
+
+def open_file_limits(pid: int) -> tuple[int, int]:
+    line = next(
+        line for line in Path(f"/proc/{pid}/limits").read_text().splitlines()
+        if line.startswith("Max open files")
+    )
+    soft, hard = line.split()[3:5]
+    return int(soft), int(hard)
+
+
+def test_soft_open_file_limit_is_raised_to_the_hard_one(tmp_path: Path, state_dir: Path) -> None:
+    with CapsuleProcess(
+        *LOCAL, state_dir=state_dir, log_dir=tmp_path, open_files=(256, 4096)
+    ) as capsule:
+        assert capsule.process is not None
+        assert open_file_limits(capsule.process.pid) == (4096, 4096)
+        assert not any("open-file limit" in line for line in capsule.stderr_lines)
+
+
+def test_connection_caps_are_lowered_to_fit_the_open_file_limit(
+    tmp_path: Path, state_dir: Path
+) -> None:
+    with CapsuleProcess(
+        "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0",
+        state_dir=state_dir, log_dir=tmp_path, open_files=(320, 320),
+    ) as capsule:
+        response = trio.run(fetch, capsule.gemini_port, "gemini://localhost/")
+    assert response.status == 20
+    warnings = [line for line in capsule.stderr_lines if "open-file limit" in line]
+    assert len(warnings) == 1
+    assert "the open-file limit is 320" in warnings[0]
+    assert "lowering limits.max_connections from 1024 to 64" in warnings[0]
