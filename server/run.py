@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import trio
 
-from capsule.catalog import Catalog
+from capsule.catalog import Catalog, CatalogError
 from capsule.publication import Publication
 from capsule.site import Capsule
 from certs import Identity, ensure_identity, load_identity, server_context
@@ -91,18 +91,8 @@ def build_capsules(
 def _capsule(
     root: Path, config: Config, catalogs: dict[Path, Catalog], index_writer: bool
 ) -> Capsule:
-    if not config.index.enabled:
-        return Capsule(
-            root,
-            config.lang,
-            redirects=config.redirects,
-            max_page_bytes=config.limits.max_page_bytes,
-        )
-    if root not in catalogs:
-        name = hashlib.sha256(str(root).encode()).hexdigest()[:16]
-        database = config.state_dir / "index" / f"{name}.sqlite3"
-        catalogs[root] = Catalog(root, database, index_writer)
-    publication = Publication(catalogs[root], config.publication, config.lang)
+    catalog = _catalog(root, config, catalogs, index_writer) if config.index.enabled else None
+    publication = Publication(catalog, config.publication, config.lang) if catalog else None
     return Capsule(
         root,
         config.lang,
@@ -110,6 +100,21 @@ def _capsule(
         redirects=config.redirects,
         max_page_bytes=config.limits.max_page_bytes,
     )
+
+
+def _catalog(
+    root: Path, config: Config, catalogs: dict[Path, Catalog], index_writer: bool
+) -> Catalog | None:
+    """The root's catalog, kept across reloads; None (and a warning) if it cannot be written."""
+    if root not in catalogs:
+        name = hashlib.sha256(str(root).encode()).hexdigest()[:16]
+        database = config.state_dir / "index" / f"{name}.sqlite3"
+        try:
+            catalogs[root] = Catalog(root, database, index_writer)
+        except CatalogError as error:
+            logger.warning("%s; %s is served without search, the archive and feeds", error, root)
+            return None
+    return catalogs[root]
 
 
 def catalogs_of(capsules: Mapping[str, Capsule]) -> list[Catalog]:
@@ -148,7 +153,7 @@ def build_mirror(
         settings.inline_images,
         settings.base_url,
         settings.page_cache_bytes,
-        publication=config.index.enabled,
+        publication=any(capsule.publication is not None for capsule in capsules.values()),
     )
     base_host = urlsplit(settings.base_url).hostname if settings.base_url else None
     extra = [base_host] if base_host else []
@@ -356,11 +361,13 @@ def run_server(config: Config, reload: Reload, environ: Mapping[str, str]) -> in
         return fit_connection_caps(read_config(), open_files)
 
     reload = reload_fitted
+    for host in config.hosts:
+        # Made once here, before anything else: not by workers racing each other, and a state
+        # directory that cannot hold them stops the start with one line.
+        identity_for(host, config)
     if config.workers == 1:
         trio.run(serve, config, reload, None, environ)
         return 0
-    for host in config.hosts:
-        identity_for(host, config)  # made once here, not by workers racing each other
     # Only the supervisor talks to systemd (NotifyAccess=main).
     quiet = {key: value for key, value in environ.items() if key != "NOTIFY_SOCKET"}
 
