@@ -10,6 +10,7 @@ from email.utils import formatdate, parsedate_to_datetime
 from urllib.parse import parse_qs, unquote
 
 from capsule.atom import render_atom
+from capsule.mime import GEMTEXT
 from capsule.resources import (
     Feed,
     File,
@@ -141,8 +142,11 @@ class Mirror:
             case Page(gemtext=text, lang=lang):
                 html = self.renderer.page(text, lang, context)
                 return _entity(OK, HTML, html.encode("utf-8"), CACHE_PAGE)
+            case File(mime=mime) if mime.partition(";")[0].strip() == GEMTEXT:
+                # A page too large to render: its source, streamed as it is.
+                return _file(resource, GEMTEXT_SOURCE)
             case File():
-                return _file(resource)
+                return _file(resource, resource.mime)
             case Redirect(target=location, permanent=permanent):
                 status = MOVED_PERMANENTLY if permanent else FOUND
                 cache = CACHE_PERMANENT_REDIRECT if permanent else CACHE_NONE
@@ -234,12 +238,12 @@ def _entity(status: int, content_type: str, body: bytes, cache: str) -> Response
     return Response(status, _headers(*headers), body)
 
 
-def _file(file: File) -> Response:
+def _file(file: File, content_type: str) -> Response:
     etag = f'"{file.size:x}-{int(file.mtime * 1_000_000):x}"'
     return Response(
         OK,
         _headers(
-            ("Content-Type", file.mime),
+            ("Content-Type", content_type),
             ("Content-Length", str(file.size)),
             ("Cache-Control", CACHE_FILE),
             ("ETag", etag),

@@ -1,7 +1,8 @@
-"""Checking an HTTP request head for the mirror: method, Host and target, without I/O."""
+"""Checking an HTTP request head for the mirror: size, framing, method, Host and target, no I/O."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -9,6 +10,9 @@ from urllib.parse import unquote_to_bytes, urlsplit
 
 from server.mirror import Request
 from server.protocol import remove_dot_segments
+
+_HEAD_END = re.compile(rb"\n\r?\n")
+"""The blank line that ends a request head, found exactly as h11 finds it."""
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 """Accepted with any port for the primary host, so the local default works out of the box."""
@@ -20,6 +24,7 @@ class Refusal(Enum):
     MALFORMED = "malformed"
     METHOD = "method"
     HOST = "host"
+    HEAD_TOO_LARGE = "head too large"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +52,39 @@ class HostNames:
             if port and not port.isdigit():
                 return None
         return self.names.get(name.lower().rstrip("."))
+
+
+def request_head(data: bytes | bytearray, limit: int, searched: int = 0) -> bytes | Refusal | None:
+    """The request head at the start of `data`, through its blank line; None while more bytes
+    are needed; HEAD_TOO_LARGE once it cannot end within `limit` bytes. The first `searched`
+    bytes are known to hold no end of head (reading a byte at a time stays linear)."""
+    if data[:1] == b"\n" or data[:2] == b"\r\n":
+        # An empty line where the request line belongs: h11 refuses it as it is.
+        return bytes(data[: data.index(b"\n") + 1])
+    end = _HEAD_END.search(data, max(0, searched - 2), limit)
+    if end is not None:
+        return bytes(data[: end.end()])
+    return Refusal.HEAD_TOO_LARGE if len(data) >= limit else None
+
+
+def smuggling_refusal(head: bytes) -> Refusal | None:
+    """MALFORMED for head shapes that let one request hide another behind a proxy: a folded
+    header line (RFC 9112 5.2), Transfer-Encoding with Content-Length (6.1), or
+    Content-Length values that differ (6.3)."""
+    lengths: set[bytes] = set()
+    chunked = False
+    for line in head.split(b"\n")[1:]:
+        if line.startswith((b" ", b"\t")):
+            return Refusal.MALFORMED
+        name, _, value = line.partition(b":")
+        name = name.lower()
+        if name == b"transfer-encoding":
+            chunked = True
+        elif name == b"content-length":
+            lengths.update(length.strip() for length in value.split(b","))
+    if len(lengths) > 1 or (lengths and chunked):
+        return Refusal.MALFORMED
+    return None
 
 
 def parse_request(
