@@ -12,7 +12,7 @@ from fnmatch import translate
 from pathlib import Path
 
 from capsule.mime import is_textual
-from capsule.redirects import target_problem
+from capsule.resources import target_problem
 
 META_NAME = ".meta"
 

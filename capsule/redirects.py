@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from capsule.resources import Redirect
 
@@ -39,25 +39,3 @@ def find_redirect(rules: tuple[RedirectRule, ...], path: str) -> Redirect | None
             return redirect
     return None
 
-
-def target_problem(target: str) -> str | None:
-    """Why `target` may not be a redirect target, or None if it is an absolute path or a URL.
-
-    Browsers read a backslash as a slash and drop control characters, so `/\\evil.example/`
-    and `//evil.example/` would both send readers to another host: neither is accepted.
-    """
-    if any(ord(character) < 0x20 or 0x7F <= ord(character) <= 0x9F for character in target):
-        return "control character"
-    if "\\" in target:
-        return "backslash"
-    if target.startswith("//"):
-        return "scheme-relative URL (another host); write the scheme"
-    try:
-        parts = urlsplit(target)
-    except ValueError:
-        return "an absolute path or a full URL"
-    if parts.scheme and parts.netloc:
-        return None
-    if not parts.scheme and not parts.netloc and target.startswith("/"):
-        return None
-    return "an absolute path or a full URL"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from capsule.articles import Article
 
@@ -28,10 +29,14 @@ class File:
 
 @dataclass(frozen=True, slots=True)
 class Redirect:
-    """The resource lives at another path or URL."""
+    """The resource lives at another path or URL, never one that reads as another host."""
 
     target: str
     permanent: bool
+
+    def __post_init__(self) -> None:
+        if (problem := host_confusion(self.target)) is not None:
+            raise ValueError(f"redirect target {self.target!r}: {problem}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,3 +78,34 @@ class Feed:
 
 
 Resource = Page | File | Redirect | InputPrompt | NotFound | Gone | Unavailable | Feed
+
+
+def host_confusion(target: str) -> str | None:
+    """Why a browser or client could read `target` as another host than it says, if it could.
+
+    Browsers read a backslash as a slash and drop control characters, so `/\\evil.example/`
+    and `//evil.example/` would both send readers to another host.
+    """
+    if any(ord(character) < 0x20 or 0x7F <= ord(character) <= 0x9F for character in target):
+        return "control character"
+    if "\\" in target:
+        return "backslash"
+    if target.startswith("//"):
+        return "scheme-relative URL (another host); write the scheme"
+    return None
+
+
+def target_problem(target: str) -> str | None:
+    """Why `target` may not be a configured redirect target, or None if it is an absolute path
+    or a full URL that cannot be read as another host."""
+    if (confusion := host_confusion(target)) is not None:
+        return confusion
+    try:
+        parts = urlsplit(target)
+    except ValueError:
+        return "an absolute path or a full URL"
+    if parts.scheme and parts.netloc:
+        return None
+    if not parts.scheme and not parts.netloc and target.startswith("/"):
+        return None
+    return "an absolute path or a full URL"

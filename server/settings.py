@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from capsule.publication import PublicationSettings
-from capsule.redirects import RedirectRule, target_problem
+from capsule.redirects import RedirectRule
+from capsule.resources import target_problem
 from server.config import (
     Config,
     ConfigError,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from capsule.redirects import RedirectRule, find_redirect, target_problem
-from capsule.resources import Redirect
+from capsule.redirects import RedirectRule, find_redirect
+from capsule.resources import Redirect, target_problem
 
 RULES = (
     RedirectRule("/old.gmi", "/new.gmi"),
@@ -67,3 +67,13 @@ def test_subtree_to_root_never_makes_a_scheme_relative_target(path: str) -> None
     assert "\\" not in redirect.target
     rooted = RedirectRule("/old/*", "/*").apply("/old//evil.example/")
     assert rooted == Redirect("/evil.example/", True)
+
+
+@pytest.mark.parametrize("target", ["/\\evil.example/", "//evil.example/", "/a\rLocation: x"])
+def test_no_redirect_can_point_at_another_host_by_accident(target: str) -> None:
+    with pytest.raises(ValueError, match="redirect target"):
+        Redirect(target, permanent=True)
+
+
+def test_relative_redirect_targets_stay_possible() -> None:
+    assert Redirect("about.gmi", permanent=False).target == "about.gmi"
