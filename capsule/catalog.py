@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from capsule.articles import Article, article_date, fallback_title
-from capsule.markers import is_marker
-from capsule.scan import Listing, TreeScanner, parent_of
-from gemtext import Document, Heading, Link, Preformatted, parse, title
+from capsule.catalog_db import (
+    UNWRITABLE,
+    Connections,
+    FailedCheck,
+    error_code,
+    is_damaged,
+    raise_if_out_of_descriptors,
+)
+from capsule.scan import Listing, TreeScanner, parent_of, resources_exhausted
+from capsule.search_text import fts_query, plain_text
+from gemtext import parse, title
+
+logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 2
 # page_text rows share their rowid with pages.id, so updates never scan the text index.
@@ -31,6 +44,11 @@ CREATE VIRTUAL TABLE IF NOT EXISTS page_text USING fts5(
 );
 """
 _BATCH = 2000
+_COMPANIONS = ("-wal", "-shm", "-journal")
+
+
+class CatalogError(Exception):
+    """The catalog's database cannot be created, opened or written where it is configured."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,31 +80,75 @@ class Catalog:
     `refresh` re-reads only files whose size or modification time changed, so it can run
     every few seconds. Readers get an immutable snapshot of the articles, newest first.
     Several processes may share one database: one writer indexes the disk, and the others
-    (`writer=False`) only reload what it committed.
+    (`writer=False`) only reload what it committed. A damaged database stops nothing: the
+    writer moves it aside and rebuilds it from the disk; followers, which must not touch the
+    writer's file, keep the articles they last read until the writer has done so.
     """
 
     def __init__(self, root: Path, database: Path, writer: bool = True) -> None:
+        """Open `database`, creating it if need be; CatalogError if its place is unusable."""
         self.root = root.resolve(strict=True)
         self.database = database
         self.writer = writer
-        database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._write_lock = threading.Lock()
-        self._local = threading.local()
+        self._connections = Connections(database)
         self._scanner = TreeScanner(self.root)
-        self._create_schema()
         # data_version is per connection, so a follower always asks the same one.
-        self._version_connection = (
-            None if writer else sqlite3.connect(database, check_same_thread=False)
-        )
+        self._version_connection: sqlite3.Connection | None = None
         self._data_version = -1
+        self._opened: tuple[int, int] | None = None
+        """Device and inode of the database file in use, to notice it being replaced."""
+        self._stale = False
+        """Memory may disagree with the database: reload it before the next refresh."""
+        self._suspect = False
+        """A reader met damage: the writer's next refresh checks the whole file."""
+        self._damage_reported = False
         self._known: dict[str, tuple[int, int, int]] = {}
         self._by_path: dict[str, Article] = {}
         self._articles: tuple[Article, ...] = ()
-        self._load()
+        try:
+            self._start()
+        except (OSError, sqlite3.Error) as error:
+            self.close()
+            if isinstance(error, sqlite3.Error) and error_code(error) not in UNWRITABLE:
+                raise
+            raise CatalogError(
+                f"capsule needs to create and write {database} for search and the archive: "
+                f"{_reason(error)}"
+            ) from error
+
+    def _start(self) -> None:
+        """Open the database and load it; set it aside if damaged (the writer), or wait."""
+        self.database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            self._open()
+            self._load()
+        except sqlite3.DatabaseError as error:
+            if not is_damaged(error):
+                raise
+            if not self.writer:
+                self._report_damage(error)
+                self._stale = True
+                return
+            # Empty now; the first refresh indexes the whole disk.
+            self._set_aside(error)
+            self._open()
+
+    def _open(self) -> None:
+        """Open the file now at the database path, creating its tables, and note which it is."""
+        self._create_schema()
+        if not self.writer:
+            if self._version_connection is not None:
+                self._version_connection.close()
+            self._version_connection = sqlite3.connect(self.database, check_same_thread=False)
+        info = os.stat(self.database)
+        self._opened = (info.st_dev, info.st_ino)
 
     def _create_schema(self) -> None:
         """Create the tables, or rebuild them for another schema version, atomically."""
-        connection = self._connection()
+        connection = self._connections.get()
+        if connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+            return
         connection.execute("BEGIN IMMEDIATE")
         try:
             version = connection.execute("PRAGMA user_version").fetchone()[0]
@@ -102,9 +164,24 @@ class Catalog:
             connection.rollback()
             raise
 
+    def _moved(self) -> bool:
+        """Whether the database path names another file than the one in use, or none."""
+        try:
+            info = os.stat(self.database)
+        except FileNotFoundError:
+            return True
+        return (info.st_dev, info.st_ino) != self._opened
+
+    def _reopen(self) -> None:
+        """Switch to the file now at the database path, through fresh connections."""
+        self._connections.renew()
+        self._open()
+        self._stale = True
+
     def _load(self) -> None:
-        """Read what the database holds into memory (at start, and when following a writer)."""
-        connection = self._connection()
+        """Read what the database holds into memory (at start, when following a writer, and
+        after a failed refresh); the next scan then lists every directory."""
+        connection = self._connections.get()
         if not self.writer:
             self._data_version = self._current_data_version()
         known: dict[str, tuple[int, int, int]] = {}
@@ -116,7 +193,9 @@ class Catalog:
             if published is not None:
                 by_path[path] = Article(path, date.fromisoformat(published), page_title)
         self._known, self._by_path = known, by_path
-        self._articles = _newest_first(by_path.values())
+        self._scanner = TreeScanner(self.root)
+        self._stale = self._damage_reported = False
+        self._publish()
 
     @property
     def articles(self) -> tuple[Article, ...]:
@@ -128,23 +207,45 @@ class Catalog:
 
         A quick refresh (`full=False`) re-lists only directories whose mtime changed: it sees
         new, deleted and renamed pages but not in-place edits, which a full refresh finds.
+        Running out of descriptors raises OSError (EMFILE, ENFILE); the next refresh retries.
         """
-        if not self.writer:
-            return self._follow()
         with self._write_lock:
+            return self._write(full) if self.writer else self._follow()
+
+    def _write(self, full: bool) -> Changes:
+        """One refresh as the writer; a damaged database is set aside and rebuilt."""
+        try:
             try:
+                self._prepare(full)
                 return self._index(full)
-            except BaseException:
-                # Leave nothing half-written, and forget what memory says was stored.
-                self._connection().rollback()
-                self._scanner = TreeScanner(self.root)
-                self._load()
-                raise
+            except sqlite3.Error as error:
+                if not is_damaged(error):
+                    raise_if_out_of_descriptors(error, self.database)
+                    raise
+                self._connections.discard()
+                return self._rebuild(error)
+        except BaseException:
+            # Closing the connection rolls back what was half-written; memory is reloaded
+            # from what was committed at the next refresh.
+            self._connections.discard()
+            self._stale = True
+            raise
+
+    def _prepare(self, full: bool) -> None:
+        """Make memory match the file at the database path, and have SQLite check that file
+        at each full refresh and after a reader met damage."""
+        if self._moved():
+            self._reopen()
+        if self._stale:
+            self._load()
+        if full or self._suspect:
+            self._verify(thorough=self._suspect)
+            self._suspect = False
 
     def _index(self, full: bool) -> Changes:
         """One refresh as the writer: store what changed on disk, drop what vanished."""
         listing = self._scanner.scan(full)
-        connection = self._connection()
+        connection = self._connections.get()
         added = changed = pending = 0
         for path, signature in listing.files.items():
             previous = self._known.get(path)
@@ -168,18 +269,63 @@ class Catalog:
         connection.commit()
         changes = Changes(added, changed, len(removed))
         if changes.any:
-            self._articles = _newest_first(self._by_path.values())
+            self._publish()
         return changes
 
+    def _rebuild(self, error: sqlite3.Error) -> Changes:
+        """Set the damaged database aside and index the whole disk into a fresh one; readers
+        keep the previous articles until that is done."""
+        self._set_aside(error)
+        self._open()
+        self._known, self._by_path = {}, {}
+        self._scanner = TreeScanner(self.root)
+        self._stale = self._suspect = self._damage_reported = False
+        changes = self._index(full=True)
+        self._publish()
+        return changes
+
+    def _set_aside(self, error: sqlite3.Error) -> None:
+        """Move the database and its companion files to `<name>.corrupt-<UTC time>`."""
+        self._connections.renew()
+        aside = _aside_name(self.database)
+        # Companions first: a stale -wal beside a fresh database would be replayed into it.
+        for suffix in (*_COMPANIONS, ""):
+            with contextlib.suppress(FileNotFoundError):
+                os.replace(f"{self.database}{suffix}", f"{aside}{suffix}")
+        logger.warning(
+            "catalog %s is damaged (%s): moved it aside to %s; rebuilding it from %s",
+            self.database, error, aside, self.root,
+        )
+
+    def _verify(self, thorough: bool) -> None:
+        """Have SQLite check the file through a fresh connection, which reads the disk rather
+        than a cache; `thorough` also checks the full-text index, which takes longer."""
+        with contextlib.closing(sqlite3.connect(self.database, timeout=30)) as connection:
+            found = connection.execute("PRAGMA quick_check(1)").fetchone()[0]
+            if thorough and found == "ok":
+                connection.execute("INSERT INTO page_text (page_text) VALUES ('integrity-check')")
+        if found != "ok":
+            raise FailedCheck(" ".join(found.split()))
+
     def _follow(self) -> Changes:
-        """Reload from the database if the writer committed since the last look."""
-        with self._write_lock:
-            if self._current_data_version() == self._data_version:
+        """Reload from the database if the writer committed, or replaced it, since the last look."""
+        before = set(self._known)
+        try:
+            if self._moved():
+                self._reopen()
+            if not self._stale and self._current_data_version() == self._data_version:
                 return Changes()
-            before = set(self._known)
             self._load()
-            after = set(self._known)
-            return Changes(added=len(after - before), removed=len(before - after))
+        except sqlite3.Error as error:
+            if not is_damaged(error):
+                raise_if_out_of_descriptors(error, self.database)
+                raise
+            # The file is the writer's to set aside; until it has, try again at each refresh.
+            self._report_damage(error)
+            self._stale = True
+            return Changes()
+        after = set(self._known)
+        return Changes(added=len(after - before), removed=len(before - after))
 
     def _current_data_version(self) -> int:
         assert self._version_connection is not None, "only followers track data_version"
@@ -187,7 +333,10 @@ class Catalog:
         return version
 
     def _removed(self, listing: Listing) -> list[str]:
-        """Known pages that a listed directory no longer holds, or whose directory is gone."""
+        """Known pages a complete listing lacks; otherwise those that a listed directory no
+        longer holds, or whose directory is gone."""
+        if listing.complete:
+            return [path for path in self._known if path not in listing.files]
         gone_from = listing.listed | listing.vanished
         if not gone_from:
             return []
@@ -198,26 +347,68 @@ class Catalog:
         ]
 
     def search(self, query: str, limit: int = 20) -> list[SearchHit]:
-        """Pages matching every word of `query`, best first; FTS syntax in it is inert."""
+        """Pages matching every word of `query`, best first; FTS syntax in it is inert.
+
+        A damaged database finds nothing until it is rebuilt.
+        """
         match = fts_query(query)
         if not match:
             return []
-        rows = self._connection().execute(
-            "SELECT pages.path, pages.title, snippet(page_text, 1, '', '', '…', 16) "
-            "FROM page_text JOIN pages ON pages.id = page_text.rowid "
-            "WHERE page_text MATCH ? ORDER BY bm25(page_text, 8.0, 1.0) LIMIT ?",
-            (match, limit),
-        )
+        try:
+            rows = (
+                self._connections.get()
+                .execute(
+                    "SELECT pages.path, pages.title, snippet(page_text, 1, '', '', '…', 16) "
+                    "FROM page_text JOIN pages ON pages.id = page_text.rowid "
+                    "WHERE page_text MATCH ? ORDER BY bm25(page_text, 8.0, 1.0) LIMIT ?",
+                    (match, limit),
+                )
+                .fetchall()
+            )
+        except sqlite3.DatabaseError as error:
+            if not is_damaged(error):
+                raise
+            self._report_damage(error)
+            return []
         return [
             SearchHit(path, page_title, " ".join(snip.split())) for path, page_title, snip in rows
         ]
 
     def title_of(self, path: str) -> str | None:
-        """The indexed title of a page, if it is in the catalog."""
-        row = (
-            self._connection().execute("SELECT title FROM pages WHERE path = ?", (path,)).fetchone()
-        )
+        """The indexed title of a page, if it is in the catalog (and the catalog is sound)."""
+        try:
+            row = (
+                self._connections.get()
+                .execute("SELECT title FROM pages WHERE path = ?", (path,))
+                .fetchone()
+            )
+        except sqlite3.DatabaseError as error:
+            if not is_damaged(error):
+                raise
+            self._report_damage(error)
+            return None
         return None if row is None else str(row[0])
+
+    def _report_damage(self, error: sqlite3.Error) -> None:
+        """Say once that the database is damaged, and have the writer check it soon."""
+        self._suspect = True
+        if not self._damage_reported:
+            self._damage_reported = True
+            logger.warning(
+                "catalog %s is damaged (%s); serving the articles last read until %s rebuilds it",
+                self.database, error, "the next refresh" if self.writer else "the writer",
+            )
+
+    def close(self) -> None:
+        """Close every connection the catalog opened; a later use opens new ones."""
+        self._connections.close_all()
+        if self._version_connection is not None:
+            self._version_connection.close()
+            self._version_connection = None
+        self._opened = None
+
+    def _publish(self) -> None:
+        self._articles = _newest_first(self._by_path.values())
 
     def _store(
         self,
@@ -228,7 +419,9 @@ class Catalog:
     ) -> None:
         try:
             text = (self.root / path.lstrip("/")).read_bytes().decode("utf-8", errors="replace")
-        except OSError:
+        except OSError as error:
+            if resources_exhausted(error):
+                raise
             return
         document = parse(text)
         dated = article_date(path)
@@ -257,39 +450,24 @@ class Catalog:
         if dated is not None:
             self._by_path[path] = Article(path, dated[0], page_title)
 
-    def _connection(self) -> sqlite3.Connection:
-        """One connection per thread; WAL lets searches run while a refresh writes."""
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = sqlite3.connect(self.database, timeout=30)
-            connection.execute("PRAGMA journal_mode = WAL")
-            connection.execute("PRAGMA synchronous = NORMAL")
-            self._local.connection = connection
-        return connection
+
+def _reason(error: OSError | sqlite3.Error) -> str:
+    if isinstance(error, FileExistsError):
+        return f"{error.filename} is not a directory"
+    if isinstance(error, OSError) and error.strerror:
+        return f"{error.strerror}: {error.filename}" if error.filename else error.strerror
+    return str(error)
 
 
-def fts_query(query: str) -> str:
-    """Turn reader input into an FTS5 query that matches all its words, each quoted."""
-    words = "".join(char if char.isalnum() else " " for char in query).split()
-    return " ".join('"' + word + '"' for word in words[:32])
-
-
-def plain_text(document: Document) -> str:
-    """The readable text of a gemtext document for the search index, without its title
-    (indexed on its own) and without `{{recent}}` markers."""
-    parts: list[str] = []
-    title_seen = False
-    for line in document.lines:
-        if isinstance(line, Link):
-            parts.append(line.label)
-        elif isinstance(line, Preformatted):
-            parts.append(line.alt)
-            parts.extend(line.lines)
-        elif isinstance(line, Heading) and not title_seen:
-            title_seen = True
-        elif not is_marker(line.text):
-            parts.append(line.text)
-    return "\n".join(part for part in parts if part)
+def _aside_name(database: Path) -> Path:
+    """`<name>.corrupt-<UTC time>` beside the database, numbered if that is taken."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    aside = database.with_name(f"{database.name}.corrupt-{stamp}")
+    number = 1
+    while aside.exists():
+        aside = database.with_name(f"{database.name}.corrupt-{stamp}.{number}")
+        number += 1
+    return aside
 
 
 def _newest_first(articles: Iterable[Article]) -> tuple[Article, ...]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import time
@@ -12,6 +13,7 @@ from capsule.mime import is_gemtext
 
 # A directory changed this recently may change again within its mtime's granularity.
 _SETTLE_NS = 2_000_000_000
+_EXHAUSTED = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM})
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +26,8 @@ class Listing:
     """Directories (URL paths, "" for the root) whose files are all in `files`."""
     vanished: frozenset[str]
     """Directories seen by an earlier scan that no longer exist."""
+    complete: bool
+    """Whether every directory was listed, so that `files` holds every gemtext file."""
 
 
 class TreeScanner:
@@ -32,6 +36,7 @@ class TreeScanner:
     Adding, removing or renaming a file changes its directory's mtime, so a quick scan sees
     it; an in-place edit does not, which is why callers run a full scan now and then.
     Dotfiles and dot-directories are skipped; symlinked directories are not followed.
+    Unreadable entries are skipped; running out of descriptors or memory raises the OSError.
     """
 
     def __init__(self, root: Path) -> None:
@@ -52,7 +57,9 @@ class TreeScanner:
             directory = root + prefix
             try:
                 mtime = os.stat(directory).st_mtime_ns
-            except OSError:
+            except OSError as error:
+                if resources_exhausted(error):
+                    raise
                 continue
             cached = self._directories.get(prefix)
             if full or cached is None or cached[0] != mtime:
@@ -64,7 +71,7 @@ class TreeScanner:
             pending.extend(f"{prefix}/{name}" for name in subdirectories)
         vanished = frozenset(self._directories.keys() - seen.keys())
         self._directories = seen
-        return Listing(files, frozenset(listed), vanished)
+        return Listing(files, frozenset(listed), vanished, complete=len(listed) == len(seen))
 
     def _list(
         self, directory: str, prefix: str, files: dict[str, tuple[int, int]]
@@ -72,7 +79,9 @@ class TreeScanner:
         subdirectories: list[str] = []
         try:
             entries = list(os.scandir(directory))
-        except OSError:
+        except OSError as error:
+            if resources_exhausted(error):
+                raise
             return ()
         for entry in entries:
             if (
@@ -88,13 +97,21 @@ class TreeScanner:
                     info = entry.stat()
                     if stat.S_ISREG(info.st_mode) and self._inside(entry):
                         files[f"{prefix}/{entry.name}"] = (info.st_mtime_ns, info.st_size)
-            except OSError:
+            except OSError as error:
+                if resources_exhausted(error):
+                    raise
                 continue
         return tuple(subdirectories)
 
     def _inside(self, entry: os.DirEntry[str]) -> bool:
         """Symlinked files count only if they point inside the root."""
         return not entry.is_symlink() or Path(entry.path).resolve().is_relative_to(self.root)
+
+
+def resources_exhausted(error: OSError) -> bool:
+    """Whether `error` says the process ran out of descriptors or memory, which says nothing
+    about the file: a scan then fails instead of taking the directory for empty."""
+    return error.errno in _EXHAUSTED
 
 
 def _undecodable(name: str) -> bool:

@@ -8,10 +8,20 @@ from collections.abc import Callable, Sequence
 import trio
 
 from capsule.catalog import Catalog
+from capsule.scan import resources_exhausted
 from server.accesslog import ERROR_LOGGER
 from server.config import IndexSettings
+from server.throttled_log import ThrottledLog
 
 logger = logging.getLogger(ERROR_LOGGER)
+
+
+class _Failures:
+    """Where failed refreshes are reported, each kind at most once a second (of trio's clock)."""
+
+    def __init__(self) -> None:
+        self.exhausted = ThrottledLog(logger, clock=trio.current_time)
+        self.unexpected = ThrottledLog(logger, clock=trio.current_time)
 
 
 async def keep_fresh(
@@ -19,16 +29,23 @@ async def keep_fresh(
 ) -> None:
     """Refresh fully at start and every full interval, quickly in between, until shutdown.
 
-    `catalogs` is asked each round, so catalogs added by a reload are picked up.
+    `catalogs` is asked each round, so catalogs added by a reload are picked up. A refresh
+    that fails is logged and tried again the next round; only shutdown ends the loop.
     """
+    failures = _Failures()
     last_full = None
     fully_refreshed: set[int] = set()
     while not shutdown.is_set():
         now = trio.current_time()
         full_round = last_full is None or now - last_full >= settings.full_interval
-        for catalog in catalogs():
+        try:
+            current = catalogs()
+        except Exception:
+            failures.unexpected.exception("listing the catalogs to index failed")
+            current = ()
+        for catalog in current:
             full = full_round or id(catalog) not in fully_refreshed
-            await _refresh(catalog, full)
+            await _refresh(catalog, full, failures)
             fully_refreshed.add(id(catalog))
         if full_round:
             last_full = now
@@ -36,12 +53,20 @@ async def keep_fresh(
             await shutdown.wait()
 
 
-async def _refresh(catalog: Catalog, full: bool) -> None:
+async def _refresh(catalog: Catalog, full: bool, failures: _Failures) -> None:
     started = trio.current_time()
     try:
         changes = await trio.to_thread.run_sync(catalog.refresh, full, abandon_on_cancel=True)
-    except Exception:
-        logger.exception("indexing %s failed; serving the previous index", catalog.root)
+    except Exception as error:
+        if isinstance(error, OSError) and resources_exhausted(error):
+            failures.exhausted.warning(
+                "indexing %s skipped: %s; serving the previous index until the next refresh",
+                catalog.root, error,
+            )
+        else:
+            failures.unexpected.exception(
+                "indexing %s failed; serving the previous index", catalog.root
+            )
         return
     if changes.any:
         logger.info(

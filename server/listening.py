@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import errno
 import logging
-import math
 from collections.abc import Awaitable, Callable, Sequence
 
 import trio
 
 from server.accesslog import ERROR_LOGGER
+from server.throttled_log import ThrottledLog
 
 logger = logging.getLogger(ERROR_LOGGER)
 
@@ -46,16 +46,14 @@ async def _accept_loop(
     handler: Callable[[trio.SocketStream], Awaitable[None]],
     connections: trio.Nursery,
 ) -> None:
-    last_warning = -math.inf
+    failures = ThrottledLog(logger, _ACCEPT_WARNING_INTERVAL, trio.current_time)
     while True:
         try:
             stream = await listener.accept()
         except OSError as error:
             if error.errno not in _ACCEPT_RETRY_ERRNOS:
                 raise
-            if trio.current_time() - last_warning >= _ACCEPT_WARNING_INTERVAL:
-                last_warning = trio.current_time()
-                logger.warning("accept failed (%s); pausing before the next accept", error)
+            failures.warning("accept failed (%s); pausing before the next accept", error)
             await trio.sleep(_ACCEPT_RETRY_PAUSE)
             continue
         connections.start_soon(handler, stream)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import threading
 from datetime import date
@@ -11,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from capsule.articles import Article
-from capsule.catalog import Catalog, Changes, fts_query
+from capsule.catalog import Catalog, Changes
+from capsule.search_text import fts_query
 from tests.harness import write_page
 
 
@@ -206,3 +208,14 @@ def test_a_file_name_that_is_not_utf8_is_skipped(catalog: Catalog, root: Path) -
     write_page(root, "/2026/11/25/after.gmi", "# After\n")
     assert catalog.refresh() == Changes(added=1)
     assert [hit.path for hit in catalog.search("after")] == ["/2026/11/25/after.gmi"]
+
+
+def test_pages_of_a_directory_deleted_while_stopped_vanish_at_the_first_refresh(
+    catalog: Catalog, root: Path, tmp_path: Path
+) -> None:
+    catalog.close()
+    shutil.rmtree(root / "2026")
+    reopened = Catalog(root, tmp_path / "state" / "index.sqlite3")
+    assert reopened.refresh(full=False) == Changes(removed=1)
+    assert [article.path for article in reopened.articles] == ["/2026-11-22-second.gmi"]
+    assert reopened.search("café") == []

@@ -1,0 +1,30 @@
+"""What the search index holds of a page, and how a reader's input becomes a query."""
+
+from __future__ import annotations
+
+from capsule.markers import is_marker
+from gemtext import Document, Heading, Link, Preformatted
+
+
+def fts_query(query: str) -> str:
+    """Turn reader input into an FTS5 query that matches all its words, each quoted."""
+    words = "".join(char if char.isalnum() else " " for char in query).split()
+    return " ".join('"' + word + '"' for word in words[:32])
+
+
+def plain_text(document: Document) -> str:
+    """The readable text of a gemtext document for the search index, without its title
+    (indexed on its own) and without `{{recent}}` markers."""
+    parts: list[str] = []
+    title_seen = False
+    for line in document.lines:
+        if isinstance(line, Link):
+            parts.append(line.label)
+        elif isinstance(line, Preformatted):
+            parts.append(line.alt)
+            parts.extend(line.lines)
+        elif isinstance(line, Heading) and not title_seen:
+            title_seen = True
+        elif not is_marker(line.text):
+            parts.append(line.text)
+    return "\n".join(part for part in parts if part)
