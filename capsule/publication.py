@@ -12,6 +12,7 @@ from capsule.articles import Article, article_date
 from capsule.catalog import Catalog
 from capsule.markers import RECENT_MARKER
 from capsule.resources import Feed, InputPrompt, Page, Redirect, Resource
+from capsule.setting import POSITIVE, setting
 
 ARCHIVE_PATH = "/archive/"
 GEMFEED_PATH = "/feed.gmi"
@@ -24,14 +25,28 @@ _YEAR_PAGE = re.compile(r"^/archive/(\d{4})/$")
 
 @dataclass(frozen=True, slots=True)
 class PublicationSettings:
-    """How many articles each generated list shows."""
+    """The title of the feeds, and how many articles each generated list shows."""
 
-    title: str = ""
-    """Title of the feeds; empty means the title of the capsule's index page."""
-    feed_size: int = 50
-    recent_size: int = 10
-    recent_under_articles: int = 0
-    search_results: int = 20
+    title: str = setting(
+        "",
+        flag="--feed-title",
+        metavar="TITLE",
+        shown_default="the index page's title",
+        help="title of the feeds; empty means the index page's title",
+    )
+    feed_size: int = setting(
+        50, bound=POSITIVE, flag="--feed-size", metavar="N", help="articles in the feeds"
+    )
+    recent_size: int = setting(
+        10, bound=POSITIVE, help="articles a {{recent}} line lists when it gives no number"
+    )
+    recent_under_articles: int = setting(
+        0,
+        flag="--recent-under-articles",
+        metavar="N",
+        help="recent articles listed under every article, 0 for none",
+    )
+    search_results: int = setting(20, bound=POSITIVE, help="results a search answers at most")
 
 
 class Publication:

@@ -6,7 +6,7 @@ import ipaddress
 from collections import Counter
 from dataclasses import dataclass
 
-from server.config import Limits
+from server.config import LimitSettings
 
 IPV6_CLIENT_PREFIX = 64
 """IPv6 clients are counted per /64: one host usually holds a whole /64."""
@@ -101,7 +101,7 @@ class RateLimiter:
             self._buckets.clear()
 
 
-def admission_for(limits: Limits) -> tuple[ConnectionGate, RateLimiter]:
+def admission_for(limits: LimitSettings) -> tuple[ConnectionGate, RateLimiter]:
     """A server's connection gate and request-rate limiter, as `limits` sets them."""
     return (
         ConnectionGate(limits.max_connections, limits.max_connections_per_ip),
@@ -109,7 +109,7 @@ def admission_for(limits: Limits) -> tuple[ConnectionGate, RateLimiter]:
     )
 
 
-def apply_limits(gate: ConnectionGate, rate: RateLimiter, limits: Limits) -> None:
+def apply_limits(gate: ConnectionGate, rate: RateLimiter, limits: LimitSettings) -> None:
     """Move a running gate and limiter to new limits; open connections and buckets stay."""
     gate.max_total, gate.max_per_client = limits.max_connections, limits.max_connections_per_ip
     rate.rate, rate.burst = limits.requests_per_second, float(max(limits.request_burst, 1))

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import typing
 from collections.abc import Callable, Sequence
 from importlib.metadata import version
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from capsule.check import check_capsule
 from capsule.meta import check_meta_files
@@ -21,10 +22,10 @@ from certs import (
     read_certificate,
 )
 from server.accesslog import configure_logging
-from server.config import Config, ConfigError, HostConfig
+from server.config import DEFAULT_HOST, Config, ConfigError, HostConfig
 from server.export import export
 from server.run import LOOPBACK_DEFAULTS, StateDirectoryError, identity_for, run_server
-from server.settings import Values, build_config, read_file
+from server.settings import SETTINGS, Values, build_config, read_file, without_none
 from server.systemd import SocketActivationError, unit_file
 
 
@@ -42,40 +43,22 @@ def default_state_dir() -> Path:
 
 
 def defaults() -> dict[str, Any]:
-    """Values for keys that neither the config file nor the command line set."""
+    """Values of the settings without a declared default: they depend on the machine."""
     return {
         "root": demo_root(),
         "state_dir": default_state_dir(),
         "listen": LOOPBACK_DEFAULTS,
-        "hosts": [HostConfig("localhost")],
-        "workers": 1,
-        "proxy_protocol": False,
-        "logging.level": "INFO",
+        "hosts": [HostConfig(DEFAULT_HOST)],
     }
 
 
-class _Options:
-    """Adds flags whose destination is the config key they override."""
-
-    def __init__(self, parser: argparse.ArgumentParser, title: str | None = None) -> None:
-        self.group = parser.add_argument_group(title) if title else parser
-
-    def add(self, flag: str, key: str, help: str, **kwargs: Any) -> None:
-        if kwargs.get("action") != "store_const":
-            kwargs.setdefault("metavar", _metavar(flag, kwargs.get("type")))
-        self.group.add_argument(flag, dest=key, default=argparse.SUPPRESS, help=help, **kwargs)
-
-
-def _metavar(flag: str, kind: object) -> str:
-    if kind is int:
-        return "N"
-    if kind is float:
-        return "SECONDS" if ("timeout" in flag or "interval" in flag) else "NUMBER"
-    return flag.lstrip("-").split("-")[-1].upper()
+SITE = ("root", "hosts", "state_dir", "cert_dir", "lang")
+"""Settings of every command that reads a capsule; the other top-level ones serve Gemini."""
+GEMINI = ("listen", "workers", "proxy_protocol", "trusted_proxies", "logging.level")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser for every subcommand."""
+    """The argument parser for every subcommand, its flags generated from the settings."""
     parser = argparse.ArgumentParser(
         prog="capsule", description="A Gemini capsule server with an HTTP mirror."
     )
@@ -83,16 +66,27 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     serve = commands.add_parser("serve", help="serve capsules over Gemini and HTTP")
     _site_options(serve)
-    _serve_options(serve)
-    _mirror_options(serve)
-    _publication_options(serve)
-    _limit_options(serve)
+    _add_settings(serve.add_argument_group("gemini"), GEMINI)
+    mirror = serve.add_argument_group("http mirror")
+    _add_settings(mirror, ["mirror.listen"])
+    mirror.add_argument(
+        "--no-http",
+        dest="mirror.enabled",
+        action="store_const",
+        const=False,
+        default=argparse.SUPPRESS,
+        help="serve Gemini only",
+    )
+    _add_settings(mirror, _rendering_options())
+    publication = serve.add_argument_group("articles, feeds and search")
+    _add_settings(publication, _flags_of("index") + _flags_of("publication"))
+    _add_settings(serve.add_argument_group("limits"), _flags_of("limits"))
     cert = commands.add_parser("cert", help="print each host's certificate fingerprints")
     _site_options(cert)
     build = commands.add_parser("build", help="write the HTTP mirror as static files")
     build.add_argument("outdir", type=Path, metavar="OUTDIR", help="where to write the files")
     _site_options(build)
-    _mirror_options(build)
+    _add_settings(build.add_argument_group("http mirror"), _rendering_options())
     check = commands.add_parser("check", help="validate the configuration and every page")
     _site_options(check)
     commands.add_parser("systemd-unit", help="print the systemd unit shipped with capsule")
@@ -101,81 +95,44 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _site_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--config", type=Path, metavar="FILE", help="TOML configuration file")
-    options = _Options(command)
-    options.add("--root", "root", "capsule directory for hosts without their own (default: "
-                "the demo capsule)", type=Path, metavar="DIR")
-    options.add("--host", "hosts", "host name to answer for, optionally with its own root; "
-                "repeatable (default localhost)", action="append", metavar="NAME[=ROOT]",
-                type=_host_option)
-    options.add("--state-dir", "state_dir", "where certificates and indexes are kept "
-                "(default $STATE_DIRECTORY or ~/.local/state/capsule)", type=Path, metavar="DIR")
-    options.add("--cert-dir", "cert_dir", "operator certificates as DIR/HOST/cert.pem and "
-                "key.pem; hosts without them get a self-signed one", type=Path, metavar="DIR")
-    options.add("--lang", "lang", "language of the gemtext pages, e.g. en")
+    _add_settings(command, SITE)
 
 
-def _serve_options(command: argparse.ArgumentParser) -> None:
-    options = _Options(command, "gemini")
-    options.add("--listen", "listen", "address to listen on, repeatable "
-                "(default 127.0.0.1:1965 and [::1]:1965)", action="append", metavar="ADDR:PORT")
-    options.add("--workers", "workers", "processes sharing the ports (default 1)", type=int)
-    options.add("--proxy-protocol", "proxy_protocol", "expect a PROXY protocol header on every "
-                "Gemini connection (behind a load balancer)", action="store_const", const=True)
-    options.add("--trusted-proxy", "trusted_proxies", "address or network allowed to send "
-                "PROXY headers, repeatable (default: any peer)", action="append", metavar="NET")
-    options.add("--log-level", "logging.level", "DEBUG, INFO, WARNING or ERROR")
+def _flags_of(section: str) -> list[str]:
+    return [s.key for s in SETTINGS.values() if s.section == section and s.flag is not None]
 
 
-def _mirror_options(command: argparse.ArgumentParser) -> None:
-    options = _Options(command, "http mirror")
-    if command.prog.endswith("serve"):
-        options.add("--http", "mirror.listen", "address of the HTTP mirror, repeatable "
-                    "(default 127.0.0.1:8080)", action="append", metavar="ADDR:PORT")
-        options.add("--no-http", "mirror.enabled", "serve Gemini only", action="store_const",
-                    const=False)
-    options.add("--base-url", "mirror.base_url", "public URL of the mirror, e.g. "
-                "https://example.org/", metavar="URL")
-    options.add("--templates", "mirror.templates", "templates that override the packaged ones",
-                type=Path, metavar="DIR")
-    options.add("--inline-images", "mirror.inline_images", "show links to images as images",
-                action="store_const", const=True)
+def _rendering_options() -> list[str]:
+    """The mirror's flags that shape its pages, which a static export takes too."""
+    return [key for key in _flags_of("mirror") if key != "mirror.listen"]
 
 
-def _publication_options(command: argparse.ArgumentParser) -> None:
-    options = _Options(command, "articles, feeds and search")
-    options.add("--no-index", "index.enabled", "keep no catalog: no archive, feeds, search or "
-                "recent lists", action="store_const", const=False)
-    options.add("--index-interval", "index.quick_interval", "seconds between checks for new "
-                "and deleted pages (2)", type=float)
-    options.add("--full-index-interval", "index.full_interval", "seconds between checks of "
-                "every page for edits (60)", type=float)
-    options.add("--feed-title", "publication.title", "title of the feeds (default: the index "
-                "page's title)")
-    options.add("--feed-size", "publication.feed_size", "articles in the feeds (50)", type=int)
-    options.add("--recent-under-articles", "publication.recent_under_articles", "recent "
-                "articles listed under every article, 0 for none (0)", type=int)
+def _add_settings(group: argparse._ActionsContainer, keys: Sequence[str]) -> None:
+    """A flag per setting, from its declaration; its destination is the key it overrides."""
+    for key in keys:
+        setting = SETTINGS[key]
+        assert setting.flag is not None, f"{key} has no flag"
+        help = setting.declaration.help.replace("%", "%%")
+        kind = without_none(setting.kind)
+        if kind is bool:
+            # A switch turns its setting away from the default: --proxy-protocol, --no-index.
+            how: dict[str, Any] = {"action": "store_const", "const": not setting.default}
+        else:
+            if setting.shown_default is not None:
+                help += f" (default: {setting.shown_default.replace('%', '%%')})"
+            how = {"metavar": setting.declaration.metavar, "type": _argument_type(kind)}
+            if typing.get_origin(kind) is tuple:
+                how["action"] = "append"
+        group.add_argument(setting.flag, dest=key, default=argparse.SUPPRESS, help=help, **how)
 
 
-def _limit_options(command: argparse.ArgumentParser) -> None:
-    options = _Options(command, "limits")
-    for flag, key, help, kind in (
-        ("--request-timeout", "request_timeout", "seconds to finish TLS and the request (5)",
-         float),
-        ("--exchange-timeout", "exchange_timeout", "seconds for a whole exchange (300)", float),
-        ("--max-connections", "max_connections", "connections served at once (1024)", int),
-        ("--max-connections-per-ip", "max_connections_per_ip",
-         "connections one client address may hold (32)", int),
-        ("--requests-per-second", "requests_per_second",
-         "sustained requests per client address, 0 for no limit (20)", float),
-        ("--request-burst", "request_burst", "requests per client address in a burst (60)", int),
-        ("--drain-timeout", "drain_timeout", "seconds in-flight requests get to finish (10)",
-         float),
-        ("--send-timeout", "send_timeout", "seconds a client may take no bytes of a response "
-         "(30)", float),
-        ("--max-page-bytes", "max_page_bytes", "gemtext pages above this size are sent as they "
-         "are, unparsed (1048576)", int),
-    ):
-        options.add(flag, f"limits.{key}", help, type=kind)
+def _argument_type(kind: Any) -> Callable[[str], Any]:
+    """How one command-line value is read; the settings validate it after."""
+    if kind in (int, float, Path):
+        return cast(Callable[[str], Any], kind)
+    if typing.get_origin(kind) is tuple and typing.get_args(kind)[0] is HostConfig:
+        return _host_option
+    return str
 
 
 def _host_option(spec: str) -> HostConfig:

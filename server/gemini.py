@@ -17,7 +17,7 @@ from capsule.site import Capsule
 from server import protocol
 from server.accesslog import ERROR_LOGGER, AccessLog, AccessRecord
 from server.admission import admission_for, apply_limits
-from server.config import Limits
+from server.config import LimitSettings
 from server.listening import accept_until, client_address
 from server.opening import open_file
 from server.prefixed_stream import PrefixedStream
@@ -53,7 +53,7 @@ class GeminiServer:
     def __init__(
         self,
         site: Site,
-        limits: Limits,
+        limits: LimitSettings,
         access_log: AccessLog,
         proxy_protocol: bool = False,
         trusted_proxies: tuple[IPNetwork, ...] = (),
@@ -69,7 +69,7 @@ class GeminiServer:
     def reconfigure(
         self,
         site: Site,
-        limits: Limits,
+        limits: LimitSettings,
         proxy_protocol: bool,
         trusted_proxies: tuple[IPNetwork, ...],
     ) -> None:

@@ -18,7 +18,7 @@ from capsule.resources import File, NotFound, Unavailable
 from server import mirror as responses
 from server.accesslog import ERROR_LOGGER, AccessLog, AccessRecord
 from server.admission import admission_for, apply_limits
-from server.config import Limits, MirrorConfig
+from server.config import LimitSettings, MirrorSettings
 from server.links import capsule_target
 from server.listening import accept_until, client_address
 from server.mirror import Mirror, Response
@@ -73,8 +73,8 @@ class MirrorServer:
         self,
         mirror: Mirror,
         hosts: HostNames,
-        limits: Limits,
-        settings: MirrorConfig,
+        limits: LimitSettings,
+        settings: MirrorSettings,
         access_log: AccessLog,
     ) -> None:
         self.mirror = mirror
@@ -87,7 +87,7 @@ class MirrorServer:
         self._stopping = False
 
     def reconfigure(
-        self, mirror: Mirror, hosts: HostNames, limits: Limits, settings: MirrorConfig
+        self, mirror: Mirror, hosts: HostNames, limits: LimitSettings, settings: MirrorSettings
     ) -> None:
         """Serve new requests from `mirror` under `limits`; open connections keep going."""
         self.mirror, self.hosts, self.limits, self.settings = mirror, hosts, limits, settings

@@ -26,7 +26,7 @@ from server.config import (
     ConfigError,
     HostConfig,
     ListenAddress,
-    MirrorConfig,
+    MirrorSettings,
 )
 from server.descriptors import fit_connection_caps, raise_open_file_limit
 from server.gemini import GeminiServer, Site
@@ -145,7 +145,7 @@ def build_mirror(
     config: Config, capsules: Mapping[str, Capsule] | None = None
 ) -> tuple[Mirror, HostNames]:
     """The mirror and the Host names it answers, from the config alone (no certificates)."""
-    settings = config.mirror or MirrorConfig()
+    settings = config.mirror or MirrorSettings()
     capsules = capsules if capsules is not None else build_capsules(config)
     gemini_port = config.listen[0].port if config.listen else None
     renderer = PageRenderer(

@@ -1,77 +1,127 @@
 """Settings from a TOML file and the command line, validated into one frozen Config.
 
-The sections `[limits]`, `[mirror]`, `[index]` and `[publication]` take exactly the fields of
-their dataclasses; every command-line flag names the key it overrides.
+Each setting is declared once, on a field of Config or of the sections `[limits]`, `[mirror]`,
+`[index]` and `[publication]`: its key, real type, default and bound drive the reading, the
+conversion and the messages here, and the flags of the command line. Hosts, redirects and
+`mirror.enabled` (there is no mirror at all when it is false) keep dedicated code.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import math
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from capsule.publication import PublicationSettings
 from capsule.redirects import RedirectRule
 from capsule.resources import target_problem
+from capsule.setting import Bound, Declaration, declaration_of
 from server.config import (
+    LOG_LEVELS,
     Config,
     ConfigError,
     HostConfig,
     IndexSettings,
-    Limits,
+    LimitSettings,
     ListenAddress,
-    MirrorConfig,
+    MirrorSettings,
 )
 
 SECTIONS: dict[str, type] = {
-    "limits": Limits,
-    "mirror": MirrorConfig,
+    "limits": LimitSettings,
+    "mirror": MirrorSettings,
     "index": IndexSettings,
     "publication": PublicationSettings,
 }
-TOP_LEVEL = frozenset(
-    {
-        "root",
-        "state_dir",
-        "cert_dir",
-        "lang",
-        "listen",
-        "workers",
-        "proxy_protocol",
-        "trusted_proxies",
-        "hosts",
-        "redirects",
-        "temporary_redirects",
-        "logging",
-    }
-)
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One declared setting: its configuration key, the field it fills, its type and default."""
+
+    key: str
+    """The dotted configuration key, e.g. `limits.request_timeout` or `root`."""
+    section: str | None
+    """The section whose dataclass holds the field; None for a field of Config itself."""
+    name: str
+    kind: Any
+    """The field's real type, from `typing.get_type_hints`."""
+    default: Any
+    """The field's default; `dataclasses.MISSING` when the command line computes it at start."""
+    declaration: Declaration
+
+    @property
+    def flag(self) -> str | None:
+        """The command-line flag, or None for a setting of the file only."""
+        return self.declaration.flag
+
+    @property
+    def shown_default(self) -> str | None:
+        """The default as the help and the README show it; None when there is none to show."""
+        if self.declaration.shown_default is not None:
+            return self.declaration.shown_default
+        return _shown(self.default)
+
+
+def _shown(value: object) -> str | None:
+    if value is None or value is dataclasses.MISSING or value in ((), ""):
+        return None
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, tuple):
+        return ", ".join(str(item) for item in value)
+    return str(value)
+
+
+def without_none(kind: Any) -> Any:
+    """`X` for a type `X | None`; any other type as it is."""
+    parts = typing.get_args(kind)
+    if typing.get_origin(kind) in (types.UnionType, typing.Union) and type(None) in parts:
+        (inner,) = (part for part in parts if part is not type(None))
+        return inner
+    return kind
+
+
+def _declared(cls: type, section: str | None) -> list[Setting]:
+    """The settings declared on the fields of `cls`; every field of a section is one."""
+    kinds = typing.get_type_hints(cls)
+    found = []
+    for field in dataclasses.fields(cls):
+        declaration = declaration_of(field)
+        if declaration is None:
+            if section is not None:
+                raise TypeError(f"{cls.__name__}.{field.name} is not declared as a setting")
+            continue
+        name = declaration.key or field.name
+        key = f"{section}.{name}" if section else name
+        kind = kinds[field.name]
+        found.append(Setting(key, section, field.name, kind, field.default, declaration))
+    return found
+
+
+SETTINGS: dict[str, Setting] = {
+    setting.key: setting
+    for cls, section in ((Config, None), *((cls, name) for name, cls in SECTIONS.items()))
+    for setting in _declared(cls, section)
+}
+"""Every declared setting by its configuration key, top-level ones first, in field order."""
+
+DEDICATED_KEYS = frozenset({"redirects", "temporary_redirects", "mirror.enabled"})
+"""Keys read by dedicated code rather than from a field's declaration."""
+
+_KNOWN_KEYS = frozenset(SETTINGS) | DEDICATED_KEYS
+_TABLES = frozenset(key.partition(".")[0] for key in _KNOWN_KEYS if "." in key)
 HOST_KEYS = frozenset({"name", "root", "cert", "key"})
-LOG_LEVELS = frozenset({"DEBUG", "INFO", "WARNING", "ERROR"})
-MUST_BE_POSITIVE = frozenset(
-    {
-        "workers",
-        "limits.request_timeout",
-        "limits.exchange_timeout",
-        "limits.max_connections",
-        "limits.max_connections_per_ip",
-        "limits.request_burst",
-        "limits.chunk_size",
-        "limits.send_timeout",
-        "limits.max_page_bytes",
-        "mirror.max_requests_per_connection",
-        "mirror.max_header_bytes",
-        "mirror.keepalive_timeout",
-        "index.quick_interval",
-        "index.full_interval",
-        "publication.feed_size",
-        "publication.recent_size",
-        "publication.search_results",
-    }
-)
 
 Values = dict[str, tuple[Any, str]]
 """Dotted key -> (raw value, where it came from), e.g. ("limits.request_timeout", (5, "--x"))."""
@@ -88,20 +138,14 @@ def read_file(path: Path) -> Values:
         raise ConfigError(f"{label}: not valid TOML: {error}") from None
     values: Values = {}
     for key, value in document.items():
-        if key in SECTIONS:
+        if key in _TABLES:
             if not isinstance(value, dict):
                 raise ConfigError(f"{label}: {key}: must be a table [{key}]")
-            names = {field.name for field in dataclasses.fields(SECTIONS[key])} | {"enabled"}
             for name, item in value.items():
-                if name not in names:
+                if f"{key}.{name}" not in _KNOWN_KEYS:
                     raise ConfigError(f"{label}: unknown key {key}.{name}")
                 values[f"{key}.{name}"] = (item, label)
-        elif key == "logging":
-            for name, item in _table(value, key, label).items():
-                if name != "level":
-                    raise ConfigError(f"{label}: unknown key logging.{name}")
-                values["logging.level"] = (item, label)
-        elif key in TOP_LEVEL:
+        elif key in _KNOWN_KEYS:
             values[key] = (value, label)
         else:
             raise ConfigError(f"{label}: unknown key {key}")
@@ -109,24 +153,26 @@ def read_file(path: Path) -> Values:
 
 
 def build_config(values: Values, defaults: Mapping[str, Any]) -> Config:
-    """Turn merged values (file first, command line over it) into a Config."""
+    """Turn merged values (file first, command line over it) into a Config.
+
+    `defaults` holds the values of the settings that the command line computes at start.
+    """
     settings = _Settings(values, defaults)
-    hosts = settings.hosts()
+    top = {
+        setting.name: settings.value(setting)
+        for setting in SETTINGS.values()
+        if setting.section is None and setting.key != "hosts"
+    }
+    top["default_root"] = settings.directory("root", top["default_root"])
+    top["log_level"] = settings.log_level(top["log_level"])
     return Config(
-        hosts=hosts,
-        listen=settings.addresses("listen"),
-        state_dir=settings.path("state_dir"),
-        default_root=settings.directory("root"),
-        lang=settings.optional_text("lang"),
-        limits=settings.section("limits", Limits()),
+        hosts=settings.hosts(top["cert_dir"]),
+        limits=settings.section("limits"),
         mirror=settings.mirror(),
-        index=settings.section("index", IndexSettings()),
-        publication=settings.section("publication", PublicationSettings()),
+        index=settings.section("index"),
+        publication=settings.section("publication"),
         redirects=settings.redirects(),
-        workers=settings.number("workers", int),
-        proxy_protocol=settings.flag("proxy_protocol"),
-        trusted_proxies=settings.networks("trusted_proxies"),
-        log_level=settings.log_level(),
+        **top,
     )
 
 
@@ -152,14 +198,36 @@ class _Settings:
         origin = self.raw(key)[1]
         return ConfigError(f"{key} ({origin}): {value!r} {reason}")
 
-    def number(self, key: str, kind: type[int] | type[float]) -> Any:
+    def value(self, setting: Setting) -> Any:
+        """The setting's value, converted by its type; its declared default if nobody set it."""
+        if setting.key not in self.values and setting.key not in self.defaults:
+            return setting.default
+        return self.convert(setting.key, setting.kind, setting.declaration.bound)
+
+    def convert(self, key: str, kind: Any, bound: Bound) -> Any:
+        if kind is bool:
+            return self.flag(key)
+        if kind is int or kind is float:
+            return self.number(key, kind, bound)
+        if kind is str:
+            return self.text(key)
+        if kind is Path:
+            return self.path(key)
+        if (inner := without_none(kind)) is not kind:
+            return None if self.raw(key)[0] is None else self.convert(key, inner, bound)
+        if typing.get_origin(kind) is tuple and typing.get_args(kind)[0] is ListenAddress:
+            return self.addresses(key)
+        if typing.get_origin(kind) is tuple and typing.get_args(kind)[0] == _NETWORK:
+            return self.networks(key)
+        raise TypeError(f"{key}: no conversion from the configuration to {kind}")
+
+    def number(self, key: str, kind: type[int] | type[float], bound: Bound) -> Any:
         value, _ = self.raw(key)
-        wrong = isinstance(value, bool) or not isinstance(value, int | float)
+        wrong = isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value)
         if wrong or (kind is int and not isinstance(value, int)):
             raise self.fail(key, value, f"is not {'an integer' if kind is int else 'a number'}")
-        if value < 0 or (value == 0 and key in MUST_BE_POSITIVE):
-            bound = "greater than 0" if key in MUST_BE_POSITIVE else "0 or more"
-            raise self.fail(key, value, f"must be {bound}")
+        if not bound.admits(value):
+            raise self.fail(key, value, f"must be {bound.value}")
         return kind(value)
 
     def flag(self, key: str) -> bool:
@@ -174,20 +242,13 @@ class _Settings:
             raise self.fail(key, value, "is not a string")
         return value
 
-    def optional_text(self, key: str) -> str | None:
-        return None if self.raw(key)[0] is None else self.text(key)
-
     def path(self, key: str) -> Path:
         value, _ = self.raw(key)
         if not isinstance(value, str | Path) or not str(value):
             raise self.fail(key, value, "is not a path")
         return Path(value).expanduser()
 
-    def optional_path(self, key: str) -> Path | None:
-        return None if self.raw(key)[0] is None else self.path(key)
-
-    def directory(self, key: str) -> Path:
-        path = self.path(key)
+    def directory(self, key: str, path: Path) -> Path:
         if not path.is_dir():
             raise self.fail(key, str(path), "is not a directory")
         return path
@@ -217,44 +278,24 @@ class _Settings:
         except ValueError as error:
             raise self.fail(key, value, f"has an entry that is not an address: {error}") from None
 
-    def section(self, name: str, default: Any) -> Any:
-        changes: dict[str, Any] = {}
-        for field in dataclasses.fields(default):
-            key = f"{name}.{field.name}"
-            if key not in self.values:
-                continue
-            changes[field.name] = self.convert(key, str(field.type), getattr(default, field.name))
-        return dataclasses.replace(default, **changes)
+    def section(self, name: str) -> Any:
+        declared = (setting for setting in SETTINGS.values() if setting.section == name)
+        return SECTIONS[name](**{setting.name: self.value(setting) for setting in declared})
 
-    def convert(self, key: str, annotation: str, default: object) -> Any:
-        converters: dict[str, Callable[[str], Any]] = {
-            "bool": self.flag,
-            "int": lambda k: self.number(k, int),
-            "float": lambda k: self.number(k, float),
-            "str": self.text,
-            "str | None": self.optional_text,
-            "Path | None": lambda k: self.optional_path(k),
-            "tuple[ListenAddress, ...]": self.addresses,
-        }
-        if annotation not in converters:
-            raise ConfigError(f"{key}: cannot be set from the configuration")
-        return converters[annotation](key)
-
-    def mirror(self) -> MirrorConfig | None:
+    def mirror(self) -> MirrorSettings | None:
         if "mirror.enabled" in self.values and not self.flag("mirror.enabled"):
             return None
-        mirror: MirrorConfig = self.section("mirror", MirrorConfig())
-        if mirror.templates is not None and not mirror.templates.is_dir():
-            raise self.fail("mirror.templates", str(mirror.templates), "is not a directory")
+        mirror: MirrorSettings = self.section("mirror")
+        if mirror.templates is not None:
+            self.directory("mirror.templates", mirror.templates)
         if mirror.base_url is not None and not mirror.base_url.startswith(("http://", "https://")):
             raise self.fail("mirror.base_url", mirror.base_url, "is not an http(s) URL")
         return mirror
 
-    def hosts(self) -> tuple[HostConfig, ...]:
+    def hosts(self, cert_dir: Path | None) -> tuple[HostConfig, ...]:
         value, origin = self.raw("hosts")
         if not isinstance(value, list) or not value:
             raise self.fail("hosts", value, "must list at least one host")
-        cert_dir = self.optional_path("cert_dir")
         hosts = tuple(self._host(item, index, origin, cert_dir) for index, item in enumerate(value))
         names = [host.name for host in hosts]
         if len(set(names)) != len(names):
@@ -313,8 +354,8 @@ class _Settings:
                 rules.append(RedirectRule(source, target, permanent))
         return tuple(rules)
 
-    def log_level(self) -> str:
-        level = self.text("logging.level").upper()
+    def log_level(self, level: str) -> str:
+        level = level.upper()
         if level not in LOG_LEVELS:
             raise self.fail(
                 "logging.level", level, f"is not one of {', '.join(sorted(LOG_LEVELS))}"
@@ -322,6 +363,7 @@ class _Settings:
         return level
 
 
+_NETWORK = ipaddress.IPv4Network | ipaddress.IPv6Network
 _HOST_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", re.IGNORECASE)
 
 

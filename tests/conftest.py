@@ -9,7 +9,7 @@ import pytest
 import trio
 
 from server.accesslog import AccessLog
-from server.config import Config, HostConfig, Limits, ListenAddress
+from server.config import Config, HostConfig, LimitSettings, ListenAddress
 from server.gemini import GeminiServer
 from server.run import bound_ports, build_site
 from tests.harness import RunningServer, StartServer, write_capsule
@@ -28,7 +28,7 @@ async def start_server(
     events: list[trio.Event] = []
 
     async def start(
-        limits: Limits | None = None,
+        limits: LimitSettings | None = None,
         hosts: tuple[HostConfig, ...] = (HostConfig("localhost"),),
         lang: str | None = None,
         address: str = "127.0.0.1",
@@ -39,7 +39,7 @@ async def start_server(
             state_dir=tmp_path / "state",
             default_root=capsule_root,
             lang=lang,
-            limits=limits or Limits(requests_per_second=0),
+            limits=limits or LimitSettings(requests_per_second=0),
         )
         listeners = await trio.open_tcp_listeners(0, host=address)
         ports = bound_ports(listeners)

@@ -11,7 +11,7 @@ import trio
 from capsule.resources import Resource
 from capsule.site import Capsule
 from server.accesslog import AccessLog
-from server.config import Config, HostConfig, Limits, ListenAddress, MirrorConfig
+from server.config import Config, HostConfig, LimitSettings, ListenAddress, MirrorSettings
 from server.http import MirrorServer
 from server.mirror import Mirror
 from server.mirror_request import HostNames
@@ -75,8 +75,8 @@ def mirror_config(root: Path, tmp_path: Path, **settings: object) -> Config:
         listen=(ListenAddress("127.0.0.1", 0),),
         state_dir=tmp_path / "state",
         default_root=root,
-        limits=Limits(requests_per_second=0),
-        mirror=MirrorConfig(**settings),  # type: ignore[arg-type]
+        limits=LimitSettings(requests_per_second=0),
+        mirror=MirrorSettings(**settings),  # type: ignore[arg-type]
     )
 
 
@@ -96,7 +96,7 @@ async def start_mirror(
     events: list[trio.Event] = []
 
     async def start(
-        limits: Limits | None = None,
+        limits: LimitSettings | None = None,
         scripted: Mapping[str, Resource] | None = None,
         root: Path | None = None,
         **settings: object,

@@ -13,7 +13,7 @@ import pytest
 import trio
 
 from capsule.resources import File, Resource
-from server.config import Limits
+from server.config import LimitSettings
 from tests.mirror.conftest import ScriptedCapsule, StartMirror
 from tests.mirror.mirror_client import HttpClient, fetch, send_raw, status_of
 
@@ -171,7 +171,7 @@ async def test_client_taking_no_bytes_is_dropped_once(
     start_mirror: StartMirror, capsule_root: Path, dropped: LogWatch
 ) -> None:
     (capsule_root / "big.bin").write_bytes(b"x" * BIG)
-    port = await start_mirror(limits=Limits(requests_per_second=0, send_timeout=0.5))
+    port = await start_mirror(limits=LimitSettings(requests_per_second=0, send_timeout=0.5))
     stream = await small_window_client(port, 4096)
     await stream.send_all(b"GET /big.bin HTTP/1.1\r\nHost: localhost\r\n\r\n")
     with trio.fail_after(10):
@@ -187,7 +187,7 @@ async def test_slow_reader_that_keeps_reading_gets_everything(
     start_mirror: StartMirror, capsule_root: Path, dropped: LogWatch
 ) -> None:
     (capsule_root / "big.bin").write_bytes(b"x" * BIG)
-    port = await start_mirror(limits=Limits(requests_per_second=0, send_timeout=0.5))
+    port = await start_mirror(limits=LimitSettings(requests_per_second=0, send_timeout=0.5))
     stream = await small_window_client(port, 16 * 1024)
     await stream.send_all(
         b"GET /big.bin HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"

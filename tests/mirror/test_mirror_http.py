@@ -7,7 +7,7 @@ from email.utils import formatdate
 import trio
 
 from capsule.resources import Gone, Redirect
-from server.config import Limits
+from server.config import LimitSettings
 from server.mirror import CSP
 from tests.mirror.conftest import StartMirror
 from tests.mirror.mirror_client import HttpClient, fetch, send_raw, status_of
@@ -36,7 +36,7 @@ async def test_head_has_the_headers_of_get_and_no_body(start_mirror: StartMirror
 
 
 async def test_file_is_streamed_whole(start_mirror: StartMirror) -> None:
-    port = await start_mirror(limits=Limits(requests_per_second=0, chunk_size=3))
+    port = await start_mirror(limits=LimitSettings(requests_per_second=0, chunk_size=3))
     response = await fetch(port, "/files/note.txt")
     assert response.body == b"a note\n"
     assert "last-modified" in response.headers
@@ -146,7 +146,7 @@ async def test_post_is_405_with_allow(start_mirror: StartMirror) -> None:
 
 
 async def test_too_many_requests_is_429_with_retry_after(start_mirror: StartMirror) -> None:
-    port = await start_mirror(limits=Limits(requests_per_second=0.01, request_burst=2))
+    port = await start_mirror(limits=LimitSettings(requests_per_second=0.01, request_burst=2))
     client = await HttpClient.connect(port)
     statuses = [(await client.request("/")).status for _ in range(2)]
     refused = await client.request("/")
@@ -166,7 +166,7 @@ async def test_dot_segments_cannot_leave_the_root(start_mirror: StartMirror) -> 
 
 
 async def test_connection_cap_turns_away_extra_connections(start_mirror: StartMirror) -> None:
-    port = await start_mirror(limits=Limits(requests_per_second=0, max_connections=1))
+    port = await start_mirror(limits=LimitSettings(requests_per_second=0, max_connections=1))
     holder = await HttpClient.connect(port)
     assert (await holder.request("/")).status == 200
     assert await send_raw(port, b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n") == b""

@@ -14,7 +14,7 @@ from capsule.articles import Article
 from capsule.resources import Feed, Resource
 from capsule.site import Capsule
 from server import opening
-from server.config import Limits
+from server.config import LimitSettings
 from tests.harness import RunningServer, StartServer, client_context, fetch
 
 ERRORS = "capsule"
@@ -167,7 +167,7 @@ async def test_client_that_takes_no_bytes_is_dropped_after_the_send_timeout(
 ) -> None:
     caplog.set_level(logging.INFO, ERRORS)
     (capsule_root / "big.bin").write_bytes(b"\0" * BIG)
-    server = await start_server(Limits(requests_per_second=0, send_timeout=0.5))
+    server = await start_server(LimitSettings(requests_per_second=0, send_timeout=0.5))
     tls = await open_small_window(server.port)
     await tls.send_all(f"gemini://localhost:{server.port}/big.bin\r\n".encode())
     with trio.fail_after(10):
@@ -192,7 +192,7 @@ async def test_slow_reader_that_keeps_reading_gets_the_whole_file(
 ) -> None:
     size = 6 * 1024 * 1024
     (capsule_root / "big.bin").write_bytes(b"\1" * size)
-    server = await start_server(Limits(requests_per_second=0, send_timeout=1.0))
+    server = await start_server(LimitSettings(requests_per_second=0, send_timeout=1.0))
     tls = await open_small_window(server.port)
     await tls.send_all(f"gemini://localhost:{server.port}/big.bin\r\n".encode())
     received = 0

@@ -14,7 +14,7 @@ import trio.testing
 from cryptography import x509
 
 from certs import certificate_fingerprint, read_certificate
-from server.config import HostConfig, Limits
+from server.config import HostConfig, LimitSettings
 from tests.harness import StartServer, client_context, fetch, open_tls, read_response
 
 # --- statuses -----------------------------------------------------------------------------------
@@ -97,7 +97,7 @@ async def test_invalid_request_status(
 async def test_request_without_crlf_is_59_when_the_request_time_runs_out(
     start_server: StartServer,
 ) -> None:
-    server = await start_server(limits=Limits(request_timeout=0.3, requests_per_second=0))
+    server = await start_server(limits=LimitSettings(request_timeout=0.3, requests_per_second=0))
     tls = await open_tls(server.port)
     await tls.send_all(b"gemini://localhost/")
     with trio.fail_after(5):
@@ -207,7 +207,7 @@ async def test_ipv6_loopback_is_served(start_server: StartServer) -> None:
 
 
 async def test_slowloris_client_is_dropped(start_server: StartServer) -> None:
-    server = await start_server(limits=Limits(request_timeout=0.5, requests_per_second=0))
+    server = await start_server(limits=LimitSettings(request_timeout=0.5, requests_per_second=0))
     tls = await open_tls(server.port)
     with trio.fail_after(5):
         with pytest.raises((trio.BrokenResourceError, trio.ClosedResourceError)):
@@ -219,7 +219,7 @@ async def test_slowloris_client_is_dropped(start_server: StartServer) -> None:
 
 
 async def test_client_that_never_handshakes_is_dropped(start_server: StartServer) -> None:
-    server = await start_server(limits=Limits(request_timeout=0.3, requests_per_second=0))
+    server = await start_server(limits=LimitSettings(request_timeout=0.3, requests_per_second=0))
     tcp = await trio.open_tcp_stream("127.0.0.1", server.port)
     with trio.fail_after(5):
         assert await tcp.receive_some(1024) == b""
@@ -279,7 +279,7 @@ async def test_exchange_deadline_cuts_off_a_client_that_never_reads(
     start_server: StartServer, capsule_root: Path
 ) -> None:
     (capsule_root / "big.bin").write_bytes(b"\0" * (32 * 1024 * 1024))
-    server = await start_server(limits=Limits(exchange_timeout=0.5, requests_per_second=0))
+    server = await start_server(limits=LimitSettings(exchange_timeout=0.5, requests_per_second=0))
     tls = await open_tls(server.port)
     await tls.send_all(b"gemini://localhost/big.bin\r\n")
     with trio.fail_after(10):
@@ -297,7 +297,7 @@ async def test_exchange_deadline_cuts_off_a_client_that_never_reads(
 
 
 async def test_rate_limit_answers_44_with_bare_seconds(start_server: StartServer) -> None:
-    server = await start_server(limits=Limits(requests_per_second=0.5, request_burst=2))
+    server = await start_server(limits=LimitSettings(requests_per_second=0.5, request_burst=2))
     statuses = [(await fetch(server.port, "gemini://localhost/")) for _ in range(3)]
     assert [response.status for response in statuses] == [20, 20, 44]
     assert statuses[2].meta.isdigit() and int(statuses[2].meta) >= 1
@@ -306,7 +306,8 @@ async def test_rate_limit_answers_44_with_bare_seconds(start_server: StartServer
 async def test_connections_beyond_the_per_client_cap_are_closed(
     start_server: StartServer,
 ) -> None:
-    server = await start_server(limits=Limits(max_connections_per_ip=1, requests_per_second=0))
+    limits = LimitSettings(max_connections_per_ip=1, requests_per_second=0)
+    server = await start_server(limits=limits)
     holder = await open_tls(server.port)
     tcp = await trio.open_tcp_stream("127.0.0.1", server.port)
     with trio.fail_after(5):

@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
+import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from capsule.publication import PublicationSettings
 from capsule.redirects import RedirectRule
-from server.cli import build_parser, load_config
-from server.config import Config, ConfigError, HostConfig, ListenAddress
+from capsule.setting import POSITIVE
+from server.cli import build_parser, defaults, load_config
+from server.config import (
+    Config,
+    ConfigError,
+    HostConfig,
+    IndexSettings,
+    LimitSettings,
+    ListenAddress,
+    MirrorSettings,
+)
+from server.settings import SETTINGS, Setting
 
 
 def config_from(tmp_path: Path, toml: str, *flags: str) -> Config:
@@ -173,3 +189,121 @@ def test_cert_dir_supplies_operator_certificates(tmp_path: Path) -> None:
 def test_trusted_proxies_are_networks(tmp_path: Path) -> None:
     config = config_from(tmp_path, "trusted_proxies = ['10.0.0.5', '2001:db8::/32']")
     assert [str(network) for network in config.trusted_proxies] == ["10.0.0.5/32", "2001:db8::/32"]
+
+
+NUMBERS = [s for s in SETTINGS.values() if s.kind in (int, float)]
+
+
+def toml_for(key: str, value: str) -> str:
+    """A file setting the dotted `key` to the TOML `value`."""
+    table, _, name = key.rpartition(".")
+    return f"[{table}]\n{name} = {value}\n" if table else f"{name} = {value}\n"
+
+
+def value_in(config: Config, setting: Setting) -> Any:
+    holder = getattr(config, setting.section) if setting.section else config
+    return getattr(holder, setting.name)
+
+
+@pytest.mark.parametrize("setting", NUMBERS, ids=lambda s: s.key)
+def test_a_negative_number_is_refused_with_the_declared_bound(
+    tmp_path: Path, setting: Setting
+) -> None:
+    bound = setting.declaration.bound.value
+    with pytest.raises(ConfigError, match=rf"^{setting.key} \(.*\): -1 must be {bound}$"):
+        config_from(tmp_path, toml_for(setting.key, "-1"))
+
+
+@pytest.mark.parametrize("setting", NUMBERS, ids=lambda s: s.key)
+def test_zero_is_refused_only_where_the_bound_is_positive(tmp_path: Path, setting: Setting) -> None:
+    if setting.declaration.bound is POSITIVE:
+        with pytest.raises(ConfigError, match=rf"^{setting.key} \(.*\): 0 must be greater than 0"):
+            config_from(tmp_path, toml_for(setting.key, "0"))
+    else:
+        assert value_in(config_from(tmp_path, toml_for(setting.key, "0")), setting) == 0
+
+
+def test_not_a_number_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"limits.request_timeout \(.*\): nan is not a number"):
+        config_from(tmp_path, "[limits]\nrequest_timeout = nan")
+
+
+def test_a_file_of_every_declared_default_gives_the_defaults(tmp_path: Path) -> None:
+    lines: dict[str | None, list[str]] = {}
+    for setting in SETTINGS.values():
+        if setting.default in (None, dataclasses.MISSING):
+            continue
+        default = setting.default
+        value = [str(item) for item in default] if isinstance(default, tuple) else default
+        name = setting.key.rpartition(".")[2]
+        table = setting.key.rpartition(".")[0] or None
+        lines.setdefault(table, []).append(f"{name} = {json.dumps(value)}")
+    toml = "\n".join(lines.pop(None)) + "\n"
+    toml += "".join(f"[{table}]\n" + "\n".join(body) + "\n" for table, body in lines.items())
+    config = config_from(tmp_path, toml)
+    assert (config.limits, config.mirror) == (LimitSettings(), MirrorSettings())
+    assert (config.index, config.publication) == (IndexSettings(), PublicationSettings())
+    assert (config.workers, config.proxy_protocol, config.trusted_proxies) == (1, False, ())
+    assert config.log_level == "INFO"
+
+
+def test_every_declared_flag_is_an_option_of_serve_that_sets_its_key() -> None:
+    options = serve_options()
+    for setting in SETTINGS.values():
+        if setting.flag is not None:
+            assert options[setting.flag].dest == setting.key
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [s for s in SETTINGS.values() if s.flag and s.kind is not bool and s.shown_default],
+    ids=lambda s: s.key,
+)
+def test_help_shows_the_declared_default(setting: Setting) -> None:
+    assert setting.flag is not None
+    action = serve_options()[setting.flag]
+    assert action.help is not None
+    assert action.help.endswith(f"(default: {setting.shown_default})")
+
+
+def test_computed_defaults_read_as_their_help_says() -> None:
+    computed = defaults()
+    assert SETTINGS["listen"].shown_default == ", ".join(map(str, computed["listen"]))
+    assert SETTINGS["hosts"].shown_default == computed["hosts"][0].name
+
+
+@pytest.mark.parametrize(
+    ("flag", "expected"),
+    [
+        ("--no-index", lambda c: not c.index.enabled),
+        ("--proxy-protocol", lambda c: c.proxy_protocol),
+        ("--inline-images", lambda c: c.mirror.inline_images),
+    ],
+)
+def test_a_switch_turns_its_setting_from_its_default(
+    tmp_path: Path, flag: str, expected: Callable[[Config], bool]
+) -> None:
+    assert expected(config_from(tmp_path, "", flag))
+
+
+def test_enabled_belongs_to_the_mirror_and_the_index_only(tmp_path: Path) -> None:
+    assert config_from(tmp_path, "[mirror]\nenabled = false").mirror is None
+    assert not config_from(tmp_path, "[index]\nenabled = false").index.enabled
+    with pytest.raises(ConfigError, match=r"unknown key limits\.enabled"):
+        config_from(tmp_path, "[limits]\nenabled = false")
+
+
+def test_a_setting_without_a_flag_is_read_from_the_file(tmp_path: Path) -> None:
+    assert "--chunk-size" not in serve_options()
+    assert config_from(tmp_path, "[limits]\nchunk_size = 3").limits.chunk_size == 3
+
+
+def serve_options() -> dict[str, argparse.Action]:
+    """The options of `capsule serve`, by flag."""
+    commands = next(
+        action
+        for action in build_parser()._actions
+        if isinstance(action, argparse._SubParsersAction)
+    )
+    serve: argparse.ArgumentParser = commands.choices["serve"]
+    return {flag: action for action in serve._actions for flag in action.option_strings}
