@@ -73,19 +73,19 @@ class RequestReader:
     def __init__(self, max_url_bytes: int = MAX_URL_BYTES) -> None:
         self._buffer = bytearray()
         self._max_line = max_url_bytes + 2
+        self._too_long = f"Request longer than {max_url_bytes} bytes"
 
     def feed(self, data: bytes | bytearray) -> bytes | ResponseHeader | None:
         """Add received bytes; return the request line, an error header, or None for more."""
         self._buffer += data
         end = self._buffer.find(b"\n")
+        # Length first: however the bytes were split, an over-long line gets the same answer.
+        if (end == -1 and len(self._buffer) >= self._max_line) or end + 1 > self._max_line:
+            return bad_request(self._too_long)
         if end == -1:
-            if len(self._buffer) >= self._max_line:
-                return bad_request("Request longer than 1024 bytes")
             return None
         if end == 0 or self._buffer[end - 1] != ord("\r"):
             return bad_request("Request must end with CRLF")
-        if end + 1 > self._max_line:
-            return bad_request("Request longer than 1024 bytes")
         return bytes(self._buffer[: end - 1])
 
     @property
@@ -133,14 +133,13 @@ def parse_request(
         return bad_request("URL has no host")
     if host not in hosts or (port is not None and port not in ports):
         return ResponseHeader(PROXY_REQUEST_REFUSED, "Proxy request refused")
-    if _BAD_ESCAPE.search(url):
-        return bad_request("URL has invalid percent-encoding")
-    if not parts.path:
-        return ResponseHeader(REDIRECT_PERMANENT, _with_root_path(parts))
     path = _decode(parts.path)
     query = _decode(parts.query) if "?" in url else None
-    if path is None or (query is None and "?" in url):
+    if _BAD_ESCAPE.search(url) or path is None or (query is None and "?" in url):
         return bad_request("URL has invalid percent-encoding")
+    if not parts.path:
+        # Only after every check, so the redirect never points at a URL we would refuse.
+        return ResponseHeader(REDIRECT_PERMANENT, _with_root_path(parts))
     if "\x00" in path:
         return bad_request("URL path contains NUL")
     return Request(url, host, port, remove_dot_segments(path), query)
