@@ -128,7 +128,8 @@ def parse_meta(text: str, source: str) -> tuple[MetaRules, list[MetaWarning]]:
     """Parse the text of a `.meta` file; bad lines become warnings and are left out."""
     rules: list[MetaRule] = []
     warnings: list[MetaWarning] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    # Numbered as editors number them: only a newline ends a line (not \f, \x85, U+2028...).
+    for number, raw in enumerate(text.removesuffix("\n").split("\n"), start=1):
         words = _words(raw)
         if not words:
             continue

@@ -101,7 +101,10 @@ def parse_request(
         return Refusal.MALFORMED
     if text.startswith(("http://", "https://")):
         # Absolute form: the target's authority replaces the Host header (RFC 9112, 3.2.2).
-        parts = urlsplit(text)
+        try:
+            parts = urlsplit(text)
+        except ValueError:  # e.g. an unclosed IPv6 bracket
+            return Refusal.MALFORMED
         host_header, text = parts.netloc, text[len(parts.scheme) + 3 + len(parts.netloc):] or "/"
     if not host_header:
         return Refusal.MALFORMED

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import h11
 import pytest
-from hypothesis import assume, example, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from capsule.meta import MetaRule, MetaWarning, parse_meta
@@ -306,19 +306,6 @@ def mirror_heads(draw: st.DrawFn) -> tuple[bytes, bytes, list[tuple[bytes, bytes
     return method, target, [*((b"host", value) for value in hosts), *others]
 
 
-def urlsplit_refuses(target: bytes) -> bool:
-    """An absolute-form target that urlsplit cannot split (see the strict xfail below)."""
-    try:
-        text = target.decode("ascii")
-        if text.startswith(("http://", "https://")):
-            urlsplit(text)
-    except UnicodeDecodeError:
-        return False
-    except ValueError:
-        return True
-    return False
-
-
 def check_mirror_contract(
     method: bytes, target: bytes, headers: list[tuple[bytes, bytes]]
 ) -> MirrorRequest | Refusal:
@@ -340,15 +327,9 @@ def test_request_head_is_a_normalised_mirror_request_or_a_refusal(
     head: tuple[bytes, bytes, list[tuple[bytes, bytes]]],
 ) -> None:
     method, target, headers = head
-    assume(not urlsplit_refuses(target))
     check_mirror_contract(method, target, headers)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="bug: mirror_request.parse_request lets urlsplit's ValueError escape",
-)
 def test_absolute_target_with_an_unclosed_ipv6_bracket_is_malformed() -> None:
     result = mirror_request.parse_request(b"GET", b"http://[::1/", [(b"host", b"x")], HOST_NAMES)
     assert result is Refusal.MALFORMED
@@ -427,7 +408,6 @@ def test_head_bytes_through_h11_end_in_a_request_head_an_error_or_a_wait(
         assert 400 <= event[1] < 600
     elif event is not h11.NEED_DATA:
         assert isinstance(event, h11.Request)
-        assume(not urlsplit_refuses(event.target))
         check_mirror_contract(event.method, event.target, list(event.headers))
 
 
@@ -567,7 +547,8 @@ def test_mutated_header_is_a_header_an_error_or_a_wait(data: bytes, cuts: list[i
 
 # --- .meta lines ----------------------------------------------------------------------------------
 
-# Characters str.splitlines() breaks at besides "\n"; editors count only "\n" (see the xfail).
+# Characters str.splitlines() breaks at besides "\n"; editors count only "\n", and so do
+# .meta warnings (test_meta_warning_line_counts_newlines_only).
 OTHER_LINE_BREAKS = "\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 ONE_LINE_TEXT = st.text(st.characters(exclude_characters="\n" + OTHER_LINE_BREAKS), max_size=30)
 META_WORDS = st.one_of(
@@ -642,11 +623,6 @@ def test_arbitrary_meta_text_never_raises_and_numbers_stay_in_the_file(text: str
         check_rule(rule)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: parse_meta numbers lines with str.splitlines(), which also breaks at \\x0c, "
-    "\\x85, U+2028 and others; editors count only newlines",
-)
 @pytest.mark.parametrize("separator", ["\x0c", "\x1c", "\x85", "\u2028"])
 def test_meta_warning_line_counts_newlines_only(separator: str) -> None:
     _, warnings = parse_meta(f"# notes{separator}more notes\nx.gmi bogus\n", "/.meta")

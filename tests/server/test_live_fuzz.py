@@ -471,11 +471,6 @@ async def test_mirror_answers_hostile_requests_with_well_formed_responses(
     assert [record.getMessage() for record in server_errors] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: mirror_request.parse_request lets urlsplit's ValueError escape; the mirror "
-    "answers 500 and logs an error",
-)
 async def test_mirror_refuses_an_absolute_target_with_an_unclosed_bracket_as_bad_request(
     nursery: trio.Nursery, capsule_root: Path, tmp_path: Path
 ) -> None:
