@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -28,6 +29,7 @@ from server.config import (
     ListenAddress,
     MirrorSettings,
 )
+from server.config_pipe import receive_configs
 from server.descriptors import fit_connection_caps, raise_open_file_limit
 from server.gemini import GeminiServer, Site
 from server.http import MirrorServer
@@ -247,7 +249,9 @@ class Service:
 
 async def serve(
     config: Config,
+    *,
     reload: Reload | None = None,
+    config_fd: int | None = None,
     on_ready: Callable[[list[str]], None] | None = None,
     environ: Mapping[str, str] | None = None,
     reuse_port: bool = False,
@@ -255,7 +259,9 @@ async def serve(
 ) -> None:
     """Serve until SIGTERM or SIGINT, then drain in-flight requests and return.
 
-    SIGHUP calls `reload` and applies its config; a bad config is reported and ignored.
+    New configs come either from SIGHUP, which calls `reload`, or from a supervisor over the
+    pipe `config_fd`; a bad one is reported and the current one keeps serving. A worker that
+    follows another's catalog has `index_writer` False.
     """
     environ = environ if environ is not None else {}
     listeners = activated_listeners(environ, "gemini") or await open_listeners(
@@ -285,7 +291,9 @@ async def serve(
     async with trio.open_nursery() as nursery:
         await nursery.start(_wait_for_stop_signal, shutdown)
         reloads = trio.CancelScope()
-        if reload is not None:
+        if config_fd is not None:
+            await nursery.start(_apply_from_supervisor, service, config_fd, reloads)
+        elif reload is not None:
             await nursery.start(_reload_on_sighup, service, reload, reloads)
         nursery.start_soon(keep_fresh, service.current_catalogs, config.index, shutdown)
         nursery.start_soon(gemini.serve, listeners, shutdown)
@@ -294,12 +302,13 @@ async def serve(
         for url in urls:
             logger.info("serving %s", url)
         logger.info("ready")
-        _notify(environ, systemd.ready() + "\n" + systemd.status(f"serving {', '.join(urls)}"))
+        serving = systemd.status(f"serving {', '.join(urls)}")
+        systemd.notify_or_warn(environ, systemd.ready() + "\n" + serving)
         if on_ready is not None:
             on_ready(urls)
         await shutdown.wait()
         reloads.cancel()
-        _notify(environ, systemd.stopping())
+        systemd.notify_or_warn(environ, systemd.stopping())
         drain = service.config.limits.drain_timeout
         logger.info("stopping: draining in-flight requests (up to %.0fs)", drain)
         nursery.cancel_scope.deadline = trio.current_time() + drain + 1
@@ -325,24 +334,39 @@ async def _reload_on_sighup(
     with scope, trio.open_signal_receiver(signal.SIGHUP) as signals:
         task_status.started()
         async for _ in signals:
-            _notify(service.environ, systemd.reloading())
+            systemd.notify_or_warn(service.environ, systemd.reloading())
             try:
                 config = await trio.to_thread.run_sync(reload)
-                await trio.to_thread.run_sync(service.apply, config)
             except Exception as error:
-                # Whatever went wrong, the server keeps serving what it served before.
                 logger.error("reload refused, still serving the previous config: %s", error)
             else:
-                configure_logging(config.log_level)
-                logger.info("reloaded the configuration and certificates")
-            _notify(service.environ, systemd.ready())
+                await _apply(service, config)
+            systemd.notify_or_warn(service.environ, systemd.ready())
 
 
-def _notify(environ: Mapping[str, str], message: str) -> None:
+async def _apply_from_supervisor(
+    service: Service,
+    config_fd: int,
+    scope: trio.CancelScope,
+    *,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    with scope:
+        async with trio.lowlevel.FdStream(config_fd) as pipe:
+            task_status.started()
+            async for config in receive_configs(pipe):
+                await _apply(service, config)
+
+
+async def _apply(service: Service, config: Config) -> None:
+    """Serve `config` from now on; whatever goes wrong, the previous one keeps serving."""
     try:
-        systemd.notify(message, environ)
-    except OSError as error:
-        logger.warning("cannot notify systemd: %s", error)
+        await trio.to_thread.run_sync(service.apply, config)
+    except Exception as error:
+        logger.error("reload refused, still serving the previous config: %s", error)
+    else:
+        configure_logging(config.log_level)
+        logger.info("reloaded the configuration and certificates")
 
 
 def _url(scheme: str, listener: trio.SocketListener, host: str) -> str:
@@ -366,15 +390,23 @@ def run_server(config: Config, reload: Reload, environ: Mapping[str, str]) -> in
         # directory that cannot hold them stops the start with one line.
         identity_for(host, config)
     if config.workers == 1:
-        trio.run(serve, config, reload, None, environ)
+        trio.run(functools.partial(serve, config, reload=reload, environ=environ))
         return 0
     # Only the supervisor talks to systemd (NotifyAccess=main).
     quiet = {key: value for key, value in environ.items() if key != "NOTIFY_SOCKET"}
 
-    def work(config: Config, report_ready: Callable[[], None], slot: int) -> None:
+    def work(config: Config, report_ready: Callable[[], None], slot: int, config_fd: int) -> None:
         # Sockets passed by systemd were inherited: every worker serves them.
         own = {**quiet, "LISTEN_PID": str(os.getpid())} if "LISTEN_FDS" in quiet else quiet
-        # The first worker keeps the index; the others follow what it commits.
-        trio.run(serve, config, reload, lambda _urls: report_ready(), own, True, slot == 0)
+        worker = functools.partial(
+            serve,
+            config,
+            config_fd=config_fd,
+            on_ready=lambda _urls: report_ready(),
+            environ=own,
+            reuse_port=True,
+            index_writer=slot == 0,  # the first worker keeps the index; the others follow it
+        )
+        trio.run(worker)
 
     return supervise(config, work, reload, environ)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import socket
@@ -10,11 +11,15 @@ from collections.abc import Iterable, Mapping
 from importlib import resources
 from itertools import repeat
 
+from server.accesslog import ERROR_LOGGER
+
 LISTEN_FDS_START = 3
 """The first descriptor systemd passes; the others follow it in order."""
 _UNNAMED = "unknown"
 """The name systemd gives every passed socket when $LISTEN_FDNAMES is unset."""
 _DECIMAL = re.compile(r"[0-9]+")
+
+logger = logging.getLogger(ERROR_LOGGER)
 
 
 class SocketActivationError(Exception):
@@ -35,6 +40,14 @@ def notify(message: str, environ: Mapping[str, str]) -> bool:
         sock.connect(address)
         sock.sendall(message.encode("utf-8"))
     return True
+
+
+def notify_or_warn(environ: Mapping[str, str], message: str) -> None:
+    """Send `message` to systemd if it listens; a failure is logged, never raised."""
+    try:
+        notify(message, environ)
+    except OSError as error:
+        logger.warning("cannot notify systemd: %s", error)
 
 
 def ready() -> str:

@@ -1,8 +1,9 @@
 """Several worker processes sharing the listening ports, supervised by the first process.
 
 Each worker binds the same addresses with SO_REUSEPORT, so the kernel spreads connections
-over them. The supervisor forwards SIGTERM, SIGINT and SIGHUP to every worker, replaces a
-worker that dies unexpectedly, and reports readiness once all of them are serving.
+over them. The supervisor forwards SIGTERM and SIGINT to every worker; on SIGHUP it reads the
+configuration itself, once, and hands the validated config to every worker over its pipe. It
+replaces a worker that dies unexpectedly, and reports readiness once all of them are serving.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Callable, Mapping
 from server import systemd
 from server.accesslog import ERROR_LOGGER
 from server.config import Config, ListenAddress
+from server.config_pipe import send_config
 
 logger = logging.getLogger(ERROR_LOGGER)
 
@@ -28,8 +30,9 @@ _SUPERVISED = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD, REA
 _CRASH_WINDOW = 10.0
 _MAX_CRASHES = 5
 
-Worker = Callable[[Config, Callable[[], None], int], None]
-"""Runs one worker (config, report_ready, slot) until told to stop; slots are 0 to N-1."""
+Worker = Callable[[Config, Callable[[], None], int, int], None]
+"""Runs one worker (config, report_ready, slot, config_fd) until told to stop; slots are 0 to
+N-1, and later configs arrive on the pipe `config_fd` (see `server.config_pipe`)."""
 
 
 def supervise(
@@ -43,23 +46,33 @@ def supervise(
     signal.pthread_sigmask(signal.SIG_BLOCK, _SUPERVISED)
     supervisor = os.getpid()
     workers: dict[int, int] = {}
+    pipes: dict[int, int] = {}
+    """Each worker's end of its config pipe, by pid."""
     crashes: list[float] = []
 
     def spawn(slot: int) -> None:
+        config_read, config_write = os.pipe()
         pid = os.fork()
         if pid == 0:
+            os.close(config_write)
             for reservation in reservations:
                 reservation.close()
+            for fd in pipes.values():
+                os.close(fd)
+            # Configs come from the supervisor; a stray SIGHUP must not end the worker.
+            signal.signal(signal.SIGHUP, signal.SIG_IGN)
             signal.pthread_sigmask(signal.SIG_UNBLOCK, _SUPERVISED)
             status = 1
             try:
-                worker(config, lambda: os.kill(supervisor, READY_SIGNAL), slot)
+                worker(config, lambda: os.kill(supervisor, READY_SIGNAL), slot, config_read)
                 status = 0
             except BaseException:
                 logger.exception("worker %d failed", os.getpid())
             finally:
                 os._exit(status)
+        os.close(config_read)
         workers[pid] = slot
+        pipes[pid] = config_write
 
     for slot in range(config.workers):
         spawn(slot)
@@ -71,19 +84,22 @@ def supervise(
             serving.add(info.si_pid)
             if len(serving) == config.workers:
                 logger.info("ready: %d workers", config.workers)
-                _notify(environ, systemd.ready())
+                systemd.notify_or_warn(environ, systemd.ready())
         elif info.si_signo in (signal.SIGTERM, signal.SIGINT):
             stopping = True
-            _notify(environ, systemd.stopping())
+            systemd.notify_or_warn(environ, systemd.stopping())
             _forward(workers, signal.SIGTERM)
         elif info.si_signo == signal.SIGHUP:
-            _notify(environ, systemd.reloading())
-            config = _reloaded(config, reload)
-            _forward(workers, signal.SIGHUP)
-            _notify(environ, systemd.ready())
+            systemd.notify_or_warn(environ, systemd.reloading())
+            latest = _reloaded(config, reload)
+            if latest is not config:
+                config = latest
+                _hand_over(pipes, config)
+            systemd.notify_or_warn(environ, systemd.ready())
         elif info.si_signo == signal.SIGCHLD:
             for pid, slot, status in _reap(workers):
                 serving.discard(pid)
+                os.close(pipes.pop(pid))
                 if stopping:
                     continue
                 logger.error("worker %d exited (%s); starting a new one", pid, status)
@@ -98,6 +114,8 @@ def supervise(
                 spawn(slot)
     for reservation in reservations:
         reservation.close()
+    for fd in pipes.values():
+        os.close(fd)
     return 1 if len(crashes) > _MAX_CRASHES else 0
 
 
@@ -142,6 +160,15 @@ def reserve_ports(config: Config) -> tuple[Config, list[socket.socket]]:
     return dataclasses.replace(config, listen=listen, mirror=mirror), reservations
 
 
+def _hand_over(pipes: Mapping[int, int], config: Config) -> None:
+    """Send `config` to every worker; one that is gone gets it no more."""
+    for pid, fd in pipes.items():
+        try:
+            send_config(fd, config)
+        except OSError as error:
+            logger.warning("cannot hand the new config to worker %d: %s", pid, error)
+
+
 def _forward(workers: Mapping[int, int], signum: int) -> None:
     for pid in workers:
         with contextlib.suppress(ProcessLookupError):
@@ -166,10 +193,3 @@ def _reap(workers: dict[int, int]) -> list[tuple[int, int, str]]:
                 how = f"status {os.waitstatus_to_exitcode(status)}"
             exited.append((pid, slot, how))
     return exited
-
-
-def _notify(environ: Mapping[str, str], message: str) -> None:
-    try:
-        systemd.notify(message, environ)
-    except OSError as error:
-        logger.warning("cannot notify systemd: %s", error)

@@ -148,6 +148,30 @@ def test_killed_worker_is_replaced_and_service_continues(tmp_path: Path, root: P
         assert capsule.stop() == 0
 
 
+def test_workers_get_the_config_the_supervisor_read_once(tmp_path: Path, root: Path) -> None:
+    config = write_config(tmp_path / "capsule.toml", root, top_level="workers = 2")
+    with CapsuleProcess(
+        "--config", str(config), state_dir=tmp_path / "state", log_dir=tmp_path
+    ) as capsule:
+        capsule.wait_for_log("ready: 2 workers")
+        assert capsule.process is not None
+        # A bad file is refused once, by the supervisor, and no worker reads it on its own.
+        write_config(config, root, top_level="workers = 2", limits="max_connections = -5")
+        capsule.process.send_signal(signal.SIGHUP)
+        capsule.wait_for_log("reload refused")
+        write_config(config, root, top_level='workers = 2\nlang = "de"')
+        capsule.process.send_signal(signal.SIGHUP)
+        capsule.wait_for_log("reloaded the configuration", count=2)
+        workers = capsule.worker_pids()
+        headers = {request(capsule).header for _ in range(20)}
+    refusals = [line for line in capsule.stderr_lines if "reload refused" in line]
+    assert len(refusals) == 1
+    assert f"[{capsule.process.pid}]" in refusals[0]
+    reloaded = [line for line in capsule.stderr_lines if "reloaded the configuration" in line]
+    assert sorted(int(line.split("[")[1].split("]")[0]) for line in reloaded) == sorted(workers)
+    assert headers == {b"20 text/gemini; charset=utf-8; lang=de"}
+
+
 def test_workers_stop_together_on_sigterm(tmp_path: Path, root: Path) -> None:
     with serving(tmp_path, root, "--workers", "2") as capsule:
         capsule.wait_for_log("ready: 2 workers")
