@@ -22,9 +22,10 @@ from certs import (
     read_certificate,
 )
 from server.accesslog import configure_logging
-from server.config import DEFAULT_HOST, Config, ConfigError, HostConfig
+from server.assemble import StateDirectoryError, identity_for
+from server.config import DEFAULT_HOST, LOOPBACK_DEFAULTS, Config, ConfigError, HostConfig
 from server.export import export
-from server.run import LOOPBACK_DEFAULTS, StateDirectoryError, identity_for, run_server
+from server.run import run_server
 from server.settings import SETTINGS, Values, build_config, read_file, without_none
 from server.systemd import SocketActivationError, unit_file
 

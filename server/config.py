@@ -46,6 +46,13 @@ class ListenAddress:
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
 
+LOOPBACK_DEFAULTS = (
+    ListenAddress("127.0.0.1", DEFAULT_GEMINI_PORT),
+    ListenAddress("::1", DEFAULT_GEMINI_PORT),
+)
+"""Where Gemini is served when no address is given: IPv4 and IPv6 loopback."""
+
+
 @dataclass(frozen=True, slots=True)
 class HostConfig:
     """One host name we answer for, with its content root and optional certificate files."""

@@ -14,12 +14,12 @@ from urllib.parse import unquote, urljoin, urlsplit
 from capsule.mime import is_gemtext
 from capsule.resources import File
 from server.accesslog import ERROR_LOGGER
+from server.assemble import build_mirror, catalogs_of
 from server.config import Config, ConfigError
 from server.links import PAGE_INDEX, PAGE_SUFFIX, mirror_path
 from server.mirror import ATOM, HTML, OK, Request, Response
 from server.pages import STYLESHEET_PATH
 from server.protocol import remove_dot_segments
-from server.run import build_mirror, catalogs_of
 
 logger = logging.getLogger(ERROR_LOGGER)
 

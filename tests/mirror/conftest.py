@@ -11,11 +11,11 @@ import trio
 from capsule.resources import Resource
 from capsule.site import Capsule
 from server.accesslog import AccessLog
+from server.assemble import build_mirror, catalogs_of
 from server.config import Config, HostConfig, LimitSettings, ListenAddress, MirrorSettings
 from server.http import MirrorServer
 from server.mirror import Mirror
 from server.mirror_request import HostNames
-from server.run import build_mirror, catalogs_of
 
 PAGES = {
     "index.gmi": (

@@ -1,0 +1,136 @@
+"""What the servers serve, built from a Config: capsules, certificates, the mirror."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from capsule.catalog import Catalog, CatalogError
+from capsule.publication import Publication
+from capsule.site import Capsule
+from certs import Identity, ensure_identity, load_identity, server_context
+from server.accesslog import ERROR_LOGGER
+from server.config import Config, ConfigError, HostConfig, MirrorSettings
+from server.gemini import Site
+from server.mirror import Mirror
+from server.mirror_request import HostNames
+from server.pages import PageRenderer
+
+logger = logging.getLogger(ERROR_LOGGER)
+
+
+class StateDirectoryError(Exception):
+    """The state directory cannot hold what capsule must write there."""
+
+
+def identity_for(host: HostConfig, config: Config) -> Identity:
+    """The operator's certificate for a host if configured, else its self-signed one."""
+    if host.cert is not None and host.key is not None:
+        return load_identity(host.name, host.cert, host.key)
+    try:
+        return ensure_identity(host.name, config.state_dir)
+    except OSError as error:
+        raise StateDirectoryError(
+            f"state directory {config.state_dir}: {error.strerror or error}: capsule needs to "
+            f"write the self-signed certificate of {host.name} under certs/ there (or give the "
+            "host a certificate of its own with cert_dir or hosts.cert)"
+        ) from None
+
+
+def build_capsules(
+    config: Config, catalogs: dict[Path, Catalog] | None = None, index_writer: bool = True
+) -> dict[str, Capsule]:
+    """One capsule per content root, keyed by every host name serving it.
+
+    `catalogs` carries the catalogs of an earlier build (by root) so a reload reuses them;
+    `index_writer` is False in workers that follow another worker's index.
+    """
+    catalogs = catalogs if catalogs is not None else {}
+    by_root: dict[Path, Capsule] = {}
+    capsules: dict[str, Capsule] = {}
+    for host in config.hosts:
+        root = config.root_for(host)
+        try:
+            real_root = root.resolve(strict=True)
+        except OSError as error:
+            raise ConfigError(f"root of host {host.name!r}: {root}: {error.strerror}") from None
+        if real_root not in by_root:
+            by_root[real_root] = _capsule(real_root, config, catalogs, index_writer)
+        capsules[host.name.lower()] = by_root[real_root]
+    return capsules
+
+
+def _capsule(
+    root: Path, config: Config, catalogs: dict[Path, Catalog], index_writer: bool
+) -> Capsule:
+    catalog = _catalog(root, config, catalogs, index_writer) if config.index.enabled else None
+    publication = Publication(catalog, config.publication, config.lang) if catalog else None
+    return Capsule(
+        root,
+        config.lang,
+        publication,
+        redirects=config.redirects,
+        max_page_bytes=config.limits.max_page_bytes,
+    )
+
+
+def _catalog(
+    root: Path, config: Config, catalogs: dict[Path, Catalog], index_writer: bool
+) -> Catalog | None:
+    """The root's catalog, kept across reloads; None (and a warning) if it cannot be written."""
+    if root not in catalogs:
+        name = hashlib.sha256(str(root).encode()).hexdigest()[:16]
+        database = config.state_dir / "index" / f"{name}.sqlite3"
+        try:
+            catalogs[root] = Catalog(root, database, index_writer)
+        except CatalogError as error:
+            logger.warning("%s; %s is served without search, the archive and feeds", error, root)
+            return None
+    return catalogs[root]
+
+
+def catalogs_of(capsules: Mapping[str, Capsule]) -> list[Catalog]:
+    """The distinct catalogs behind a set of capsules."""
+    found: dict[int, Catalog] = {}
+    for capsule in capsules.values():
+        if capsule.publication is not None:
+            found.setdefault(id(capsule.publication.catalog), capsule.publication.catalog)
+    return list(found.values())
+
+
+def build_site(
+    config: Config, ports: frozenset[int], capsules: Mapping[str, Capsule] | None = None
+) -> Site:
+    """Certificates for every configured host, and its capsule under each name it carries."""
+    capsules = dict(capsules if capsules is not None else build_capsules(config))
+    identities: dict[str, Identity] = {}
+    for host in config.hosts:
+        identity = identity_for(host, config)
+        identities[host.name] = identity
+        for name in identity.names:
+            capsules.setdefault(name.lower(), capsules[host.name.lower()])
+    context = server_context(identities, config.hosts[0].name)
+    return Site(capsules, context, ports)
+
+
+def build_mirror(
+    config: Config, capsules: Mapping[str, Capsule] | None = None
+) -> tuple[Mirror, HostNames]:
+    """The mirror and the Host names it answers, from the config alone (no certificates)."""
+    settings = config.mirror or MirrorSettings()
+    capsules = capsules if capsules is not None else build_capsules(config)
+    gemini_port = config.listen[0].port if config.listen else None
+    renderer = PageRenderer(
+        settings.templates,
+        settings.inline_images,
+        settings.base_url,
+        settings.page_cache_bytes,
+        publication=any(capsule.publication is not None for capsule in capsules.values()),
+    )
+    base_host = urlsplit(settings.base_url).hostname if settings.base_url else None
+    extra = [base_host] if base_host else []
+    names = HostNames.build(capsules, config.hosts[0].name.lower(), extra)
+    return Mirror(capsules, renderer, gemini_port), names
