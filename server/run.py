@@ -130,6 +130,8 @@ async def serve(
         drain = service.config.limits.drain_timeout
         logger.info("stopping: draining in-flight requests (up to %.0fs)", drain)
         nursery.cancel_scope.deadline = trio.current_time() + drain + 1
+    for catalog in service.catalogs.values():
+        catalog.close()
 
 
 async def _wait_for_stop_signal(
