@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from capsule.articles import Article, article_date, fallback_title
+from capsule import titles
+from capsule.articles import Article, article_date
 from capsule.catalog_db import (
     UNWRITABLE,
     Connections,
@@ -23,11 +24,11 @@ from capsule.catalog_db import (
 )
 from capsule.scan import Listing, TreeScanner, parent_of, resources_exhausted
 from capsule.search_text import fts_query, plain_text
-from gemtext import parse, title
+from gemtext import parse
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # page_text rows share their rowid with pages.id, so updates never scan the text index.
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS pages (
@@ -425,9 +426,7 @@ class Catalog:
             return
         document = parse(text)
         dated = article_date(path)
-        page_title = title(document) or (
-            fallback_title(*dated) if dated else Path(path).stem.replace("-", " ")
-        )
+        page_title = titles.page_title(document, path)
         published = dated[0].isoformat() if dated else None
         if page_id is None:
             cursor = connection.execute(

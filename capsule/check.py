@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,11 +10,12 @@ from urllib.parse import unquote_to_bytes, urlsplit
 
 from capsule.articles import article_date
 from capsule.mime import is_gemtext
+from capsule.paths import join_within_root
 from capsule.publication import ARCHIVE_PATH, ATOM_PATH, GEMFEED_PATH, SEARCH_PATH
 from capsule.resources import File, Page, Redirect
 from capsule.site import INDEX_NAME, Capsule
-from gemtext import Link, parse
-from gemtext.parser import TOGGLE
+from capsule.tree import BrokenLink, LeavesRoot, Served, Unlisted, walk_served
+from gemtext import Link, Preformatted, Text, numbered, parse
 
 Severity = Literal["error", "warning"]
 
@@ -108,50 +108,23 @@ class _Checker:
         self.problems.append(Problem(severity, url.lstrip("/") or ".", line, message))
 
     def _walk(self) -> None:
-        """List every file outside dot-directories, without following symlinked directories."""
-        pending = [("", str(self.root))]
-        while pending:
-            prefix, directory = pending.pop()
-            try:
-                with os.scandir(directory) as listing:
-                    entries = list(listing)
-            except OSError as error:
-                self._add("error", prefix, None, f"cannot list directory: {error.strerror}")
-                continue
-            for entry in entries:
-                if entry.name.startswith("."):
-                    continue
-                url = f"{prefix}/{entry.name}"
-                try:
-                    if entry.is_symlink():
-                        if not self._symlink_stays_inside(entry, url) or entry.is_dir():
-                            # Links into a symlinked directory are answered by the site itself.
-                            continue
-                    elif entry.is_dir(follow_symlinks=False):
-                        self.directories.add(url + "/")
-                        pending.append((url, entry.path))
-                        continue
-                    if not entry.is_file():
-                        continue
-                except OSError:
-                    continue
-                if "\\" not in entry.name:
-                    # The site refuses backslashes, so such files are left to it to answer.
+        """List what the capsule serves, and report the symlinks it refuses."""
+        # A symlinked directory is not entered: links into it are left to the site to answer.
+        for found in walk_served(self.root):
+            match found:
+                case Served(url=url, is_directory=True, is_link=False):
+                    self.directories.add(url)
+                case Served(name=name, url=url, path=path, is_directory=False):
                     self.files.add(url)
-                if is_gemtext(entry.name):
-                    self.pages.append((url, entry.path))
-
-    def _symlink_stays_inside(self, entry: os.DirEntry[str], url: str) -> bool:
-        target = Path(os.path.realpath(entry.path))
-        if target != self.root and not target.is_relative_to(self.root):
-            self._add("error", url, None, f"symlink points outside the root, to {target}")
-            return False
-        try:
-            os.stat(entry.path)
-        except OSError as error:
-            self._add("error", url, None, f"broken symlink: {error.strerror}")
-            return False
-        return True
+                    if is_gemtext(name):
+                        self.pages.append((url, path))
+                case LeavesRoot(url=url, target=target):
+                    self._add("error", url, None, f"symlink points outside the root, to {target}")
+                case BrokenLink(url=url, error=error):
+                    self._add("error", url, None, f"broken symlink: {error.strerror}")
+                case Unlisted(url=url, error=error):
+                    message = f"cannot list directory: {error.strerror}"
+                    self._add("error", url.rstrip("/"), None, message)
 
     def _check_page(self, url: str, file_path: str) -> None:
         try:
@@ -169,31 +142,27 @@ class _Checker:
             self._add("error", url, first_bad, f"not valid UTF-8 (byte 0x{data[error.start]:02x})")
             # The site serves such a page with replacement characters, links and all.
             text = data.decode("utf-8", errors="replace")
-        base = url.rsplit("/", 1)[0]
-        opened: int | None = None
-        for number, line in enumerate(text.removeprefix("\ufeff").split("\n"), 1):
-            if line.startswith(TOGGLE):
-                opened = number if opened is None else None
-            elif opened is None and line.startswith(_LINK_PREFIX):
-                self._check_link(url, number, base, line)
-        if opened is not None:
-            self._add("warning", url, opened, "preformatted block is never closed")
+        for number, line in numbered(parse(text)):
+            match line:
+                case Link():
+                    self._check_link(url, number, line)
+                case Text() if line.text.startswith(_LINK_PREFIX):
+                    # The parser reads a link line without a URL as text.
+                    self._add("warning", url, number, "empty link line")
+                case Preformatted(closed=False):
+                    self._add("warning", url, number, "preformatted block is never closed")
 
-    def _check_link(self, url: str, number: int, base: str, line: str) -> None:
-        link = parse(line).lines[0]
-        if not isinstance(link, Link):
-            self._add("warning", url, number, "empty link line")
-            return
+    def _check_link(self, url: str, number: int, link: Link) -> None:
         # Navigation links repeat on every page; an absolute one means the same from anywhere.
-        key = ("" if link.url.startswith("/") else base, link.url)
+        key = ("" if link.url.startswith("/") else url.rsplit("/", 1)[0], link.url)
         if key not in self._verdicts:
-            self._verdicts[key] = self._verdict(base, link.url)
+            self._verdicts[key] = self._verdict(url, link.url)
         message = self._verdicts[key]
         if message is not None:
             self._add("error", url, number, message)
 
-    def _verdict(self, base: str, target: str) -> str | None:
-        """What is wrong with a link to `target` from a page in `base`, or None if nothing."""
+    def _verdict(self, page: str, target: str) -> str | None:
+        """What is wrong with a link to `target` on the page at `page`, or None if nothing."""
         try:
             parts = urlsplit(target)
         except ValueError:
@@ -204,7 +173,7 @@ class _Checker:
             decoded = unquote_to_bytes(parts.path).decode("utf-8")
         except UnicodeDecodeError:
             return f"broken link to {target} (bad percent-encoding)"
-        path = _join(base, decoded)
+        path = join_within_root(page, decoded)
         if path is None:
             return f"link to {target} climbs above the root"
         reason = self._why_missing(path)
@@ -224,7 +193,7 @@ class _Checker:
             directory in self.directories and directory + INDEX_NAME in self.files
         ):
             return None
-        # Anything the walk did not see (dot segments, symlinked directories) the site decides.
+        # Anything the walk did not find (behind a symlinked directory, say) the site decides.
         resource = self.site.resolve(path)
         if isinstance(resource, Redirect):
             resource = self.site.resolve(resource.target)
@@ -233,23 +202,6 @@ class _Checker:
         if directory in self.directories:
             return f"directory has no {INDEX_NAME}"
         return ""
-
-
-def _join(base: str, path: str) -> str | None:
-    """Resolve a decoded link path against its page's directory; None if it climbs above '/'."""
-    segments = (path if path.startswith("/") else f"{base}/{path}").split("/")
-    kept: list[str] = []
-    for segment in segments:
-        if segment == "..":
-            if not kept:
-                return None
-            kept.pop()
-        elif segment not in (".", ""):
-            kept.append(segment)
-    resolved = "/" + "/".join(kept)
-    if kept and segments[-1] in ("", ".", ".."):
-        resolved += "/"
-    return resolved
 
 
 def _generated(pages: Iterable[str]) -> frozenset[str]:

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from urllib.parse import quote
+
+from capsule.tree import Served, list_served
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def directory_listing(directory: Path, path: str, root: Path) -> str:
-    """A gemtext page linking to the entries of `directory` (served at `path`), dirs first.
-
-    Dotfiles, names that are not UTF-8, special files and symlinks that leave `root` (or lead
-    nowhere) are left out.
-    """
-    directories, files = _entries(directory, root)
+    """A gemtext page linking to what the capsule serves in `directory` (served at `path`),
+    directories first."""
+    directories, files = _entries(directory, path, root)
     lines = [f"# Index of {_label(path)}", ""]
     if path != "/":
         lines.append("=> ../ Parent directory")
@@ -27,41 +25,19 @@ def directory_listing(directory: Path, path: str, root: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _entries(directory: Path, root: Path) -> tuple[list[str], list[str]]:
-    directories: list[str] = []
-    files: list[str] = []
+def _entries(directory: Path, path: str, root: Path) -> tuple[list[str], list[str]]:
     try:
-        entries = list(os.scandir(directory))
+        found = list_served(str(directory), path, root)
     except OSError:
-        return directories, files
-    for entry in entries:
-        if entry.name.startswith(".") or not _is_utf8(entry.name):
-            continue
-        try:
-            if entry.is_symlink() and not Path(entry.path).resolve(strict=True).is_relative_to(
-                root
-            ):
-                continue
-            if entry.is_dir():
-                directories.append(entry.name)
-            elif entry.is_file():
-                files.append(entry.name)
-        except (OSError, RuntimeError):
-            continue
+        return [], []
+    served = [item for item in found if isinstance(item, Served)]
+    directories = [item.name for item in served if item.is_directory]
+    files = [item.name for item in served if not item.is_directory]
     return sorted(directories, key=_order), sorted(files, key=_order)
 
 
 def _order(name: str) -> tuple[str, str]:
     return name.casefold(), name
-
-
-def _is_utf8(name: str) -> bool:
-    """Names with undecodable bytes (surrogate escapes) have no URL a client could send back."""
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _label(text: str) -> str:

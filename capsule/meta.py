@@ -12,7 +12,9 @@ from fnmatch import translate
 from pathlib import Path
 
 from capsule.mime import is_textual
+from capsule.paths import split_path
 from capsule.resources import target_problem
+from capsule.tree import Served, stays_inside, walk_served
 
 META_NAME = ".meta"
 
@@ -233,10 +235,8 @@ class MetaIndex:
 
     def lookup(self, path: str) -> Meta:
         """The effective metadata of `path` (decoded, starting with '/'); the nearest rule wins."""
-        if not path.startswith("/"):
-            return NO_META
-        segments = [segment for segment in path.split("/") if segment]
-        if any(segment in (".", "..") for segment in segments):
+        segments = split_path(path)
+        if segments is None:
             return NO_META
         is_directory = path.endswith("/")
         depth = len(segments) if is_directory else len(segments) - 1
@@ -273,7 +273,8 @@ class MetaIndex:
         if cached is not None and cached[0] == identity:
             return cached[1]
         rules = None
-        if stat.S_ISREG(info.st_mode) and self._inside_root(name):
+        # A `.meta` reached through a symlink that leaves the root is not ours to read.
+        if stat.S_ISREG(info.st_mode) and stays_inside(self.root, name) is not None:
             try:
                 text = Path(name).read_bytes().decode("utf-8", errors="replace")
             except OSError as error:
@@ -286,28 +287,29 @@ class MetaIndex:
         self._cache[name] = (identity, rules)
         return rules
 
-    def _inside_root(self, name: str) -> bool:
-        """A `.meta` reached through a symlink that leaves the root is not ours to read."""
-        real = Path(os.path.realpath(name))
-        return real.is_relative_to(self.root)
-
     def _source(self, name: str) -> str:
         return "/" + Path(name).relative_to(self.root).as_posix()
 
 
 def check_meta_files(root: Path) -> list[MetaWarning]:
-    """Every problem in the `.meta` files under `root`, for checking a capsule before serving."""
+    """Every problem in the `.meta` files of the directories served under `root`, for checking
+    a capsule before serving."""
     root = root.resolve(strict=True)
+    directories = [("/", str(root))] + [
+        (found.url, found.path)
+        for found in walk_served(root)
+        if isinstance(found, Served) and found.is_directory and not found.is_link
+    ]
     warnings: list[MetaWarning] = []
-    for directory, subdirectories, names in os.walk(root):
-        subdirectories.sort()
-        if META_NAME in names:
-            name = Path(directory) / META_NAME
-            source = "/" + name.relative_to(root).as_posix()
-            try:
-                text = name.read_bytes().decode("utf-8", errors="replace")
-            except OSError as error:
-                warnings.append(MetaWarning(source, 0, f"cannot read: {error.strerror}"))
-                continue
-            warnings += parse_meta(text, source)[1]
+    for url, directory in directories:
+        name = Path(directory) / META_NAME
+        if not os.path.lexists(name) or name.is_dir():
+            continue
+        source = url + META_NAME
+        try:
+            text = name.read_bytes().decode("utf-8", errors="replace")
+        except OSError as error:
+            warnings.append(MetaWarning(source, 0, f"cannot read: {error.strerror}"))
+            continue
+        warnings += parse_meta(text, source)[1]
     return warnings

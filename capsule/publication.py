@@ -22,6 +22,7 @@ SEARCH_PATH = "/search"
 _MONTH_PAGE = re.compile(r"^/archive/(\d{4})/(\d{2})/$")
 _YEAR_PAGE = re.compile(r"^/archive/(\d{4})/$")
 
+_INDEX_PAGE = "/index.gmi"
 
 @dataclass(frozen=True, slots=True)
 class PublicationSettings:
@@ -61,8 +62,10 @@ class Publication:
 
     @property
     def title(self) -> str:
-        """The publication's name: configured, else its index page's title."""
-        return self.settings.title or self.catalog.title_of("/index.gmi") or "Articles"
+        """The publication's name: configured, else its index page's heading, else "Articles"."""
+        indexed = self.catalog.title_of(_INDEX_PAGE)
+        # An index without a heading is titled by its path, which names no publication.
+        return self.settings.title or (indexed if indexed != _INDEX_PAGE else None) or "Articles"
 
     def resolve(self, path: str, query: str | None) -> Resource | None:
         """The generated resource at `path`, or None if nothing is generated there."""

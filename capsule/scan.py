@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from capsule.mime import is_gemtext
+from capsule.tree import served_name, stays_inside
 
 # A directory changed this recently may change again within its mtime's granularity.
 _SETTLE_NS = 2_000_000_000
@@ -35,7 +36,9 @@ class TreeScanner:
 
     Adding, removing or renaming a file changes its directory's mtime, so a quick scan sees
     it; an in-place edit does not, which is why callers run a full scan now and then.
-    Dotfiles and dot-directories are skipped; symlinked directories are not followed.
+    Only what the capsule serves is listed, less names that are not printable (a title made
+    from a name with a newline would break the lines of feeds and search results); symlinked
+    directories are not followed.
     Unreadable entries are skipped; running out of descriptors or memory raises the OSError.
     """
 
@@ -84,11 +87,7 @@ class TreeScanner:
                 raise
             return ()
         for entry in entries:
-            if (
-                entry.name.startswith(".")
-                or not entry.name.isprintable()
-                or _undecodable(entry.name)
-            ):
+            if not served_name(entry.name) or not entry.name.isprintable():
                 continue
             try:
                 if entry.is_dir(follow_symlinks=False):
@@ -105,22 +104,13 @@ class TreeScanner:
 
     def _inside(self, entry: os.DirEntry[str]) -> bool:
         """Symlinked files count only if they point inside the root."""
-        return not entry.is_symlink() or Path(entry.path).resolve().is_relative_to(self.root)
+        return not entry.is_symlink() or stays_inside(self.root, entry.path) is not None
 
 
 def resources_exhausted(error: OSError) -> bool:
     """Whether `error` says the process ran out of descriptors or memory, which says nothing
     about the file: a scan then fails instead of taking the directory for empty."""
     return error.errno in _EXHAUSTED
-
-
-def _undecodable(name: str) -> bool:
-    """Names that are not valid UTF-8 cannot be requested or stored; they are skipped."""
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
 
 
 def parent_of(path: str) -> str:

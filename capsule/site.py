@@ -14,11 +14,11 @@ from capsule.mime import GEMTEXT, is_gemtext, mime_type
 from capsule.publication import Publication, without_markers
 from capsule.redirects import RedirectRule, find_redirect
 from capsule.resources import File, Gone, NotFound, Page, Redirect, Resource, Unavailable
+from capsule.tree import served_names, stays_inside
 
 logger = logging.getLogger(__name__)
 
 INDEX_NAME = "index.gmi"
-_ALLOWED_DOT_SEGMENTS = frozenset({".well-known"})
 
 
 class Capsule:
@@ -50,7 +50,7 @@ class Capsule:
         """Return the resource at `path` (decoded, starting with '/'); see the class for order."""
         if (redirect := find_redirect(self.redirects, path)) is not None:
             return redirect
-        segments = _segments(path)
+        segments = served_names(path)
         meta = NO_META if segments is None else self.meta.lookup(path)
         if meta.gone:
             return Gone()
@@ -72,7 +72,7 @@ class Capsule:
 
     def _from_disk(self, path: str, segments: list[str], meta: Meta) -> Resource:
         candidate = self.root.joinpath(*segments)
-        real = self._inside_root(candidate)
+        real = stays_inside(self.root, candidate)
         if real is None:
             return NotFound()
         try:
@@ -91,18 +91,8 @@ class Capsule:
             return NotFound()
         return self._file(real, info, meta)
 
-    def _inside_root(self, candidate: Path) -> Path | None:
-        """Follow symlinks and return the real path only if it stays under the root."""
-        try:
-            real = candidate.resolve(strict=True)
-        except (OSError, RuntimeError):
-            return None
-        if real != self.root and not real.is_relative_to(self.root):
-            return None
-        return real
-
     def _directory_index(self, directory: Path, path: str, meta: Meta) -> Resource:
-        index = self._inside_root(directory / INDEX_NAME)
+        index = stays_inside(self.root, directory / INDEX_NAME)
         info = _regular_file(index)
         if index is None or info is None:
             if meta.listing:
@@ -149,15 +139,3 @@ def _fall_back(first: Meta, then: Meta) -> Meta:
     """The MIME type and language of `first`, or else of `then`."""
     return Meta(mime=first.mime or then.mime, lang=first.lang or then.lang)
 
-
-def _segments(path: str) -> list[str] | None:
-    """Split an absolute path into segments, refusing anything that could leave the root."""
-    if not path.startswith("/") or "\x00" in path or "\\" in path:
-        return None
-    segments = [segment for segment in path.split("/") if segment]
-    for segment in segments:
-        if segment in (".", ".."):
-            return None
-        if segment.startswith(".") and segment not in _ALLOWED_DOT_SEGMENTS:
-            return None
-    return segments

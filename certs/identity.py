@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, Pub
 
 from certs.errors import CertificateError
 from certs.fingerprint import names_in, read_certificate
+from certs.layout import self_signed_files
 from certs.selfsigned import create_self_signed
 
 # Clients such as Amfora and Kristall refuse a certificate that does not name what they dialled.
@@ -33,20 +34,20 @@ def ensure_identity(host: str, state_dir: Path) -> Identity:
     """Return the self-signed identity for `host` under `state_dir`, creating it on first call."""
     if not host or host.startswith(".") or "/" in host or "\\" in host or "\0" in host:
         raise ValueError(f"not a usable host name: {host!r}")
-    host_dir = state_dir / "certs" / host
-    cert_path = host_dir / "cert.pem"
-    key_path = host_dir / "key.pem"
-    if cert_path.exists() and key_path.exists():
+    files = self_signed_files(state_dir, host)
+    if files.cert.exists() and files.key.exists():
         # Made before: reading needs no write access, so a read-only state directory serves.
-        return load_identity(host, cert_path, key_path)
-    for directory in (state_dir, state_dir / "certs", host_dir):
-        directory.mkdir(mode=_PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+        return load_identity(host, files.cert, files.key)
+    # Top down, so that every level from the state directory on is private, not just the last.
+    for directory in reversed((files.directory, *files.directory.parents)):
+        if directory.is_relative_to(state_dir):
+            directory.mkdir(mode=_PRIVATE_DIR_MODE, parents=True, exist_ok=True)
     # Processes starting together (workers, replicas) must not each make half a pair.
-    with _locked(host_dir / ".lock"):
-        if not (cert_path.exists() and key_path.exists()):
+    with _locked(files.directory / ".lock"):
+        if not (files.cert.exists() and files.key.exists()):
             names = _LOCALHOST_NAMES if host == "localhost" else (host,)
-            create_self_signed(names, cert_path, key_path)
-    return load_identity(host, cert_path, key_path)
+            create_self_signed(names, files.cert, files.key)
+    return load_identity(host, files.cert, files.key)
 
 
 @contextmanager

@@ -10,7 +10,7 @@ from gemtext.model import (
     Quote,
     Text,
 )
-from gemtext.parser import parse
+from gemtext.parser import numbered, parse
 from gemtext.query import FeedEntry, feed_entries, links, title
 from gemtext.render_gemtext import UnrepresentableLine, to_gemtext
 from gemtext.render_html import to_html
@@ -31,6 +31,7 @@ __all__ = [
     "feed_entries",
     "is_safe_url",
     "links",
+    "numbered",
     "parse",
     "title",
     "to_gemtext",

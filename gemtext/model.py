@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,10 +49,15 @@ class Quote:
 
 @dataclass(frozen=True, slots=True)
 class Preformatted:
-    """A whole preformatted block: the opening toggle's alt text and its verbatim lines."""
+    """A whole preformatted block: the opening toggle's alt text and its verbatim lines.
+
+    `closed` is False when the source ended before a closing toggle; as a fact about the
+    source, not the document, it takes no part in equality.
+    """
 
     alt: str
     lines: tuple[str, ...]
+    closed: bool = field(default=True, compare=False)
 
 
 Line = Text | Link | Heading | ListItem | Quote | Preformatted

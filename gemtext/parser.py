@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from gemtext.model import Document, Heading, Line, Link, ListItem, Preformatted, Quote, Text
 
@@ -29,16 +30,33 @@ def parse(text: str) -> Document:
         i += 1
         if line.startswith(TOGGLE):
             body: list[str] = []
+            closed = False
             while i < count:
                 verbatim = raw[i]
                 i += 1
                 if verbatim.startswith(TOGGLE):
+                    closed = True
                     break
                 body.append(verbatim.rstrip("\r"))
-            append(Preformatted(line[3:].strip(_TRAILING), tuple(body)))
+            append(Preformatted(line[3:].strip(_TRAILING), tuple(body), closed))
         else:
             append(_parse_line(line))
     return Document(tuple(lines))
+
+
+def numbered(doc: Document) -> Iterator[tuple[int, Line]]:
+    """Each line of `doc` with its 1-based line number in the text `parse` read it from.
+
+    Every line takes one source line but a preformatted block, numbered by its opening toggle,
+    which also takes its verbatim lines and its closing toggle.
+    """
+    number = 1
+    for line in doc:
+        yield number, line
+        if isinstance(line, Preformatted):
+            number += 1 + len(line.lines) + line.closed
+        else:
+            number += 1
 
 
 def _parse_line(line: str) -> Line:

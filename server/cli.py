@@ -20,6 +20,7 @@ from certs import (
     load_identity,
     public_key_fingerprint,
     read_certificate,
+    self_signed_files,
 )
 from server.accesslog import configure_logging
 from server.assemble import StateDirectoryError, identity_for
@@ -173,7 +174,7 @@ def load_config(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Co
 def print_fingerprints(config: Config) -> None:
     """Print, per host, the SHA-256 fingerprints of the certificate it serves and its key."""
     for host in config.hosts:
-        cert_path = host.cert or config.state_dir / "certs" / host.name / "cert.pem"
+        cert_path = host.cert or self_signed_files(config.state_dir, host.name).cert
         if not cert_path.exists():
             raise CertificateError(
                 f"{host.name}: no certificate at {cert_path} yet; `capsule serve` with the same "

@@ -3,27 +3,25 @@
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 from collections import deque
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from capsule.mime import is_gemtext
+from capsule.paths import join, remove_dot_segments
 from capsule.resources import File
+from capsule.tree import Served, walk_served
 from server.accesslog import ERROR_LOGGER
 from server.assemble import build_mirror, catalogs_of
 from server.config import Config, ConfigError
 from server.links import PAGE_INDEX, PAGE_SUFFIX, mirror_path
 from server.mirror import ATOM, HTML, OK, Request, Response
 from server.pages import STYLESHEET_PATH
-from server.protocol import remove_dot_segments
 
 logger = logging.getLogger(ERROR_LOGGER)
-
-_SERVED_DOT_NAMES = frozenset({".well-known"})
 
 
 def export(config: Config, outdir: Path) -> int:
@@ -70,7 +68,8 @@ def internal_links(page: str, html: str) -> list[str]:
         parts = urlsplit(url)
         if parts.scheme or parts.netloc or not parts.path or parts.query:
             continue
-        paths.append(remove_dot_segments(unquote(urljoin(page, parts.path))))
+        # Joined before decoding, as a browser joins; then dot segments that were escaped.
+        paths.append(remove_dot_segments(unquote(join(page, parts.path))))
     return paths
 
 
@@ -82,17 +81,10 @@ def output_file(outdir: Path, path: str) -> Path:
 
 
 def _published(root: Path) -> Iterator[str]:
-    """Capsule paths of every file under the root that the capsule may serve, sorted."""
-    for directory, subdirectories, names in os.walk(root):
-        subdirectories[:] = sorted(
-            name for name in subdirectories
-            if not name.startswith(".") or name in _SERVED_DOT_NAMES
-        )
-        relative = Path(directory).relative_to(root).as_posix()
-        prefix = "/" if relative == "." else f"/{relative}/"
-        for name in sorted(names):
-            if not name.startswith("."):
-                yield prefix + name
+    """Capsule paths of every file the capsule serves under the root, sorted by directory."""
+    for found in walk_served(root):
+        if isinstance(found, Served) and not found.is_directory:
+            yield found.url
 
 
 def _exportable(path: str, response: Response, config: Config) -> bool:

@@ -7,11 +7,11 @@ and every other file at its own path. The raw gemtext of a page stays at its cap
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from capsule.mime import is_gemtext
+from capsule.paths import join, remove_dot_segments
 from capsule.site import INDEX_NAME
-from server.protocol import remove_dot_segments
 
 PAGE_SUFFIX = ".html"
 INPUT_FIELD = "q"
@@ -81,7 +81,7 @@ def rewrite_link(url: str, page_path: str, own_hosts: frozenset[str]) -> str:
     elif not parts.path and not parts.query:
         return url
     else:
-        path = urljoin(page_path, parts.path) if parts.path else page_path
+        path = join(page_path, parts.path) if parts.path else page_path
     rewritten = mirror_path(remove_dot_segments(path))
     if parts.query:
         rewritten += "?" + parts.query

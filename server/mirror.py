@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, unquote
 
 from capsule.atom import render_atom
 from capsule.mime import GEMTEXT
+from capsule.paths import gemini_url
 from capsule.resources import (
     Feed,
     File,
@@ -178,8 +179,8 @@ class Mirror:
     def _context(self, path: str, host: str) -> PageContext:
         capsule = self.capsules[host]
         own = frozenset(name for name, other in self.capsules.items() if other is capsule)
-        port = "" if self.gemini_port in (None, 0, 1965) else f":{self.gemini_port}"
-        return PageContext(path, host, own, f"gemini://{host}{port}")
+        # Port 0 asked the system for any port: which one it gave is not known here.
+        return PageContext(path, host, own, gemini_url(host, self.gemini_port or None))
 
 
 def capsule_query(query: str | None) -> str | None:

@@ -9,8 +9,8 @@ from urllib.parse import quote
 import jinja2
 
 import gemtext
-from capsule.articles import article_date, fallback_title
 from capsule.publication import ARCHIVE_PATH, ATOM_PATH
+from capsule.titles import page_title
 from server.links import INPUT_FIELD, mirror_path, raw_path, rewrite_link
 from server.page_cache import PageCache
 
@@ -28,12 +28,6 @@ class PageContext:
     own_hosts: frozenset[str]
     gemini_origin: str
     """`gemini://HOST[:PORT]` of the capsule, for the footer link to the original."""
-
-
-def page_title(path: str) -> str:
-    """The title of a page without a heading: an article's slug in words, else its path."""
-    dated = article_date(path)
-    return fallback_title(*dated) if dated else path
 
 
 class PageRenderer:
@@ -86,7 +80,8 @@ class PageRenderer:
             "page.html",
             context,
             lang=lang,
-            title=gemtext.title(document) or page_title(context.path),
+            # Titled by its source file, as the catalog titles it: a directory by its index.gmi.
+            title=page_title(document, raw_path(context.path) or context.path),
             content=content,
         )
 

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import SplitResult, unquote_to_bytes, urlsplit
 
+from capsule.paths import gemini_url, remove_dot_segments
 from capsule.resources import (
     Feed,
     File,
@@ -21,7 +22,6 @@ from capsule.resources import (
 
 MAX_URL_BYTES = 1024
 MAX_META_BYTES = 1024
-DEFAULT_PORT = 1965
 GEMTEXT_MIME = "text/gemini; charset=utf-8"
 ATOM_MIME = "application/atom+xml; charset=utf-8"
 
@@ -145,22 +145,6 @@ def parse_request(
     return Request(url, host, port, remove_dot_segments(path), query)
 
 
-def remove_dot_segments(path: str) -> str:
-    """Resolve '.' and '..' segments and collapse empty ones; never climbs above '/'."""
-    segments = path.split("/")
-    kept: list[str] = []
-    for segment in segments:
-        if segment == "..":
-            if kept:
-                kept.pop()
-        elif segment not in (".", ""):
-            kept.append(segment)
-    normalised = "/" + "/".join(kept)
-    if kept and segments[-1] in ("", ".", ".."):
-        normalised += "/"
-    return normalised
-
-
 def response_header(resource: Resource) -> ResponseHeader:
     """The header that answers a request for `resource`."""
     match resource:
@@ -184,9 +168,7 @@ def response_header(resource: Resource) -> ResponseHeader:
 
 def origin(request: Request) -> str:
     """The scheme, host and port a request was made to, e.g. `gemini://example.org`."""
-    host = f"[{request.host}]" if ":" in request.host else request.host
-    port = f":{request.port}" if request.port not in (None, DEFAULT_PORT) else ""
-    return f"gemini://{host}{port}"
+    return gemini_url(request.host, request.port)
 
 
 def slow_down(retry_after: float) -> ResponseHeader:

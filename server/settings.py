@@ -24,6 +24,7 @@ from capsule.publication import PublicationSettings
 from capsule.redirects import RedirectRule
 from capsule.resources import target_problem
 from capsule.setting import Bound, Declaration, declaration_of
+from certs import operator_files
 from server.config import (
     LOG_LEVELS,
     Config,
@@ -332,9 +333,10 @@ class _Settings:
             raise ConfigError(f"{key}.root ({origin}): {str(host.root)!r} is not a directory")
         if (host.cert is None) != (host.key is None):
             raise ConfigError(f"{key} ({origin}): cert and key must be given together")
-        if host.cert is None and cert_dir is not None and (cert_dir / host.name).is_dir():
-            pair = cert_dir / host.name
-            host = dataclasses.replace(host, cert=pair / "cert.pem", key=pair / "key.pem")
+        if host.cert is None and cert_dir is not None:
+            files = operator_files(cert_dir, host.name)
+            if files.directory.is_dir():
+                host = dataclasses.replace(host, cert=files.cert, key=files.key)
         return host
 
     def redirects(self) -> tuple[RedirectRule, ...]:

@@ -274,6 +274,14 @@ def test_check_meta_files_reports_every_file(root: Path) -> None:
     ]
 
 
+def test_check_meta_files_reads_only_directories_the_capsule_serves(root: Path) -> None:
+    write(root / ".git" / ".meta", "x colour=red\n")
+    write(root / ".well-known" / ".meta", "x shade=blue\n")
+    assert check_meta_files(root) == [
+        MetaWarning("/.well-known/.meta", 1, "unknown key 'shade'"),
+    ]
+
+
 # Resolving with metadata
 
 

@@ -195,3 +195,16 @@ def test_search_snippets_leave_out_the_title_and_markers(capsule: Capsule) -> No
     text = page_text(capsule, "/search", "daily")
     assert "{{" not in text
     assert "> Daily news" not in text
+
+
+@pytest.mark.parametrize(
+    ("index", "expected"), [("# Daily news\n", "Daily news"), ("No heading here.\n", "Articles")]
+)
+def test_feed_title_is_the_index_heading_else_articles(
+    tmp_path: Path, index: str, expected: str
+) -> None:
+    root = tmp_path / "plain"
+    write_page(root, "/index.gmi", index)
+    catalog = Catalog(root, tmp_path / "plain.sqlite3")
+    catalog.refresh()
+    assert Publication(catalog, PublicationSettings(), None).title == expected

@@ -1,0 +1,15 @@
+"""The title of a page: its first heading, else a dated article's slug in words, else its path."""
+
+from __future__ import annotations
+
+from capsule.articles import article_date, fallback_title
+from gemtext import Document, title
+
+
+def page_title(document: Document, path: str) -> str:
+    """What a page at capsule path `path` is called, in search results, feeds and the mirror."""
+    heading = title(document)
+    if heading:
+        return heading
+    dated = article_date(path)
+    return fallback_title(*dated) if dated else path
