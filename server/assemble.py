@@ -6,18 +6,13 @@ import hashlib
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from capsule.catalog import Catalog, CatalogError
 from capsule.publication import Publication
 from capsule.site import Capsule
-from certs import Identity, ensure_identity, load_identity, server_context
+from certs import Identity, ensure_identity, load_identity
 from server.accesslog import ERROR_LOGGER
-from server.config import Config, ConfigError, HostConfig, MirrorSettings
-from server.gemini import Site
-from server.mirror import Mirror
-from server.mirror_request import HostNames
-from server.pages import PageRenderer
+from server.config import Config, ConfigError, HostConfig
 
 logger = logging.getLogger(ERROR_LOGGER)
 
@@ -99,38 +94,3 @@ def catalogs_of(capsules: Mapping[str, Capsule]) -> list[Catalog]:
         if capsule.publication is not None:
             found.setdefault(id(capsule.publication.catalog), capsule.publication.catalog)
     return list(found.values())
-
-
-def build_site(
-    config: Config, ports: frozenset[int], capsules: Mapping[str, Capsule] | None = None
-) -> Site:
-    """Certificates for every configured host, and its capsule under each name it carries."""
-    capsules = dict(capsules if capsules is not None else build_capsules(config))
-    identities: dict[str, Identity] = {}
-    for host in config.hosts:
-        identity = identity_for(host, config)
-        identities[host.name] = identity
-        for name in identity.names:
-            capsules.setdefault(name.lower(), capsules[host.name.lower()])
-    context = server_context(identities, config.hosts[0].name)
-    return Site(capsules, context, ports)
-
-
-def build_mirror(
-    config: Config, capsules: Mapping[str, Capsule] | None = None
-) -> tuple[Mirror, HostNames]:
-    """The mirror and the Host names it answers, from the config alone (no certificates)."""
-    settings = config.mirror or MirrorSettings()
-    capsules = capsules if capsules is not None else build_capsules(config)
-    gemini_port = config.listen[0].port if config.listen else None
-    renderer = PageRenderer(
-        settings.templates,
-        settings.inline_images,
-        settings.base_url,
-        settings.page_cache_bytes,
-        publication=any(capsule.publication is not None for capsule in capsules.values()),
-    )
-    base_host = urlsplit(settings.base_url).hostname if settings.base_url else None
-    extra = [base_host] if base_host else []
-    names = HostNames.build(capsules, config.hosts[0].name.lower(), extra)
-    return Mirror(capsules, renderer, gemini_port), names

@@ -25,7 +25,7 @@ from certs import (
 from server.accesslog import configure_logging
 from server.assemble import StateDirectoryError, identity_for
 from server.config import DEFAULT_HOST, LOOPBACK_DEFAULTS, Config, ConfigError, HostConfig
-from server.export import export
+from server.mirror.export import export
 from server.run import run_server
 from server.settings import SETTINGS, Values, build_config, read_file, without_none
 from server.systemd import SocketActivationError, unit_file

@@ -15,17 +15,19 @@ import trio
 from capsule.catalog import Catalog
 from server import systemd
 from server.accesslog import ERROR_LOGGER, AccessLog, configure_logging
-from server.assemble import build_capsules, build_mirror, build_site, catalogs_of, identity_for
+from server.assemble import build_capsules, catalogs_of, identity_for
 from server.config import (
     DEFAULT_GEMINI_PORT,
     Config,
 )
 from server.config_pipe import receive_configs
 from server.descriptors import fit_connection_caps, raise_open_file_limit
-from server.gemini import GeminiServer
-from server.http import MirrorServer
+from server.gemini.server import GeminiServer
+from server.gemini.site import build_site
 from server.indexing import keep_fresh
 from server.listening import activated_listeners, bound_ports, listener_url, open_listeners
+from server.mirror.server import MirrorServer
+from server.mirror.site import build_mirror
 from server.workers import supervise
 
 logger = logging.getLogger(ERROR_LOGGER)

@@ -9,9 +9,9 @@ import pytest
 import trio
 
 from server.accesslog import AccessLog
-from server.assemble import build_site
 from server.config import Config, HostConfig, LimitSettings, ListenAddress
-from server.gemini import GeminiServer
+from server.gemini.server import GeminiServer
+from server.gemini.site import build_site
 from server.listening import bound_ports
 from tests.harness import RunningServer, StartServer, write_capsule
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import trio
 
 from server.config import Config
-from server.gemini import GeminiServer
+from server.gemini.server import GeminiServer
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from capsule.publication import Publication, PublicationSettings
 from capsule.redirects import RedirectRule
 from capsule.resources import File, Gone, NotFound, Page, Redirect
 from capsule.site import Capsule
-from server.protocol import response_header
+from server.gemini.protocol import response_header
 
 
 def write(path: Path, text: str) -> Path:

@@ -11,11 +11,12 @@ import trio
 from capsule.resources import Resource
 from capsule.site import Capsule
 from server.accesslog import AccessLog
-from server.assemble import build_mirror, catalogs_of
+from server.assemble import catalogs_of
 from server.config import Config, HostConfig, LimitSettings, ListenAddress, MirrorSettings
-from server.http import MirrorServer
-from server.mirror import Mirror
-from server.mirror_request import HostNames
+from server.mirror.request import HostNames
+from server.mirror.responses import Mirror
+from server.mirror.server import MirrorServer
+from server.mirror.site import build_mirror
 
 PAGES = {
     "index.gmi": (

@@ -9,7 +9,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 import pytest
 
 from server.cli import demo_root, main
-from server.export import export
+from server.mirror.export import export
 from tests.mirror.conftest import StartMirror, mirror_config
 from tests.mirror.mirror_client import HttpClient
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from server.mirror_request import Refusal, request_head, smuggling_refusal
+from server.mirror.request import Refusal, request_head, smuggling_refusal
 
 HEAD = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"
 

@@ -8,7 +8,7 @@ import trio
 
 from capsule.resources import Gone, Redirect
 from server.config import LimitSettings
-from server.mirror import CSP
+from server.mirror.responses import CSP
 from tests.mirror.conftest import StartMirror
 from tests.mirror.mirror_client import HttpClient, fetch, send_raw, status_of
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from server.links import MirrorTarget, capsule_target, mirror_path, raw_path, rewrite_link
+from server.mirror.links import MirrorTarget, capsule_target, mirror_path, raw_path, rewrite_link
 
 OWN = frozenset({"localhost", "example.org"})
 

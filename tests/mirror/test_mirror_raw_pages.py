@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from capsule.resources import File
-from server.assemble import build_mirror
-from server.links import MirrorTarget
-from server.mirror import GEMTEXT_SOURCE
+from server.mirror.links import MirrorTarget
+from server.mirror.responses import GEMTEXT_SOURCE
+from server.mirror.site import build_mirror
 from tests.mirror.conftest import StartMirror, mirror_config
 from tests.mirror.mirror_client import fetch
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from server.mirror import Request
-from server.mirror_request import HostNames, Refusal, parse_request
+from server.mirror.request import HostNames, Refusal, parse_request
+from server.mirror.responses import Request
 
 HOSTS = HostNames.build(["example.org", "other.example"], "example.org", ["www.example.org"])
 

@@ -12,9 +12,9 @@ import pytest
 
 from capsule.articles import Article
 from capsule.resources import Feed, Gone, InputPrompt, Page, Redirect, Resource
-from server.assemble import build_mirror
-from server.mirror import CSP, Mirror, Request, Response
-from server.pages import STYLESHEET_PATH
+from server.mirror.pages import STYLESHEET_PATH
+from server.mirror.responses import CSP, Mirror, Request, Response
+from server.mirror.site import build_mirror
 from tests.mirror.conftest import ScriptedCapsule, mirror_config
 
 SCRIPTED: dict[str, Resource] = {

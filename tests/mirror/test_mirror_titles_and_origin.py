@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from capsule.catalog import Catalog
-from server.assemble import build_mirror
-from server.mirror import Mirror, Request
+from server.mirror.responses import Mirror, Request
+from server.mirror.site import build_mirror
 from tests.mirror.conftest import mirror_config, write_capsule
 
 

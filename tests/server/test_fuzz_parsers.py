@@ -14,12 +14,15 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from capsule.meta import MetaRule, MetaWarning, parse_meta
-from server import mirror_request
 from server.config import MirrorSettings
-from server.mirror import Request as MirrorRequest
-from server.mirror_request import HostNames, Refusal
-from server.protocol import MAX_URL_BYTES, Request, RequestReader, ResponseHeader, parse_request
-from server.proxy_protocol import (
+from server.gemini.protocol import (
+    MAX_URL_BYTES,
+    Request,
+    RequestReader,
+    ResponseHeader,
+    parse_request,
+)
+from server.gemini.proxy_protocol import (
     DEFAULT_MAX_HEADER_BYTES,
     V1_MAX_BYTES,
     V2_SIGNATURE,
@@ -27,6 +30,9 @@ from server.proxy_protocol import (
     ProxyHeader,
     ProxyHeaderReader,
 )
+from server.mirror import request as mirror_request
+from server.mirror.request import HostNames, Refusal
+from server.mirror.responses import Request as MirrorRequest
 
 # Sized so the whole file runs in a few seconds; no deadline, so a slow machine cannot flake.
 FUZZ = settings(max_examples=300, deadline=None)

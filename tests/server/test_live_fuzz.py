@@ -16,10 +16,11 @@ import pytest
 import trio
 
 from server.accesslog import ERROR_LOGGER, AccessLog
-from server.assemble import build_mirror, catalogs_of
+from server.assemble import catalogs_of
 from server.config import Config, HostConfig, LimitSettings, ListenAddress, MirrorSettings
-from server.http import MirrorServer
-from server.protocol import MAX_META_BYTES
+from server.gemini.protocol import MAX_META_BYTES
+from server.mirror.server import MirrorServer
+from server.mirror.site import build_mirror
 from tests.harness import StartServer, fetch, open_tls
 
 SEED = 1965

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from server.page_cache import PageCache
+from server.mirror.page_cache import PageCache
 
 
 def render_counting(calls: list[str], text: str) -> str:

@@ -10,8 +10,8 @@ import trio
 import trio.testing
 
 from certs import ensure_identity, server_context
-from server.prefixed_stream import PrefixedStream
-from server.proxy_protocol import ProxyHeader, ProxyHeaderReader
+from server.gemini.prefixed_stream import PrefixedStream
+from server.gemini.proxy_protocol import ProxyHeader, ProxyHeaderReader
 from tests.harness import client_context
 
 Pair = tuple[trio.abc.HalfCloseableStream, trio.abc.HalfCloseableStream]

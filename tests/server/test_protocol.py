@@ -8,13 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from capsule.paths import remove_dot_segments
 from capsule.resources import File, Gone, InputPrompt, NotFound, Page, Redirect, Resource
-from server.protocol import (
+from server.gemini.protocol import (
     Request,
     RequestReader,
     ResponseHeader,
     parse_request,
-    remove_dot_segments,
     response_header,
     slow_down,
 )

@@ -5,8 +5,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import logging
-import ssl
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import trio
@@ -14,14 +13,15 @@ import trio
 from capsule.atom import render_atom
 from capsule.resources import Feed, File, NotFound, Page, Resource, Unavailable
 from capsule.site import Capsule
-from server import protocol
 from server.accesslog import ERROR_LOGGER, AccessLog, AccessRecord
 from server.admission import admission_for, apply_limits
 from server.config import LimitSettings
+from server.gemini import protocol
+from server.gemini.prefixed_stream import PrefixedStream
+from server.gemini.proxy_protocol import ProxyError, ProxyHeader, ProxyHeaderReader
+from server.gemini.site import Site
 from server.listening import accept_until, client_address
 from server.opening import open_file
-from server.prefixed_stream import PrefixedStream
-from server.proxy_protocol import ProxyError, ProxyHeader, ProxyHeaderReader
 from server.send_deadline import SendDeadlineStream, SendTimeout
 
 logger = logging.getLogger(ERROR_LOGGER)
@@ -31,20 +31,6 @@ _RECEIVE_BYTES = 16 * 1024
 TLSStream = trio.SSLStream[trio.abc.Stream]
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 _TRANSPORT_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError)
-
-
-@dataclass(frozen=True, slots=True)
-class Site:
-    """What the server answers for: capsules by host name and the TLS context."""
-
-    capsules: Mapping[str, Capsule]
-    ssl_context: ssl.SSLContext
-    ports: frozenset[int]
-
-    @property
-    def host_names(self) -> frozenset[str]:
-        """Every name a request URL may carry."""
-        return frozenset(self.capsules)
 
 
 class GeminiServer:

@@ -11,8 +11,8 @@ import jinja2
 import gemtext
 from capsule.publication import ARCHIVE_PATH, ATOM_PATH
 from capsule.titles import page_title
-from server.links import INPUT_FIELD, mirror_path, raw_path, rewrite_link
-from server.page_cache import PageCache
+from server.mirror.links import INPUT_FIELD, mirror_path, raw_path, rewrite_link
+from server.mirror.page_cache import PageCache
 
 STYLESHEET = "style.css"
 STYLESHEET_PATH = "/_capsule/" + STYLESHEET
@@ -44,7 +44,7 @@ class PageRenderer:
         loaders: list[jinja2.BaseLoader] = []
         if templates is not None:
             loaders.append(jinja2.FileSystemLoader(templates))
-        loaders.append(jinja2.PackageLoader("server", "templates"))
+        loaders.append(jinja2.PackageLoader("server.mirror", "templates"))
         self.environment = jinja2.Environment(
             loader=jinja2.ChoiceLoader(loaders),
             autoescape=True,

@@ -24,8 +24,8 @@ from capsule.resources import (
     Unavailable,
 )
 from capsule.site import Capsule
-from server.links import INPUT_FIELD, MirrorTarget, capsule_target, mirror_path, rewrite_link
-from server.pages import STYLESHEET_PATH, PageContext, PageRenderer
+from server.mirror.links import INPUT_FIELD, MirrorTarget, capsule_target, mirror_path, rewrite_link
+from server.mirror.pages import STYLESHEET_PATH, PageContext, PageRenderer
 
 OK = 200
 MOVED_PERMANENTLY = 301

@@ -9,7 +9,7 @@ from enum import Enum
 from urllib.parse import unquote_to_bytes, urlsplit
 
 from capsule.paths import remove_dot_segments
-from server.mirror import Request
+from server.mirror.responses import Request
 
 _HEAD_END = re.compile(rb"\n\r?\n")
 """The blank line that ends a request head, found exactly as h11 finds it."""

@@ -15,20 +15,20 @@ import h11
 import trio
 
 from capsule.resources import File, NotFound, Unavailable
-from server import mirror as responses
 from server.accesslog import ERROR_LOGGER, AccessLog, AccessRecord
 from server.admission import admission_for, apply_limits
 from server.config import LimitSettings, MirrorSettings
-from server.links import capsule_target
 from server.listening import accept_until, client_address
-from server.mirror import Mirror, Response
-from server.mirror_request import (
+from server.mirror import responses
+from server.mirror.links import capsule_target
+from server.mirror.request import (
     HostNames,
     Refusal,
     parse_request,
     request_head,
     smuggling_refusal,
 )
+from server.mirror.responses import Mirror, Response
 from server.opening import OpenedFile, open_file
 from server.send_deadline import SendDeadlineStream, SendTimeout
 

@@ -15,11 +15,12 @@ from capsule.paths import join, remove_dot_segments
 from capsule.resources import File
 from capsule.tree import Served, walk_served
 from server.accesslog import ERROR_LOGGER
-from server.assemble import build_mirror, catalogs_of
+from server.assemble import catalogs_of
 from server.config import Config, ConfigError
-from server.links import PAGE_INDEX, PAGE_SUFFIX, mirror_path
-from server.mirror import ATOM, HTML, OK, Request, Response
-from server.pages import STYLESHEET_PATH
+from server.mirror.links import PAGE_INDEX, PAGE_SUFFIX, mirror_path
+from server.mirror.pages import STYLESHEET_PATH
+from server.mirror.responses import ATOM, HTML, OK, Request, Response
+from server.mirror.site import build_mirror
 
 logger = logging.getLogger(ERROR_LOGGER)
 
