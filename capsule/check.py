@@ -13,7 +13,7 @@ from capsule.mime import is_gemtext
 from capsule.paths import join_within_root
 from capsule.publication import ARCHIVE_PATH, ATOM_PATH, GEMFEED_PATH, SEARCH_PATH
 from capsule.resources import File, Page, Redirect
-from capsule.site import INDEX_NAME, Capsule
+from capsule.root import INDEX_NAME, Capsule
 from capsule.tree import BrokenLink, LeavesRoot, Served, Unlisted, walk_served
 from gemtext import Link, Preformatted, Text, numbered, parse
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from capsule.catalog import Catalog, CatalogError
 from capsule.publication import Publication
-from capsule.site import Capsule
+from capsule.root import Capsule
 from certs import Identity, ensure_identity, load_identity
 from server.accesslog import ERROR_LOGGER
 from server.config import Config, ConfigError, HostConfig

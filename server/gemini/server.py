@@ -12,7 +12,7 @@ import trio
 
 from capsule.atom import render_atom
 from capsule.resources import Feed, File, NotFound, Page, Resource, Unavailable
-from capsule.site import Capsule
+from capsule.root import Capsule
 from server.accesslog import ERROR_LOGGER, AccessLog, AccessRecord
 from server.admission import admission_for, apply_limits
 from server.config import LimitSettings

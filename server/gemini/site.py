@@ -6,7 +6,7 @@ import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from capsule.site import Capsule
+from capsule.root import Capsule
 from certs import Identity, server_context
 from server.assemble import build_capsules, identity_for
 from server.config import Config

@@ -7,6 +7,7 @@ import shutil
 from collections import deque
 from collections.abc import Iterator
 from html.parser import HTMLParser
+from http import HTTPStatus
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -19,7 +20,7 @@ from server.assemble import catalogs_of
 from server.config import Config, ConfigError
 from server.mirror.links import PAGE_INDEX, PAGE_SUFFIX, mirror_path
 from server.mirror.pages import STYLESHEET_PATH
-from server.mirror.responses import ATOM, HTML, OK, Request, Response
+from server.mirror.responses import ATOM, HTML, Request, Response
 from server.mirror.site import build_mirror
 
 logger = logging.getLogger(ERROR_LOGGER)
@@ -89,7 +90,7 @@ def _published(root: Path) -> Iterator[str]:
 
 
 def _exportable(path: str, response: Response, config: Config) -> bool:
-    if response.status != OK:
+    if response.status != HTTPStatus.OK:
         logger.warning("build: %s answers %d; not written", path, response.status)
         return False
     content_type = dict(response.headers)["Content-Type"]

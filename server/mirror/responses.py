@@ -7,6 +7,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import formatdate, parsedate_to_datetime
+from http import HTTPStatus
 from urllib.parse import parse_qs, unquote
 
 from capsule.atom import render_atom
@@ -23,33 +24,18 @@ from capsule.resources import (
     Resource,
     Unavailable,
 )
-from capsule.site import Capsule
+from capsule.root import Capsule
 from server.mirror.links import INPUT_FIELD, MirrorTarget, capsule_target, mirror_path, rewrite_link
 from server.mirror.pages import STYLESHEET_PATH, PageContext, PageRenderer
 
-OK = 200
-MOVED_PERMANENTLY = 301
-FOUND = 302
-NOT_MODIFIED = 304
-BAD_REQUEST = 400
-NOT_FOUND = 404
-METHOD_NOT_ALLOWED = 405
-GONE = 410
-CONTENT_TOO_LARGE = 413
-MISDIRECTED_REQUEST = 421
-TOO_MANY_REQUESTS = 429
-HEADERS_TOO_LARGE = 431
-INTERNAL_ERROR = 500
-SERVICE_UNAVAILABLE = 503
-
 REASONS = {
-    BAD_REQUEST: "Bad request",
-    METHOD_NOT_ALLOWED: "Method not allowed",
-    CONTENT_TOO_LARGE: "Request body too large",
-    MISDIRECTED_REQUEST: "This server does not serve that host",
-    TOO_MANY_REQUESTS: "Too many requests",
-    HEADERS_TOO_LARGE: "Request headers too large",
-    INTERNAL_ERROR: "Internal error",
+    HTTPStatus.BAD_REQUEST: "Bad request",
+    HTTPStatus.METHOD_NOT_ALLOWED: "Method not allowed",
+    HTTPStatus.REQUEST_ENTITY_TOO_LARGE: "Request body too large",
+    HTTPStatus.MISDIRECTED_REQUEST: "This server does not serve that host",
+    HTTPStatus.TOO_MANY_REQUESTS: "Too many requests",
+    HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE: "Request headers too large",
+    HTTPStatus.INTERNAL_SERVER_ERROR: "Internal error",
 }
 
 HTML = "text/html; charset=utf-8"
@@ -116,7 +102,7 @@ class Mirror:
     def respond(self, request: Request) -> Response:
         """The response to a valid request (this reads the capsule from disk)."""
         if request.path == STYLESHEET_PATH:
-            return _conditional(_entity(OK, CSS, self._stylesheet, CACHE_PAGE), request)
+            return _conditional(_entity(HTTPStatus.OK, CSS, self._stylesheet, CACHE_PAGE), request)
         capsule = self.capsules[request.host]
         target = capsule_target(request.path)
         query = capsule_query(request.query)
@@ -139,38 +125,39 @@ class Mirror:
         context = self._context(target.path, host)
         match resource:
             case Page(gemtext=text) if target.raw:
-                return _entity(OK, GEMTEXT_SOURCE, text.encode("utf-8"), CACHE_PAGE)
+                return _entity(HTTPStatus.OK, GEMTEXT_SOURCE, text.encode("utf-8"), CACHE_PAGE)
             case Page(gemtext=text, lang=lang):
                 html = self.renderer.page(text, lang, context)
-                return _entity(OK, HTML, html.encode("utf-8"), CACHE_PAGE)
+                return _entity(HTTPStatus.OK, HTML, html.encode("utf-8"), CACHE_PAGE)
             case File(mime=mime) if mime.partition(";")[0].strip() == GEMTEXT:
                 # A page too large to render: its source, streamed as it is.
                 return _file(resource, GEMTEXT_SOURCE)
             case File():
                 return _file(resource, resource.mime)
             case Redirect(target=location, permanent=permanent):
-                status = MOVED_PERMANENTLY if permanent else FOUND
+                status = HTTPStatus.MOVED_PERMANENTLY if permanent else HTTPStatus.FOUND
                 cache = CACHE_PERMANENT_REDIRECT if permanent else CACHE_NONE
                 href = rewrite_link(location, target.path, context.own_hosts)
                 return Response(status, _headers(("Location", href), ("Content-Length", "0"),
                                                  ("Cache-Control", cache)))
             case InputPrompt(prompt=prompt, sensitive=sensitive):
                 html = self.renderer.input_form(prompt, sensitive, None, context)
-                return _entity(OK, HTML, html.encode("utf-8"), CACHE_NONE)
+                return _entity(HTTPStatus.OK, HTML, html.encode("utf-8"), CACHE_NONE)
             case NotFound(reason=reason):
-                html = self.renderer.error(NOT_FOUND, reason, context)
-                return _entity(NOT_FOUND, HTML, html.encode("utf-8"), CACHE_PAGE)
+                html = self.renderer.error(HTTPStatus.NOT_FOUND, reason, context)
+                return _entity(HTTPStatus.NOT_FOUND, HTML, html.encode("utf-8"), CACHE_PAGE)
             case Gone(reason=reason):
-                html = self.renderer.error(GONE, reason, context)
-                return _entity(GONE, HTML, html.encode("utf-8"), CACHE_PAGE)
+                html = self.renderer.error(HTTPStatus.GONE, reason, context)
+                return _entity(HTTPStatus.GONE, HTML, html.encode("utf-8"), CACHE_PAGE)
             case Unavailable(reason=reason):
-                html = self.renderer.error(SERVICE_UNAVAILABLE, reason, context)
-                return _entity(SERVICE_UNAVAILABLE, HTML, html.encode("utf-8"), CACHE_NONE)
+                html = self.renderer.error(HTTPStatus.SERVICE_UNAVAILABLE, reason, context)
+                unavailable = HTTPStatus.SERVICE_UNAVAILABLE
+                return _entity(unavailable, HTML, html.encode("utf-8"), CACHE_NONE)
             case Feed():
                 atom = render_atom(resource, origin or "", mirror_path)
-                return _entity(OK, ATOM, atom, CACHE_PAGE)
+                return _entity(HTTPStatus.OK, ATOM, atom, CACHE_PAGE)
 
-    def refusal(self, status: int, extra: Headers = ()) -> Response:
+    def refusal(self, status: HTTPStatus, extra: Headers = ()) -> Response:
         """An error page for a request the mirror will not serve (400, 405, 421, 429...)."""
         html = self.renderer.error(status, REASONS[status], None)
         response = _entity(status, HTML, html.encode("utf-8"), CACHE_NONE)
@@ -196,45 +183,45 @@ def capsule_query(query: str | None) -> str | None:
 
 def bad_request(mirror: Mirror) -> Response:
     """400: the request could not be read."""
-    return mirror.refusal(BAD_REQUEST)
+    return mirror.refusal(HTTPStatus.BAD_REQUEST)
 
 
 def headers_too_large(mirror: Mirror) -> Response:
     """431: the request head exceeded the size limit."""
-    return mirror.refusal(HEADERS_TOO_LARGE)
+    return mirror.refusal(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE)
 
 
 def content_too_large(mirror: Mirror) -> Response:
     """413: a GET or HEAD came with a body beyond the limit."""
-    return mirror.refusal(CONTENT_TOO_LARGE)
+    return mirror.refusal(HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
 
 
 def method_not_allowed(mirror: Mirror) -> Response:
     """405: only GET and HEAD exist here."""
-    return mirror.refusal(METHOD_NOT_ALLOWED, (("Allow", ALLOWED_METHODS),))
+    return mirror.refusal(HTTPStatus.METHOD_NOT_ALLOWED, (("Allow", ALLOWED_METHODS),))
 
 
 def misdirected(mirror: Mirror) -> Response:
     """421: the Host is not one of ours."""
-    return mirror.refusal(MISDIRECTED_REQUEST)
+    return mirror.refusal(HTTPStatus.MISDIRECTED_REQUEST)
 
 
 def too_many_requests(mirror: Mirror, retry_after: float) -> Response:
     """429 with the whole seconds to wait."""
     seconds = str(max(1, math.ceil(retry_after)))
-    return mirror.refusal(TOO_MANY_REQUESTS, (("Retry-After", seconds),))
+    return mirror.refusal(HTTPStatus.TOO_MANY_REQUESTS, (("Retry-After", seconds),))
 
 
 def internal_error(mirror: Mirror) -> Response:
     """500: resolving or rendering failed on our side."""
-    return mirror.refusal(INTERNAL_ERROR)
+    return mirror.refusal(HTTPStatus.INTERNAL_SERVER_ERROR)
 
 
 def _entity(status: int, content_type: str, body: bytes, cache: str) -> Response:
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     headers = [("Content-Type", content_type), ("Content-Length", str(len(body))),
                ("Cache-Control", cache)]
-    if status == OK:
+    if status == HTTPStatus.OK:
         headers.append(("ETag", etag))
     return Response(status, _headers(*headers), body)
 
@@ -242,7 +229,7 @@ def _entity(status: int, content_type: str, body: bytes, cache: str) -> Response
 def _file(file: File, content_type: str) -> Response:
     etag = f'"{file.size:x}-{int(file.mtime * 1_000_000):x}"'
     return Response(
-        OK,
+        HTTPStatus.OK,
         _headers(
             ("Content-Type", content_type),
             ("Content-Length", str(file.size)),
@@ -260,7 +247,7 @@ def _headers(*headers: tuple[str, str]) -> Headers:
 
 def _conditional(response: Response, request: Request) -> Response:
     """Turn a 200 into a 304 when the client's cached copy is still current."""
-    if response.status != OK:
+    if response.status != HTTPStatus.OK:
         return response
     fields = dict(response.headers)
     if request.if_none_match is not None:
@@ -273,7 +260,7 @@ def _conditional(response: Response, request: Request) -> Response:
         return response
     kept = tuple((name, value) for name, value in response.headers
                  if name not in ("Content-Type", "Content-Length"))
-    return Response(NOT_MODIFIED, kept)
+    return Response(HTTPStatus.NOT_MODIFIED, kept)
 
 
 def _etag_matches(if_none_match: str, etag: str | None) -> bool:

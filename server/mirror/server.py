@@ -227,7 +227,7 @@ class MirrorServer:
                             return responses.content_too_large(self.mirror)
                 return head
             except h11.RemoteProtocolError as error:
-                if error.error_status_hint == responses.HEADERS_TOO_LARGE:
+                if error.error_status_hint == HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE:
                     return responses.headers_too_large(self.mirror)
                 return responses.bad_request(self.mirror)
             finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-from capsule.site import Capsule
+from capsule.root import Capsule
 from server.assemble import build_capsules
 from server.config import Config, MirrorSettings
 from server.mirror.pages import PageRenderer

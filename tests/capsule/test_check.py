@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from capsule.check import CheckReport, Problem, check_capsule
-from capsule.site import Capsule
+from capsule.root import Capsule
 
 
 def write(root: Path, files: dict[str, str | bytes]) -> Path:

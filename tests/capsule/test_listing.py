@@ -9,7 +9,7 @@ import pytest
 
 from capsule.listing import directory_listing
 from capsule.resources import NotFound, Page
-from capsule.site import Capsule
+from capsule.root import Capsule
 from gemtext import Heading, Link, parse
 
 

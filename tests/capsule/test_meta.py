@@ -19,7 +19,7 @@ from capsule.meta import (
 from capsule.publication import Publication, PublicationSettings
 from capsule.redirects import RedirectRule
 from capsule.resources import File, Gone, NotFound, Page, Redirect
-from capsule.site import Capsule
+from capsule.root import Capsule
 from server.gemini.protocol import response_header
 
 

@@ -12,7 +12,7 @@ from capsule.atom import ATOM_NAMESPACE, render_atom
 from capsule.catalog import Catalog
 from capsule.publication import Publication, PublicationSettings
 from capsule.resources import Feed, InputPrompt, NotFound, Page, Redirect
-from capsule.site import Capsule
+from capsule.root import Capsule
 from gemtext import feed_entries, parse
 from tests.harness import write_page
 

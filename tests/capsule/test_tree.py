@@ -10,8 +10,8 @@ import pytest
 from capsule.check import check_capsule
 from capsule.listing import directory_listing
 from capsule.resources import NotFound
+from capsule.root import Capsule
 from capsule.scan import TreeScanner
-from capsule.site import Capsule
 from capsule.tree import (
     BrokenLink,
     LeavesRoot,

@@ -9,7 +9,7 @@ import pytest
 import trio
 
 from capsule.resources import Resource
-from capsule.site import Capsule
+from capsule.root import Capsule
 from server.accesslog import AccessLog
 from server.assemble import catalogs_of
 from server.config import Config, HostConfig, LimitSettings, ListenAddress, MirrorSettings

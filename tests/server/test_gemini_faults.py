@@ -12,7 +12,7 @@ import trio
 
 from capsule.articles import Article
 from capsule.resources import Feed, Resource
-from capsule.site import Capsule
+from capsule.root import Capsule
 from server import opening
 from server.config import LimitSettings
 from tests.harness import RunningServer, StartServer, client_context, fetch

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from capsule.resources import File, NotFound, Page, Redirect, Unavailable
-from capsule.site import Capsule
+from capsule.root import Capsule
 
 
 @pytest.fixture
