@@ -1,4 +1,4 @@
-"""What the servers serve, built from a Config: capsules, certificates, the mirror."""
+"""What both wings serve, built from a Config: capsules with their catalogs, host certificates."""
 
 from __future__ import annotations
 
