@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import trio
 
 
@@ -22,22 +24,26 @@ class SendDeadlineStream(trio.abc.HalfCloseableStream):
 
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:
         """Send everything, failing with SendTimeout if one write waits over the timeout."""
-        socket = self.transport_stream.socket
+        fd = self.transport_stream.socket.fileno()
+        if fd == -1:
+            raise trio.ClosedResourceError("the socket was closed")
+        await trio.lowlevel.checkpoint_if_cancelled()
         with memoryview(data) as view:
-            if not view:
-                await trio.lowlevel.checkpoint()
-                return
             sent = 0
             while sent < len(view):
-                with trio.move_on_after(self.timeout) as scope:
-                    try:
-                        sent += await socket.send(view[sent:])
-                    except OSError as error:
-                        if socket.fileno() == -1:
-                            raise trio.ClosedResourceError from error
-                        raise trio.BrokenResourceError(error) from error
-                if scope.cancelled_caught:
-                    raise SendTimeout(f"the client took no bytes for {self.timeout:g}s")
+                try:
+                    # The socket is non-blocking: write what the kernel takes now, and only
+                    # when it takes nothing, wait (under the deadline) until it can take more.
+                    sent += os.write(fd, view[sent:])
+                except BlockingIOError:
+                    with trio.move_on_after(self.timeout) as scope:
+                        await trio.lowlevel.wait_writable(fd)
+                    if scope.cancelled_caught:
+                        stalled = f"the client took no bytes for {self.timeout:g}s"
+                        raise SendTimeout(stalled) from None
+                except OSError as error:
+                    raise trio.BrokenResourceError(error) from error
+        await trio.lowlevel.cancel_shielded_checkpoint()
 
     async def wait_send_all_might_not_block(self) -> None:
         """Wait as the socket stream does."""
