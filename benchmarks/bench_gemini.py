@@ -1,14 +1,18 @@
-"""Gemini load benchmark: requests/s and p50/p99 latency against a running one-core server.
+"""Gemini load benchmark: server CPU per request, requests/s and latency on one core.
 
 Starts `capsule serve` pinned to CPU 0 and, in the same minute, a bare trio TLS server that
 answers every connection with a fixed response (the floor: TCP + TLS + trio, no capsule logic).
-The client runs in this process pinned to CPU 1. Every request is a new TCP+TLS connection,
-as in Gemini. Usage: python benchmarks/bench_gemini.py [--seconds 5] [--concurrency 1 16 64]
+Every request is a new TCP+TLS connection, as in Gemini. The client is the C load generator
+gemload (../shared/tools/gemload, built with its build.sh when missing) pinned to CPU 1, for a
+small page and a 20 KB article, with and without session resumption; without gemload, a Python
+client in this process, which cannot saturate the server (CPU per request stays comparable).
+Usage: python benchmarks/bench_gemini.py [--seconds 5] [--concurrency 1 16 64] [--python]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -23,6 +27,8 @@ from pathlib import Path
 import trio
 
 SMALL_PAGE = "# Small page\n\nA short paragraph of gemtext.\n=> / Home\n"
+ARTICLE_BYTES = 20 * 1024
+GEMLOAD = Path(__file__).resolve().parent.parent.parent / "shared" / "tools" / "gemload"
 
 BARE_SERVER = r"""
 import ssl, sys, trio
@@ -174,12 +180,77 @@ def report(
     return rate
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
-    args = parser.parse_args()
-    if hasattr(os, "sched_setaffinity") and os.cpu_count() and os.cpu_count() > 1:  # type: ignore[operator]
+def gemload_binary() -> Path | None:
+    """The gemload executable, built on first use if its sources are there."""
+    binary = GEMLOAD / "gemload"
+    if not binary.exists() and (GEMLOAD / "build.sh").exists():
+        subprocess.run(["sh", str(GEMLOAD / "build.sh")], capture_output=True, check=False)
+    return binary if binary.exists() else None
+
+
+def gemload_run(
+    binary: Path, port: int, path: str, concurrency: int, seconds: float, resume: bool
+) -> dict[str, object]:
+    """One gemload run pinned to CPU 1; its JSON summary."""
+    command = [str(binary), "-q", "-j", "-c", str(concurrency), "-d", str(seconds)]
+    command += ["-r"] if resume else []
+    command.append(f"gemini://localhost:{port}{path}")
+    result = subprocess.run(pinned(command, 1), capture_output=True, text=True, check=True)
+    summary: dict[str, object] = json.loads(result.stdout.strip().splitlines()[-1])
+    return summary
+
+
+def article_text() -> str:
+    """A 20 KB article of plain paragraphs."""
+    paragraph = "Gemini capsules publish plain text, and readers fetch it over TLS. " * 8
+    text = "# A longer article\n\n"
+    while len(text) < ARTICLE_BYTES:
+        text += paragraph + "\n\n"
+    return text
+
+
+def measure_with_gemload(binary: Path, seconds: float, concurrencies: list[int]) -> None:
+    """Server CPU ms per request for capsule and the bare TLS floor, interleaved per row."""
+    with tempfile.TemporaryDirectory() as temp:
+        root = Path(temp) / "root"
+        root.mkdir()
+        (root / "index.gmi").write_text(SMALL_PAGE)
+        (root / "article.gmi").write_text(article_text())
+        capsule, capsule_port = start_capsule(root, Path(temp) / "state")
+        bare, bare_port = start_bare(Path(temp) / "state")
+        print("page     c   resumed  server        req/s  p50 ms  p99 ms  CPU ms/req  vs bare")
+        try:
+            for path, page in (("/", "small"), ("/article.gmi", "20 KB")):
+                for concurrency in concurrencies:
+                    for resume in (False, True):
+                        costs = []
+                        for name, process, port, target in (
+                            ("bare-tls", bare, bare_port, "/"),
+                            ("capsule", capsule, capsule_port, path),
+                        ):
+                            before = cpu_seconds(process.pid)
+                            summary = gemload_run(
+                                binary, port, target, concurrency, seconds, resume
+                            )
+                            requests = int(str(summary["requests"])) or 1
+                            costs.append((cpu_seconds(process.pid) - before) * 1000 / requests)
+                            ratio = f"{costs[1] / costs[0]:7.2f}" if len(costs) == 2 else ""
+                            share = f"{summary['resumed']}/{requests}" if resume else "no"
+                            print(
+                                f"{page:8} {concurrency:<3} {share:>8} {name:9} "
+                                f"{float(str(summary['rps'])):9.0f} "
+                                f"{float(str(summary['p50_ms'])):7.2f} "
+                                f"{float(str(summary['p99_ms'])):7.2f} {costs[-1]:11.3f} {ratio}"
+                            )
+        finally:
+            for process in (capsule, bare):
+                process.send_signal(signal.SIGTERM)
+                process.wait(30)
+
+
+def measure_with_python(seconds: float, concurrencies: list[int]) -> None:
+    """The same comparison with this process as the client (no gemload on this machine)."""
+    if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
         os.sched_setaffinity(0, {1})
     with tempfile.TemporaryDirectory() as temp:
         root = Path(temp) / "root"
@@ -188,14 +259,14 @@ def main() -> None:
         capsule, capsule_port = start_capsule(root, Path(temp) / "state")
         bare, bare_port = start_bare(Path(temp) / "state")
         try:
-            for concurrency in args.concurrency:
+            for concurrency in concurrencies:
                 rates, costs = [], []
                 for name, process, port in (
                     ("bare-tls", bare, bare_port),
                     ("capsule", capsule, capsule_port),
                 ):
                     before = cpu_seconds(process.pid)
-                    result = trio.run(load, port, concurrency, args.seconds)
+                    result = trio.run(load, port, concurrency, seconds)
                     cost = (cpu_seconds(process.pid) - before) * 1000 / max(1, len(result[1]))
                     rates.append(report(name, concurrency, *result))
                     costs.append(cost)
@@ -208,6 +279,19 @@ def main() -> None:
             for process in (capsule, bare):
                 process.send_signal(signal.SIGTERM)
                 process.wait(30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
+    parser.add_argument("--python", action="store_true", help="use the Python client")
+    args = parser.parse_args()
+    binary = None if args.python else gemload_binary()
+    if binary is None:
+        measure_with_python(args.seconds, args.concurrency)
+    else:
+        measure_with_gemload(binary, args.seconds, args.concurrency)
 
 
 if __name__ == "__main__":
