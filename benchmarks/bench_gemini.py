@@ -12,6 +12,7 @@ Usage: python benchmarks/bench_gemini.py [--seconds 5] [--concurrency 1 16 64] [
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -22,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import trio
@@ -209,76 +211,74 @@ def article_text() -> str:
     return text
 
 
-def measure_with_gemload(binary: Path, seconds: float, concurrencies: list[int]) -> None:
-    """Server CPU ms per request for capsule and the bare TLS floor, interleaved per row."""
+@contextlib.contextmanager
+def capsule_and_bare(
+    pages: dict[str, str],
+) -> Iterator[tuple[subprocess.Popen[str], int, subprocess.Popen[str], int]]:
+    """capsule serving `pages` (name -> gemtext) and the bare TLS server, both on CPU 0."""
     with tempfile.TemporaryDirectory() as temp:
         root = Path(temp) / "root"
         root.mkdir()
-        (root / "index.gmi").write_text(SMALL_PAGE)
-        (root / "article.gmi").write_text(article_text())
+        for name, text in pages.items():
+            (root / name).write_text(text)
         capsule, capsule_port = start_capsule(root, Path(temp) / "state")
         bare, bare_port = start_bare(Path(temp) / "state")
-        print("page     c   resumed  server        req/s  p50 ms  p99 ms  CPU ms/req  vs bare")
         try:
-            for path, page in (("/", "small"), ("/article.gmi", "20 KB")):
-                for concurrency in concurrencies:
-                    for resume in (False, True):
-                        costs = []
-                        for name, process, port, target in (
-                            ("bare-tls", bare, bare_port, "/"),
-                            ("capsule", capsule, capsule_port, path),
-                        ):
-                            before = cpu_seconds(process.pid)
-                            summary = gemload_run(
-                                binary, port, target, concurrency, seconds, resume
-                            )
-                            requests = int(str(summary["requests"])) or 1
-                            costs.append((cpu_seconds(process.pid) - before) * 1000 / requests)
-                            ratio = f"{costs[1] / costs[0]:7.2f}" if len(costs) == 2 else ""
-                            share = f"{summary['resumed']}/{requests}" if resume else "no"
-                            print(
-                                f"{page:8} {concurrency:<3} {share:>8} {name:9} "
-                                f"{float(str(summary['rps'])):9.0f} "
-                                f"{float(str(summary['p50_ms'])):7.2f} "
-                                f"{float(str(summary['p99_ms'])):7.2f} {costs[-1]:11.3f} {ratio}"
-                            )
+            yield capsule, capsule_port, bare, bare_port
         finally:
             for process in (capsule, bare):
                 process.send_signal(signal.SIGTERM)
                 process.wait(30)
+
+
+def measure_with_gemload(binary: Path, seconds: float, concurrencies: list[int]) -> None:
+    """Server CPU ms per request for capsule and the bare TLS floor, interleaved per row."""
+    pages = {"index.gmi": SMALL_PAGE, "article.gmi": article_text()}
+    with capsule_and_bare(pages) as (capsule, capsule_port, bare, bare_port):
+        print("page     c   resumed  server        req/s  p50 ms  p99 ms  CPU ms/req  vs bare")
+        for path, page in (("/", "small"), ("/article.gmi", "20 KB")):
+            for concurrency in concurrencies:
+                for resume in (False, True):
+                    costs = []
+                    for name, process, port, target in (
+                        ("bare-tls", bare, bare_port, "/"),
+                        ("capsule", capsule, capsule_port, path),
+                    ):
+                        before = cpu_seconds(process.pid)
+                        summary = gemload_run(binary, port, target, concurrency, seconds, resume)
+                        requests = int(str(summary["requests"])) or 1
+                        costs.append((cpu_seconds(process.pid) - before) * 1000 / requests)
+                        ratio = f"{costs[1] / costs[0]:7.2f}" if len(costs) == 2 else ""
+                        share = f"{summary['resumed']}/{requests}" if resume else "no"
+                        print(
+                            f"{page:8} {concurrency:<3} {share:>8} {name:9} "
+                            f"{float(str(summary['rps'])):9.0f} "
+                            f"{float(str(summary['p50_ms'])):7.2f} "
+                            f"{float(str(summary['p99_ms'])):7.2f} {costs[-1]:11.3f} {ratio}"
+                        )
 
 
 def measure_with_python(seconds: float, concurrencies: list[int]) -> None:
     """The same comparison with this process as the client (no gemload on this machine)."""
     if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
         os.sched_setaffinity(0, {1})
-    with tempfile.TemporaryDirectory() as temp:
-        root = Path(temp) / "root"
-        root.mkdir()
-        (root / "index.gmi").write_text(SMALL_PAGE)
-        capsule, capsule_port = start_capsule(root, Path(temp) / "state")
-        bare, bare_port = start_bare(Path(temp) / "state")
-        try:
-            for concurrency in concurrencies:
-                rates, costs = [], []
-                for name, process, port in (
-                    ("bare-tls", bare, bare_port),
-                    ("capsule", capsule, capsule_port),
-                ):
-                    before = cpu_seconds(process.pid)
-                    result = trio.run(load, port, concurrency, seconds)
-                    cost = (cpu_seconds(process.pid) - before) * 1000 / max(1, len(result[1]))
-                    rates.append(report(name, concurrency, *result))
-                    costs.append(cost)
-                    print(f"         server CPU {cost:.2f} ms per request")
-                print(
-                    f"         capsule / bare-tls: requests/s {rates[1] / rates[0]:.2f}, "
-                    f"CPU per request {costs[1] / costs[0]:.2f}"
-                )
-        finally:
-            for process in (capsule, bare):
-                process.send_signal(signal.SIGTERM)
-                process.wait(30)
+    with capsule_and_bare({"index.gmi": SMALL_PAGE}) as (capsule, capsule_port, bare, bare_port):
+        for concurrency in concurrencies:
+            rates, costs = [], []
+            for name, process, port in (
+                ("bare-tls", bare, bare_port),
+                ("capsule", capsule, capsule_port),
+            ):
+                before = cpu_seconds(process.pid)
+                result = trio.run(load, port, concurrency, seconds)
+                cost = (cpu_seconds(process.pid) - before) * 1000 / max(1, len(result[1]))
+                rates.append(report(name, concurrency, *result))
+                costs.append(cost)
+                print(f"         server CPU {cost:.2f} ms per request")
+            print(
+                f"         capsule / bare-tls: requests/s {rates[1] / rates[0]:.2f}, "
+                f"CPU per request {costs[1] / costs[0]:.2f}"
+            )
 
 
 def main() -> None:

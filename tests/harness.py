@@ -14,7 +14,9 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import pytest
 import trio
 
 from server.config import Config
@@ -233,3 +235,36 @@ def capsule_command(*args: str) -> subprocess.CompletedProcess[str]:
         timeout=60,
         check=False,
     )
+
+
+def refuse_opening(monkeypatch: pytest.MonkeyPatch, locked: Path) -> None:
+    """Make opening `locked` fail as an unreadable file does. The tests may run as root,
+    whom file modes do not stop, so the open itself is refused."""
+    real_open = trio.open_file
+
+    async def refuse(path: Any, *args: Any, **kwargs: Any) -> Any:
+        if Path(path).resolve() == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return await real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(trio, "open_file", refuse)
+
+
+def fail_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make every file opened from now on fail its reads with EIO, as a dying disk does."""
+    real_open = trio.open_file
+
+    class FailingRead:
+        def __init__(self, opened: Any) -> None:
+            self.opened = opened
+
+        async def read(self, size: int = -1) -> bytes:
+            raise OSError(5, "Input/output error")
+
+        async def aclose(self) -> None:
+            await self.opened.aclose()
+
+    async def open_failing(path: Any, *args: Any, **kwargs: Any) -> Any:
+        return FailingRead(await real_open(path, *args, **kwargs))
+
+    monkeypatch.setattr(trio, "open_file", open_failing)

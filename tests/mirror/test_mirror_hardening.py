@@ -14,6 +14,7 @@ import trio
 
 from capsule.resources import File, Resource
 from server.config import LimitSettings
+from tests.harness import fail_reads, refuse_opening
 from tests.mirror.conftest import ScriptedCapsule, StartMirror
 from tests.mirror.mirror_client import HttpClient, fetch, send_raw, status_of
 
@@ -245,15 +246,7 @@ async def test_unreadable_file_is_503_with_one_line_naming_it(
 ) -> None:
     port = await start_mirror()
     locked = (capsule_root / "files" / "note.txt").resolve()
-    real_open = trio.open_file
-
-    async def refuse(path: Any, *args: Any, **kwargs: Any) -> Any:
-        # The tests may run as root, whom file modes do not stop: refuse the open itself.
-        if Path(path).resolve() == locked:
-            raise PermissionError(13, "Permission denied", str(path))
-        return await real_open(path, *args, **kwargs)
-
-    monkeypatch.setattr(trio, "open_file", refuse)
+    refuse_opening(monkeypatch, locked)
     response = await fetch(port, "/files/note.txt")
     assert response.status == 503
     assert "<h1>503 Temporarily unavailable</h1>" in response.text
@@ -269,22 +262,7 @@ async def test_read_error_after_the_header_closes_and_logs_the_path(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     port = await start_mirror()
-    real_open = trio.open_file
-
-    class FailingRead:
-        def __init__(self, opened: Any) -> None:
-            self.opened = opened
-
-        async def read(self, size: int = -1) -> bytes:
-            raise OSError(5, "Input/output error")
-
-        async def aclose(self) -> None:
-            await self.opened.aclose()
-
-    async def open_failing(path: Any, *args: Any, **kwargs: Any) -> Any:
-        return FailingRead(await real_open(path, *args, **kwargs))
-
-    monkeypatch.setattr(trio, "open_file", open_failing)
+    fail_reads(monkeypatch)
     raw = await send_raw(port, b"GET /files/note.txt HTTP/1.1\r\nHost: localhost\r\n\r\n")
     monkeypatch.undo()
     assert status_of(raw) == 200

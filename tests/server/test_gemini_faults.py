@@ -13,9 +13,15 @@ import trio
 from capsule.articles import Article
 from capsule.resources import Feed, Resource
 from capsule.root import Capsule
-from server import opening
 from server.config import LimitSettings
-from tests.harness import RunningServer, StartServer, client_context, fetch
+from tests.harness import (
+    RunningServer,
+    StartServer,
+    client_context,
+    fail_reads,
+    fetch,
+    refuse_opening,
+)
 
 ERRORS = "capsule"
 
@@ -42,15 +48,7 @@ async def test_unreadable_file_is_40_with_one_line_naming_it(
 ) -> None:
     server = await start_server()
     locked = (capsule_root / "data.bin").resolve()
-    real_open = trio.open_file
-
-    async def refuse(path: Any, *args: Any, **kwargs: Any) -> Any:
-        # The tests may run as root, whom file modes do not stop: refuse the open itself.
-        if Path(path) == locked:
-            raise PermissionError(13, "Permission denied", str(path))
-        return await real_open(path, *args, **kwargs)
-
-    monkeypatch.setattr(opening.trio, "open_file", refuse)
+    refuse_opening(monkeypatch, locked)
     response = await fetch(server.port, f"gemini://localhost:{server.port}/data.bin")
     assert response.header == b"40 Temporarily unavailable"
     assert response.close_notify
@@ -122,22 +120,7 @@ async def test_read_error_mid_file_closes_the_exchange_and_logs_the_path(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     server = await start_server()
-    real_open = trio.open_file
-
-    class FailingRead:
-        def __init__(self, opened: Any) -> None:
-            self.opened = opened
-
-        async def read(self, size: int = -1) -> bytes:
-            raise OSError(5, "Input/output error")
-
-        async def aclose(self) -> None:
-            await self.opened.aclose()
-
-    async def open_failing(path: Any, *args: Any, **kwargs: Any) -> Any:
-        return FailingRead(await real_open(path, *args, **kwargs))
-
-    monkeypatch.setattr(opening.trio, "open_file", open_failing)
+    fail_reads(monkeypatch)
     response = await fetch(server.port, f"gemini://localhost:{server.port}/data.bin")
     assert response.header == b"20 application/octet-stream"
     assert response.body == b""
