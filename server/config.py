@@ -133,6 +133,10 @@ class LimitSettings:
         metavar="N",
         help="gemtext pages larger than this are sent as they are, never parsed into memory",
     )
+    memory_release_interval: float = setting(
+        2.0,
+        help="seconds between handing the memory traffic left behind back to the system; 0 never",
+    )
 
 
 DEFAULT_MIRROR_PORT = 8080

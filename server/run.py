@@ -26,6 +26,7 @@ from server.gemini.server import GeminiServer
 from server.gemini.site import build_site
 from server.indexing import keep_fresh
 from server.listening import activated_listeners, bound_ports, listener_url, open_listeners
+from server.memory import freeze_start_up, release_memory, thaw
 from server.mirror.server import MirrorServer
 from server.mirror.site import build_mirror
 from server.workers import supervise
@@ -116,11 +117,13 @@ async def serve(
         elif reload is not None:
             await nursery.start(_reload_on_sighup, service, reload, reloads)
         nursery.start_soon(keep_fresh, service.current_catalogs, config.index, shutdown)
+        nursery.start_soon(release_memory, config.limits.memory_release_interval, shutdown)
         nursery.start_soon(gemini.serve, listeners, shutdown)
         if mirror_server is not None:
             nursery.start_soon(mirror_server.serve, mirror_listeners, shutdown)
         for url in urls:
             logger.info("serving %s", url)
+        freeze_start_up()
         logger.info("ready")
         serving = systemd.status(f"serving {', '.join(urls)}")
         systemd.notify_or_warn(environ, systemd.ready() + "\n" + serving)
@@ -182,6 +185,7 @@ async def _apply_from_supervisor(
 
 async def _apply(service: Service, config: Config) -> None:
     """Serve `config` from now on; whatever goes wrong, the previous one keeps serving."""
+    thaw()  # what the new config replaces must become collectable
     try:
         await trio.to_thread.run_sync(service.apply, config)
     except Exception as error:
@@ -189,6 +193,7 @@ async def _apply(service: Service, config: Config) -> None:
     else:
         configure_logging(config.log_level)
         logger.info("reloaded the configuration and certificates")
+    freeze_start_up()
 
 
 def run_server(config: Config, reload: Reload, environ: Mapping[str, str]) -> int:
