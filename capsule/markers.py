@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-RECENT_MARKER = re.compile(r"^\{\{\s*recent(?:\s+(\d{1,4}))?\s*\}\}\s*$", re.MULTILINE)
+RECENT_MARKER = re.compile(r"^\{\{\s*recent(?:\s+(\d{1,4}))?\s*\}\}[ \t\r]*$", re.MULTILINE)
 
 
 def is_marker(line: str) -> bool:

@@ -208,3 +208,15 @@ def test_feed_title_is_the_index_heading_else_articles(
     catalog = Catalog(root, tmp_path / "plain.sqlite3")
     catalog.refresh()
     assert Publication(catalog, PublicationSettings(), None).title == expected
+
+
+def test_recent_marker_keeps_the_blank_line_after_it(tmp_path: Path) -> None:
+    root = tmp_path / "keep"
+    write_page(root, "/index.gmi", "# Home\n{{recent 1}}\n\n## Next section\n")
+    write_page(root, "/2026/11/20/first.gmi", "# First\n")
+    catalog = Catalog(root, tmp_path / "keep.sqlite3")
+    catalog.refresh()
+    capsule = Capsule(root, None, Publication(catalog, PublicationSettings(), None))
+    assert page_text(capsule, "/") == (
+        "# Home\n=> /2026/11/20/first.gmi 2026-11-20 First\n\n## Next section\n"
+    )
