@@ -18,6 +18,9 @@ from capsule.tree import served_names, stays_inside
 
 logger = logging.getLogger(__name__)
 
+_QUERY_SAFE = "/?:@!$&'()*+,;="
+"""Characters a query may carry as they are (RFC 3986 query), so `a=1&b=2` stays readable."""
+
 INDEX_NAME = "index.gmi"
 
 
@@ -56,7 +59,9 @@ class Capsule:
             return Gone()
         if meta.redirect is not None:
             return Redirect(meta.redirect, meta.permanent)
-        resource = NotFound() if segments is None else self._from_disk(path, segments, meta)
+        resource = (
+            NotFound() if segments is None else self._from_disk(path, query, segments, meta)
+        )
         if self.publication is None:
             if isinstance(resource, Page):
                 return Page(without_markers(resource.gemtext), resource.lang)
@@ -70,7 +75,9 @@ class Capsule:
             return Page(self.publication.expand(path, resource.gemtext), resource.lang)
         return resource
 
-    def _from_disk(self, path: str, segments: list[str], meta: Meta) -> Resource:
+    def _from_disk(
+        self, path: str, query: str | None, segments: list[str], meta: Meta
+    ) -> Resource:
         candidate = self.root.joinpath(*segments)
         real = stays_inside(self.root, candidate)
         if real is None:
@@ -83,7 +90,9 @@ class Capsule:
             if not path.endswith("/"):
                 # Rebuilt from its segments and encoded again: "?" or "#" in a name stay in the
                 # path, and "//name" cannot become a scheme-relative URL to another host.
-                return Redirect("/" + quote("/".join(segments)) + "/", permanent=True)
+                # The query goes along, encoded again as it came decoded.
+                again = "" if query is None else "?" + quote(query, safe=_QUERY_SAFE)
+                return Redirect("/" + quote("/".join(segments)) + "/" + again, permanent=True)
             return self._directory_index(real, path, meta)
         if not stat.S_ISREG(info.st_mode):
             return NotFound()

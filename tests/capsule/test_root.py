@@ -143,3 +143,13 @@ def test_page_that_vanished_after_stat_is_not_found(
 
     monkeypatch.setattr(Path, "read_bytes", vanish)
     assert capsule.resolve("/brief.gmi") == NotFound()
+
+
+@pytest.mark.parametrize(
+    ("query", "target"),
+    [(None, "/dir/"), ("x=1", "/dir/?x=1"), ("", "/dir/?"), ("a b#c", "/dir/?a%20b%23c")],
+)
+def test_directory_redirect_keeps_the_query(
+    capsule: Capsule, query: str | None, target: str
+) -> None:
+    assert capsule.resolve("/dir", query) == Redirect(target, permanent=True)

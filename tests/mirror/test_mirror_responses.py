@@ -301,3 +301,9 @@ def test_traversal_outside_the_root_is_not_found(mirror: Mirror) -> None:
 def test_article_without_heading_is_titled_by_its_slug(mirror: Mirror, capsule_root: Path) -> None:
     (capsule_root / "2026-04-01-april-fools.gmi").write_text("no heading here\n")
     assert "<title>April fools</title>" in html(get(mirror, "/2026-04-01-april-fools.html"))
+
+
+@pytest.mark.parametrize(("query", "location"), [("x=1", "/a/?x=1"), ("q=tea", "/a/?tea")])
+def test_directory_redirect_keeps_the_query(mirror: Mirror, query: str, location: str) -> None:
+    response = mirror.respond(Request("GET", "localhost", "/a", query=query))
+    assert (response.status, dict(response.headers)["Location"]) == (301, location)
