@@ -31,6 +31,8 @@ def _identity_context(identity: Identity) -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.verify_mode = ssl.CERT_NONE
+    # A Gemini client resumes with one ticket at most; OpenSSL would make two per connection.
+    context.num_tickets = 1
     try:
         context.load_cert_chain(identity.cert_path, identity.key_path)
     except (OSError, ssl.SSLError) as error:

@@ -199,8 +199,8 @@ class GeminiServer:
             await _send_header(tls, protocol.temporary_failure(), progress)
             return
         if not isinstance(resource, File):
-            await _send_header(tls, protocol.response_header(resource), progress)
-            await _send_generated(tls, resource, request, progress)
+            body = _generated_body(resource, request)
+            await _send_header(tls, protocol.response_header(resource), progress, body)
             return
         opened = await open_file(resource)
         if isinstance(opened, NotFound | Unavailable):
@@ -247,26 +247,23 @@ class _Progress:
 
 
 async def _send_header(
-    tls: TLSStream, header: protocol.ResponseHeader, progress: _Progress
+    tls: TLSStream, header: protocol.ResponseHeader, progress: _Progress, body: bytes = b""
 ) -> None:
+    """Send the header, and the body if it is already known, in one write (one TLS record
+    for a small page)."""
     progress.status = header.status
-    encoded = header.encode()
+    encoded = header.encode() + body
     await tls.send_all(encoded)
     progress.bytes_sent += len(encoded)
 
 
-async def _send_generated(
-    tls: TLSStream, resource: Resource, request: protocol.Request, progress: _Progress
-) -> None:
-    """Send the body of a page or a feed; other resources have none."""
-    body = b""
+def _generated_body(resource: Resource, request: protocol.Request) -> bytes:
+    """The body of a page or a feed; other resources have none."""
     if isinstance(resource, Page):
-        body = resource.gemtext.encode("utf-8")
-    elif isinstance(resource, Feed):
-        body = render_atom(resource, protocol.origin(request))
-    if body:
-        await tls.send_all(body)
-        progress.bytes_sent += len(body)
+        return resource.gemtext.encode("utf-8")
+    if isinstance(resource, Feed):
+        return render_atom(resource, protocol.origin(request))
+    return b""
 
 
 async def _resolve(capsule: Capsule, request: protocol.Request) -> Resource | None:
