@@ -134,7 +134,7 @@ class LimitSettings:
         help="gemtext pages larger than this are sent as they are, never parsed into memory",
     )
     memory_release_interval: float = setting(
-        2.0,
+        10.0,
         help="seconds between handing the memory traffic left behind back to the system; 0 never",
     )
 
