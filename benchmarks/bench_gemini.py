@@ -119,7 +119,7 @@ def serve_command(root: Path, state: Path, extra: tuple[str, ...] = ()) -> list[
     return [
         sys.executable,
         "-m",
-        "server.cli",
+        "server",
         "serve",
         "--root",
         str(root),

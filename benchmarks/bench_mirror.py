@@ -39,7 +39,7 @@ def start_server(root: Path, state: Path) -> tuple[subprocess.Popen[str], int]:
     command = [
         sys.executable,
         "-m",
-        "server.cli",
+        "server",
         "serve",
         "--root",
         str(root),

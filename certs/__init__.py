@@ -1,6 +1,6 @@
 """TLS identities: make, load, pick by SNI, fingerprint."""
 
-from certs.context import server_context
+from certs.context import HostContexts, session_context
 from certs.errors import CertificateError
 from certs.fingerprint import (
     certificate_fingerprint,
@@ -15,6 +15,7 @@ from certs.selfsigned import create_self_signed
 __all__ = [
     "CertificateError",
     "CertificateFiles",
+    "HostContexts",
     "Identity",
     "certificate_fingerprint",
     "create_self_signed",
@@ -25,5 +26,5 @@ __all__ = [
     "public_key_fingerprint",
     "read_certificate",
     "self_signed_files",
-    "server_context",
+    "session_context",
 ]

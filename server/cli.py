@@ -261,6 +261,3 @@ def _check(config: Config) -> int:
     print("configuration is valid" + ("; the capsule has errors" if failed else ""))
     return 1 if failed else 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import trio
+from OpenSSL import SSL
 
 from capsule.catalog import Catalog
+from certs import session_context
 from server import systemd
 from server.accesslog import ERROR_LOGGER, AccessLog, configure_logging
 from server.assemble import build_capsules, catalogs_of, identity_for
@@ -46,6 +48,7 @@ class Service:
     gemini: GeminiServer
     mirror: MirrorServer | None
     ports: frozenset[int]
+    session_context: SSL.Context
     catalogs: dict[Path, Catalog] = field(default_factory=dict)
     index_writer: bool = True
 
@@ -60,7 +63,7 @@ class Service:
         if (config.mirror is None) != (self.mirror is None):
             logger.warning("turning the mirror on or off takes a restart")
         capsules = build_capsules(config, self.catalogs, self.index_writer)
-        site = build_site(config, self.ports, capsules)
+        site = build_site(config, self.ports, self.session_context, capsules)
         self.gemini.reconfigure(site, config.limits, config.proxy_protocol, config.trusted_proxies)
         if self.mirror is not None and config.mirror is not None:
             mirror, names = build_mirror(config, capsules)
@@ -77,13 +80,16 @@ async def serve(
     environ: Mapping[str, str] | None = None,
     reuse_port: bool = False,
     index_writer: bool = True,
+    tls_session: SSL.Context | None = None,
 ) -> None:
     """Serve until SIGTERM or SIGINT, then drain in-flight requests and return.
 
     New configs come either from SIGHUP, which calls `reload`, or from a supervisor over the
     pipe `config_fd`; a bad one is reported and the current one keeps serving. A worker that
-    follows another's catalog has `index_writer` False.
+    follows another's catalog has `index_writer` False. Workers share the supervisor's
+    `tls_session` context, and so its session-ticket key.
     """
+    tls_session = tls_session if tls_session is not None else session_context()
     environ = environ if environ is not None else {}
     listeners = activated_listeners(environ, "gemini") or await open_listeners(
         config.listen, "listen", reuse_port
@@ -92,7 +98,7 @@ async def serve(
     catalogs: dict[Path, Catalog] = {}
     capsules = build_capsules(config, catalogs, index_writer)
     gemini = GeminiServer(
-        build_site(config, ports, capsules),
+        build_site(config, ports, tls_session, capsules),
         config.limits,
         AccessLog(),
         config.proxy_protocol,
@@ -107,7 +113,9 @@ async def serve(
             config.mirror.listen, "mirror.listen", reuse_port
         )
         urls += [listener_url("http", listener, "localhost") for listener in mirror_listeners]
-    service = Service(config, environ, gemini, mirror_server, ports, catalogs, index_writer)
+    service = Service(
+        config, environ, gemini, mirror_server, ports, tls_session, catalogs, index_writer
+    )
     shutdown = trio.Event()
     async with trio.open_nursery() as nursery:
         await nursery.start(_wait_for_stop_signal, shutdown)
@@ -210,8 +218,15 @@ def run_server(config: Config, reload: Reload, environ: Mapping[str, str]) -> in
         # Made once here, before anything else: not by workers racing each other, and a state
         # directory that cannot hold them stops the start with one line.
         identity_for(host, config)
+    # One session-ticket key for the whole deployment: made once, before workers are forked,
+    # and kept across reloads, so every worker resumes every session.
+    tls_session = session_context()
     if config.workers == 1:
-        trio.run(functools.partial(serve, config, reload=reload, environ=environ))
+        trio.run(
+            functools.partial(
+                serve, config, reload=reload, environ=environ, tls_session=tls_session
+            )
+        )
         return 0
     # Only the supervisor talks to systemd (NotifyAccess=main).
     quiet = {key: value for key, value in environ.items() if key != "NOTIFY_SOCKET"}
@@ -227,6 +242,7 @@ def run_server(config: Config, reload: Reload, environ: Mapping[str, str]) -> in
             environ=own,
             reuse_port=True,
             index_writer=slot == 0,  # the first worker keeps the index; the others follow it
+            tls_session=tls_session,
         )
         trio.run(worker)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import trio
 
+from certs import session_context
 from server.accesslog import AccessLog
 from server.config import Config, HostConfig, LimitSettings, ListenAddress
 from server.gemini.server import GeminiServer
@@ -44,7 +45,8 @@ async def start_server(
         )
         listeners = await trio.open_tcp_listeners(0, host=address)
         ports = bound_ports(listeners)
-        server = GeminiServer(build_site(config, ports), config.limits, AccessLog())
+        site = build_site(config, ports, session_context())
+        server = GeminiServer(site, config.limits, AccessLog())
         shutdown = trio.Event()
         events.append(shutdown)
         nursery.start_soon(server.serve, listeners, shutdown)

@@ -142,7 +142,7 @@ class CapsuleProcess:
         self.process: subprocess.Popen[str] | None = None
 
     def __enter__(self) -> CapsuleProcess:
-        command = [sys.executable, "-m", "server.cli", "serve", "--state-dir", str(self.state_dir)]
+        command = [sys.executable, "-m", "server", "serve", "--state-dir", str(self.state_dir)]
         with self.stdout_path.open("w") as stdout:
             self.process = subprocess.Popen(
                 [*command, *self.args],
@@ -229,7 +229,7 @@ def write_page(root: Path, path: str, text: str) -> Path:
 def capsule_command(*args: str) -> subprocess.CompletedProcess[str]:
     """Run one `capsule` command to completion, output captured."""
     return subprocess.run(
-        [sys.executable, "-m", "server.cli", *args],
+        [sys.executable, "-m", "server", *args],
         capture_output=True,
         text=True,
         timeout=60,

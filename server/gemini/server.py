@@ -20,6 +20,7 @@ from server.gemini import protocol
 from server.gemini.prefixed_stream import PrefixedStream
 from server.gemini.proxy_protocol import ProxyError, ProxyHeader, ProxyHeaderReader
 from server.gemini.site import Site
+from server.gemini.tls_stream import TLSStream
 from server.listening import accept_until, client_address
 from server.opening import open_file
 from server.send_deadline import SendDeadlineStream, SendTimeout
@@ -28,7 +29,6 @@ logger = logging.getLogger(ERROR_LOGGER)
 
 # A whole TLS record: OpenSSL sends no close_notify while decrypted bytes sit unread.
 _RECEIVE_BYTES = 16 * 1024
-TLSStream = trio.SSLStream[trio.abc.Stream]
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 _TRANSPORT_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError)
 
@@ -107,7 +107,7 @@ class GeminiServer:
         site = self.site
         try:
             with trio.move_on_after(limits.exchange_timeout):
-                tls: TLSStream = trio.SSLStream(transport, site.ssl_context, server_side=True)
+                tls = TLSStream(transport, site.session_context, site.hosts)
                 try:
                     await self._exchange(tls, client, site)
                 finally:

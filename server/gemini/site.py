@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from OpenSSL import SSL
+
 from capsule.root import Capsule
-from certs import Identity, server_context
+from certs import HostContexts, Identity
 from server.assemble import build_capsules, identity_for
 from server.config import Config
 
 
 @dataclass(frozen=True, slots=True)
 class Site:
-    """What the server answers for: capsules by host name and the TLS context."""
+    """What the server answers for: capsules and certificates by host name.
+
+    `session_context` is the deployment's (see `certs.context`): the same across reloads.
+    """
 
     capsules: Mapping[str, Capsule]
-    ssl_context: ssl.SSLContext
+    session_context: SSL.Context
+    hosts: HostContexts
     ports: frozenset[int]
 
     @property
@@ -26,9 +31,11 @@ class Site:
         return frozenset(self.capsules)
 
 
-
 def build_site(
-    config: Config, ports: frozenset[int], capsules: Mapping[str, Capsule] | None = None
+    config: Config,
+    ports: frozenset[int],
+    session_context: SSL.Context,
+    capsules: Mapping[str, Capsule] | None = None,
 ) -> Site:
     """Certificates for every configured host, and its capsule under each name it carries."""
     capsules = dict(capsules if capsules is not None else build_capsules(config))
@@ -38,5 +45,5 @@ def build_site(
         identities[host.name] = identity
         for name in identity.names:
             capsules.setdefault(name.lower(), capsules[host.name.lower()])
-    context = server_context(identities, config.hosts[0].name)
-    return Site(capsules, context, ports)
+    hosts = HostContexts(identities, config.hosts[0].name)
+    return Site(capsules, session_context, hosts, ports)

@@ -253,7 +253,7 @@ import os, sys
 os.dup2(int(sys.argv[1]), 3)
 os.close(int(sys.argv[1]))
 os.environ["LISTEN_PID"] = str(os.getpid())
-os.execv(sys.executable, [sys.executable, "-m", "server.cli", *sys.argv[2:]])
+os.execv(sys.executable, [sys.executable, "-m", "server", *sys.argv[2:]])
 """
 
 

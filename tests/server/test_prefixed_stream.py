@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
-import ssl
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import trio
 import trio.testing
 
-from certs import ensure_identity, server_context
+from certs import HostContexts, ensure_identity, session_context
 from server.gemini.prefixed_stream import PrefixedStream
 from server.gemini.proxy_protocol import ProxyHeader, ProxyHeaderReader
+from server.gemini.tls_stream import TLSStream
 from tests.harness import client_context
 
 Pair = tuple[trio.abc.HalfCloseableStream, trio.abc.HalfCloseableStream]
 
 
+ServerTLS = Callable[[trio.abc.Stream], TLSStream]
+
+
 @pytest.fixture
-def tls_server_context(tmp_path: Path) -> ssl.SSLContext:
-    return server_context({"localhost": ensure_identity("localhost", tmp_path)}, "localhost")
+def server_tls(tmp_path: Path) -> ServerTLS:
+    hosts = HostContexts({"localhost": ensure_identity("localhost", tmp_path)}, "localhost")
+    session = session_context()
+    return lambda transport: TLSStream(transport, session, hosts)
 
 
 async def test_prefix_is_received_before_the_transport() -> None:
@@ -78,7 +84,7 @@ async def test_with_an_empty_prefix_it_is_a_conforming_half_closeable_stream() -
 
 
 async def test_tls_handshake_completes_when_the_client_hello_starts_in_the_prefix(
-    tls_server_context: ssl.SSLContext,
+    server_tls: ServerTLS,
 ) -> None:
     listener = (await trio.open_tcp_listeners(0, host="127.0.0.1"))[0]
     client = await trio.testing.open_stream_to_socket_listener(listener)
@@ -87,20 +93,18 @@ async def test_tls_handshake_completes_when_the_client_hello_starts_in_the_prefi
     async with trio.open_nursery() as nursery:
         nursery.start_soon(client_tls.do_handshake)
         prefix = await server.receive_some(7)
-        server_tls = trio.SSLStream(
-            PrefixedStream(server, prefix), tls_server_context, server_side=True
-        )
-        await server_tls.do_handshake()
+        tls = server_tls(PrefixedStream(server, prefix))
+        await tls.do_handshake()
     assert prefix[:1] == b"\x16"
     await client_tls.send_all(b"gemini://localhost/\r\n")
-    assert await server_tls.receive_some() == b"gemini://localhost/\r\n"
+    assert await tls.receive_some() == b"gemini://localhost/\r\n"
     await trio.aclose_forcefully(client_tls)
-    await trio.aclose_forcefully(server_tls)
+    await trio.aclose_forcefully(tls)
     await listener.aclose()
 
 
 async def test_tls_after_a_proxy_header_read_in_the_same_chunk(
-    tls_server_context: ssl.SSLContext,
+    server_tls: ServerTLS,
 ) -> None:
     listener = (await trio.open_tcp_listeners(0, host="127.0.0.1"))[0]
     client = await trio.testing.open_stream_to_socket_listener(listener)
@@ -115,12 +119,10 @@ async def test_tls_after_a_proxy_header_read_in_the_same_chunk(
         header = reader.feed(await server.receive_some())
         assert header == ProxyHeader(("192.0.2.1", 56324), ("198.51.100.2", 1965))
         assert reader.remainder()[:1] == b"\x16"
-        server_tls = trio.SSLStream(
-            PrefixedStream(server, reader.remainder()), tls_server_context, server_side=True
-        )
-        await server_tls.do_handshake()
-    await server_tls.send_all(b"20 text/gemini\r\n")
+        tls = server_tls(PrefixedStream(server, reader.remainder()))
+        await tls.do_handshake()
+    await tls.send_all(b"20 text/gemini\r\n")
     assert await client_tls.receive_some() == b"20 text/gemini\r\n"
     await trio.aclose_forcefully(client_tls)
-    await trio.aclose_forcefully(server_tls)
+    await trio.aclose_forcefully(tls)
     await listener.aclose()
