@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TextIO
 
-ACCESS_LOGGER = "capsule.access"
+import trio
+
 ERROR_LOGGER = "capsule"
 
 
@@ -24,39 +28,59 @@ class AccessRecord:
     protocol: str = "gemini"
 
 
-def format_access(record: AccessRecord, at: float) -> str:
+def format_access(record: AccessRecord, stamp: str) -> str:
     """Render a record as one log line: time, protocol, client, host, path, status, bytes, ms."""
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))
     status = "-" if record.status is None else str(record.status)
-    path = record.path.encode("unicode_escape").decode("ascii").replace(" ", "%20") or "-"
+    path = record.path
+    if not (path.isascii() and path.isprintable()) or " " in path or "\\" in path:
+        path = path.encode("unicode_escape").decode("ascii").replace(" ", "%20")
     return (
-        f"{stamp} {record.protocol} {record.client} {record.host or '-'} {path} "
+        f"{stamp} {record.protocol} {record.client} {record.host or '-'} {path or '-'} "
         f"{status} {record.bytes_sent} {record.duration * 1000:.1f}ms"
     )
 
 
 class AccessLog:
-    """Writes access records through the `capsule.access` logger."""
+    """Writes one line per exchange to standard output, in batches.
 
-    def __init__(self) -> None:
-        self._logger = logging.getLogger(ACCESS_LOGGER)
+    Lines wait in the stream's buffer and go out together at least every `flush_interval`
+    seconds (`flush_periodically`) and when the server stops: one write per batch instead of
+    one per request.
+    """
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream if stream is not None else sys.stdout
+        self._second = -1
+        self._stamp = ""
 
     def write(self, record: AccessRecord) -> None:
         """Log one exchange."""
-        if self._logger.isEnabledFor(logging.INFO):
-            self._logger.info(format_access(record, time.time()))
+        now = time.time()
+        second = int(now)
+        if second != self._second:
+            self._second, self._stamp = second, time.strftime(
+                "%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)
+            )
+        self._stream.write(format_access(record, self._stamp) + "\n")
+
+    def flush(self) -> None:
+        """Send the lines written so far."""
+        with contextlib.suppress(OSError, ValueError):  # stdout closed or gone: nowhere to log
+            self._stream.flush()
+
+    async def flush_periodically(self, interval: Callable[[], float], shutdown: trio.Event) -> None:
+        """Flush every `interval()` seconds until `shutdown`, and once more then."""
+        try:
+            while not shutdown.is_set():
+                with trio.move_on_after(interval()):
+                    await shutdown.wait()
+                self.flush()
+        finally:
+            self.flush()
 
 
 def configure_logging(level: str = "INFO") -> None:
-    """Access lines go to stdout, everything else to stderr, each line flushed."""
-    access = logging.getLogger(ACCESS_LOGGER)
-    access.handlers.clear()
-    access.propagate = False
-    access_handler = logging.StreamHandler(sys.stdout)
-    access_handler.setFormatter(logging.Formatter("%(message)s"))
-    access.addHandler(access_handler)
-    access.setLevel(logging.INFO)
-
+    """Errors and notices go to stderr, each line flushed (access lines: see AccessLog)."""
     errors = logging.getLogger(ERROR_LOGGER)
     errors.handlers.clear()
     errors.propagate = False

@@ -56,7 +56,14 @@ def defaults() -> dict[str, Any]:
 
 SITE = ("root", "hosts", "state_dir", "cert_dir", "lang")
 """Settings of every command that reads a capsule; the other top-level ones serve Gemini."""
-GEMINI = ("listen", "workers", "proxy_protocol", "trusted_proxies", "logging.level")
+GEMINI = (
+    "listen",
+    "workers",
+    "proxy_protocol",
+    "trusted_proxies",
+    "logging.level",
+    "logging.access_flush_interval",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -304,6 +304,14 @@ class Config:
         metavar="LEVEL",
         help=f"{', '.join(LOG_LEVELS[:-1])} or {LOG_LEVELS[-1]}",
     )
+    access_log_flush: float = setting(
+        1.0,
+        bound=POSITIVE,
+        key="logging.access_flush_interval",
+        flag="--access-log-flush",
+        metavar="SECONDS",
+        help="access-log lines are written out in batches, at most this many seconds late",
+    )
 
     def root_for(self, host: HostConfig) -> Path:
         """The content root of a host: its own, or the default one."""

@@ -97,10 +97,11 @@ async def serve(
     ports = bound_ports(listeners) | {DEFAULT_GEMINI_PORT}
     catalogs: dict[Path, Catalog] = {}
     capsules = build_capsules(config, catalogs, index_writer)
+    access_log = AccessLog()
     gemini = GeminiServer(
         build_site(config, ports, tls_session, capsules),
         config.limits,
-        AccessLog(),
+        access_log,
         config.proxy_protocol,
         config.trusted_proxies,
     )
@@ -108,7 +109,7 @@ async def serve(
     mirror_server, mirror_listeners = None, []
     if config.mirror is not None:
         mirror, names = build_mirror(config, capsules)
-        mirror_server = MirrorServer(mirror, names, config.limits, config.mirror, AccessLog())
+        mirror_server = MirrorServer(mirror, names, config.limits, config.mirror, access_log)
         mirror_listeners = activated_listeners(environ, "mirror") or await open_listeners(
             config.mirror.listen, "mirror.listen", reuse_port
         )
@@ -126,6 +127,9 @@ async def serve(
             await nursery.start(_reload_on_sighup, service, reload, reloads)
         nursery.start_soon(keep_fresh, service.current_catalogs, config.index, shutdown)
         nursery.start_soon(release_memory, config.limits.memory_release_interval, shutdown)
+        nursery.start_soon(
+            access_log.flush_periodically, lambda: service.config.access_log_flush, shutdown
+        )
         nursery.start_soon(gemini.serve, listeners, shutdown)
         if mirror_server is not None:
             nursery.start_soon(mirror_server.serve, mirror_listeners, shutdown)
@@ -143,6 +147,7 @@ async def serve(
         drain = service.config.limits.drain_timeout
         logger.info("stopping: draining in-flight requests (up to %.0fs)", drain)
         nursery.cancel_scope.deadline = trio.current_time() + drain + 1
+    access_log.flush()  # the lines of the requests that finished while draining
     for catalog in service.catalogs.values():
         catalog.close()
 
