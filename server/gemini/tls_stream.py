@@ -282,13 +282,18 @@ class TLSStream(trio.abc.Stream):
             lock.release()
 
     def _take_outgoing(self) -> bytes:
+        """Everything OpenSSL has written so far (a memory BIO gives all it has, up to the
+        size asked: a shorter read means it is empty, with no second read to find out)."""
         chunks = []
         while True:
             try:
-                chunks.append(self._connection.bio_read(_BIO_BYTES))
+                chunk = self._connection.bio_read(_BIO_BYTES)
             except SSL.WantReadError:
                 break
-        return b"".join(chunks)
+            chunks.append(chunk)
+            if len(chunk) < _BIO_BYTES:
+                break
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     async def _fail(self, error: Exception) -> NoReturn:
         """Break the stream on an OpenSSL error, sending the alert OpenSSL wrote, if any."""
