@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import mimetypes
-from pathlib import PurePosixPath
+import os
 
 GEMTEXT = "text/gemini"
 GEMTEXT_EXTENSIONS = frozenset({".gmi", ".gemini"})
@@ -41,12 +41,12 @@ _TEXTUAL_SUFFIXES = ("+xml", "+json")
 
 def is_gemtext(name: str) -> bool:
     """Tell whether a file name has a gemtext extension."""
-    return PurePosixPath(name).suffix.lower() in GEMTEXT_EXTENSIONS
+    return _suffix(name) in GEMTEXT_EXTENSIONS
 
 
 def mime_type(name: str) -> str:
     """Return the MIME type for a file name, with a charset for text types."""
-    suffix = PurePosixPath(name).suffix.lower()
+    suffix = _suffix(name)
     if suffix in GEMTEXT_EXTENSIONS:
         mime = GEMTEXT
     else:
@@ -61,3 +61,8 @@ def is_textual(essence: str) -> bool:
         or essence.endswith(_TEXTUAL_SUFFIXES)
         or essence == "application/json"
     )
+
+
+def _suffix(name: str) -> str:
+    """The lowercase extension of a file name, dot included ("" for none, or a dotfile)."""
+    return os.path.splitext(name)[1].lower()

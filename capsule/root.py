@@ -14,7 +14,7 @@ from capsule.mime import GEMTEXT, is_gemtext, mime_type
 from capsule.publication import Publication, without_markers
 from capsule.redirects import RedirectRule, find_redirect
 from capsule.resources import File, Gone, NotFound, Page, Redirect, Resource, Unavailable
-from capsule.tree import served_names, stays_inside
+from capsule.tree import found_inside, served_names, stays_inside
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +42,7 @@ class Capsule:
         max_page_bytes: int | None = None,
     ) -> None:
         self.root = root.resolve(strict=True)
+        self._root = str(self.root)
         self.lang = lang
         self.publication = publication
         self.redirects = redirects
@@ -78,14 +79,10 @@ class Capsule:
     def _from_disk(
         self, path: str, query: str | None, segments: list[str], meta: Meta
     ) -> Resource:
-        candidate = self.root.joinpath(*segments)
-        real = stays_inside(self.root, candidate)
-        if real is None:
+        found = found_inside(self._root, segments)
+        if found is None:
             return NotFound()
-        try:
-            info = real.stat()
-        except OSError:
-            return NotFound()
+        real, info = Path(found[0]), found[1]
         if stat.S_ISDIR(info.st_mode):
             if not path.endswith("/"):
                 # Rebuilt from its segments and encoded again: "?" or "#" in a name stay in the

@@ -45,6 +45,28 @@ def stays_inside(root: Path, path: str | os.PathLike[str]) -> Path | None:
     return Path(real) if _under(root, real) else None
 
 
+def found_inside(root: str, names: Sequence[str]) -> tuple[str, os.stat_result] | None:
+    """The real path and stat of `names` under `root` (a resolved path), if it exists and stays
+    inside the root; None otherwise.
+
+    One lstat per name while no symlink is on the way (the common case, and the stat the
+    caller needs anyway); a path through a symlink is resolved whole, as `stays_inside` does.
+    """
+    path = root
+    try:
+        info = os.stat(root) if not names else None
+        for name in names:
+            path = f"{path}/{name}" if path != "/" else f"/{name}"
+            info = os.lstat(path)
+            if stat.S_ISLNK(info.st_mode):
+                real = stays_inside(Path(root), os.path.join(root, *names))
+                return None if real is None else (str(real), real.stat())
+    except (OSError, ValueError):
+        return None
+    assert info is not None
+    return path, info
+
+
 @dataclass(frozen=True, slots=True)
 class Served:
     """A file or directory the capsule serves, at `url` ("/a/b.gmi"; a directory's ends in "/")."""
