@@ -27,7 +27,13 @@ from server.descriptors import fit_connection_caps, raise_open_file_limit
 from server.gemini.server import GeminiServer
 from server.gemini.site import build_site
 from server.indexing import keep_fresh
-from server.listening import activated_listeners, bound_ports, listener_url, open_listeners
+from server.listening import (
+    activated_listeners,
+    bound_ports,
+    defer_accept,
+    listener_url,
+    open_listeners,
+)
 from server.memory import freeze_start_up, release_memory, thaw
 from server.mirror.server import MirrorServer
 from server.mirror.site import build_mirror
@@ -94,6 +100,7 @@ async def serve(
     listeners = activated_listeners(environ, "gemini") or await open_listeners(
         config.listen, "listen", reuse_port
     )
+    defer_accept(listeners, config.limits.request_timeout)
     ports = bound_ports(listeners) | {DEFAULT_GEMINI_PORT}
     catalogs: dict[Path, Catalog] = {}
     capsules = build_capsules(config, catalogs, index_writer)

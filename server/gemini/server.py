@@ -207,7 +207,7 @@ class GeminiServer:
             await _send_header(tls, protocol.response_header(opened), progress)
             return
         try:
-            await _send_header(tls, protocol.response_header(resource), progress)
+            await _send_header(tls, protocol.response_header(resource), progress, last=False)
             while chunk := await opened.read(self.limits.chunk_size):
                 await tls.send_all(chunk)
                 progress.bytes_sent += len(chunk)
@@ -247,13 +247,21 @@ class _Progress:
 
 
 async def _send_header(
-    tls: TLSStream, header: protocol.ResponseHeader, progress: _Progress, body: bytes = b""
+    tls: TLSStream,
+    header: protocol.ResponseHeader,
+    progress: _Progress,
+    body: bytes = b"",
+    *,
+    last: bool = True,
 ) -> None:
     """Send the header, and the body if it is already known, in one write (one TLS record
-    for a small page)."""
+    for a small page); unless more is to follow, close_notify goes out in the same write."""
     progress.status = header.status
     encoded = header.encode() + body
-    await tls.send_all(encoded)
+    if last:
+        await tls.send_last(encoded)
+    else:
+        await tls.send_all(encoded)
     progress.bytes_sent += len(encoded)
 
 

@@ -67,6 +67,7 @@ class TLSStream(trio.abc.Stream):
         self._state = _State.OK
         self._handshake_done = False
         self._peer_closed = False
+        self._said_goodbye = False  # close_notify sent
         self._handshake_lock = trio.Lock()
         # Held while ciphertext taken from OpenSSL goes out, so two tasks never reorder it.
         self._send_lock = trio.StrictFIFOLock()
@@ -164,6 +165,16 @@ class TLSStream(trio.abc.Stream):
 
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:
         """Encrypt `data` (one record per 16 KiB) and write it, with anything pending, at once."""
+        await self._send(data, last=False)
+
+    async def send_last(self, data: bytes | bytearray | memoryview) -> None:
+        """Send `data` and close_notify in the same write: the last thing this side says.
+
+        Nothing may be sent afterwards; `aclose` then only closes the transport.
+        """
+        await self._send(data, last=True)
+
+    async def _send(self, data: bytes | bytearray | memoryview, *, last: bool) -> None:
         if self._sending:
             raise trio.BusyResourceError("another task is already sending")
         self._sending = True
@@ -172,13 +183,18 @@ class TLSStream(trio.abc.Stream):
             if not self._handshake_done:
                 await self.do_handshake()
             self._check_usable()
-            if data:
-                try:
+            if self._said_goodbye:
+                raise trio.ClosedResourceError("close_notify was already sent")
+            try:
+                if data:
                     self._connection.sendall(data)
-                except SSL.Error as error:
-                    # WantReadError included: only a renegotiation would make a write wait for
-                    # the peer, and the contexts refuse renegotiation (OP_NO_RENEGOTIATION).
-                    await self._fail(error)
+                if last:
+                    self._said_goodbye = True
+                    self._connection.shutdown()
+            except SSL.Error as error:
+                # WantReadError included: only a renegotiation would make a write wait for
+                # the peer, and the contexts refuse renegotiation (OP_NO_RENEGOTIATION).
+                await self._fail(error)
             if not await self._flush():
                 await trio.lowlevel.cancel_shielded_checkpoint()
         finally:
@@ -208,7 +224,7 @@ class TLSStream(trio.abc.Stream):
         was_ok = self._state is _State.OK and self._handshake_done
         self._state = _State.CLOSED
         try:
-            if was_ok:
+            if was_ok and not self._said_goodbye:
                 with contextlib.suppress(SSL.Error):  # e.g. after a fatal alert: nothing to say
                     self._connection.shutdown()
                 with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
