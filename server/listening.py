@@ -31,8 +31,9 @@ async def accept_until(
     drain_timeout: Callable[[], float],
     on_stop: Callable[[], None] = lambda: None,
 ) -> None:
-    """Run `handler` per connection until `shutdown`; then close the listeners, call
-    `on_stop`, and give open connections `drain_timeout()` seconds to finish."""
+    """Run `handler` per connection until `shutdown`; then take the connections still queued,
+    close the listeners, call `on_stop`, and give open connections `drain_timeout()` seconds
+    to finish."""
     async with trio.open_nursery() as connections:
         async with trio.open_nursery() as acceptors:
             for listener in listeners:
@@ -40,6 +41,8 @@ async def accept_until(
             await shutdown.wait()
             acceptors.cancel_scope.cancel()
         for listener in listeners:
+            for stream in _queued(listener):
+                connections.start_soon(handler, stream)
             await listener.aclose()
         on_stop()
         connections.cancel_scope.deadline = trio.current_time() + drain_timeout()
@@ -61,6 +64,23 @@ async def _accept_loop(
             await trio.sleep(_ACCEPT_RETRY_PAUSE)
             continue
         connections.start_soon(handler, stream)
+
+
+def _queued(listener: trio.SocketListener) -> list[trio.SocketStream]:
+    """Connections the kernel completed that nobody accepted yet, taken without yielding to
+    the scheduler: closing the listener would reset them, and a balancer that had sent them
+    here would fail them instead of trying another replica."""
+    sock = socket.socket(fileno=listener.socket.fileno())
+    streams: list[trio.SocketStream] = []
+    try:
+        sock.setblocking(False)
+        while True:
+            connection, _ = sock.accept()
+            streams.append(trio.SocketStream(trio.socket.from_stdlib_socket(connection)))
+    except OSError:  # BlockingIOError once the queue is empty; or out of descriptors
+        return streams
+    finally:
+        sock.detach()
 
 
 def client_address(stream: trio.SocketStream) -> str:

@@ -54,10 +54,13 @@ def client_context(maximum: ssl.TLSVersion | None = None) -> ssl.SSLContext:
 
 
 async def open_tls(
-    port: int, server_name: str = "localhost", address: str = "127.0.0.1"
+    port: int,
+    server_name: str = "localhost",
+    address: str = "127.0.0.1",
+    source: str | None = None,
 ) -> trio.SSLStream[trio.SocketStream]:
-    """Connect and complete the TLS handshake."""
-    tcp = await trio.open_tcp_stream(address, port)
+    """Connect (from the local address `source`, if given) and complete the TLS handshake."""
+    tcp = await trio.open_tcp_stream(address, port, local_address=source)
     tls = trio.SSLStream(tcp, client_context(), server_hostname=server_name)
     await tls.do_handshake()
     return tls
@@ -87,11 +90,12 @@ async def fetch(
     request: str | bytes,
     server_name: str = "localhost",
     address: str = "127.0.0.1",
+    source: str | None = None,
 ) -> Response:
     """Send one request line (CRLF added to str requests) and read the whole response."""
     line = (request + "\r\n").encode() if isinstance(request, str) else request
     with trio.fail_after(10):
-        tls = await open_tls(port, server_name, address)
+        tls = await open_tls(port, server_name, address, source)
         await tls.send_all(line)
         return await read_response(tls)
 

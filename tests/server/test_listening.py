@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import socket
 
 import pytest
 import trio
@@ -19,10 +20,13 @@ def autojump_clock() -> trio.testing.MockClock:
 
 
 class ExhaustedListener:
-    """A listener whose accepts fail with EMFILE, as when the process has no descriptor left."""
+    """A listener whose accepts fail with EMFILE, as when the process has no descriptor left.
+    Its socket is real, listening, with no connection waiting."""
 
     def __init__(self) -> None:
         self.attempts = 0
+        idle = socket.create_server(("127.0.0.1", 0))
+        self.socket = trio.socket.from_stdlib_socket(idle)
 
     async def accept(self) -> trio.SocketStream:
         self.attempts += 1
@@ -30,6 +34,7 @@ class ExhaustedListener:
         raise OSError(errno.EMFILE, "Too many open files")
 
     async def aclose(self) -> None:
+        self.socket.close()
         await trio.lowlevel.checkpoint()
 
 

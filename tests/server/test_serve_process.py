@@ -6,6 +6,7 @@ import hashlib
 import re
 import shutil
 import signal
+import socket
 import subprocess
 from pathlib import Path
 
@@ -13,7 +14,14 @@ import pytest
 import trio
 
 from certs import ensure_identity
-from tests.harness import CapsuleProcess, capsule_command, fetch, open_tls, read_response
+from tests.harness import (
+    CapsuleProcess,
+    capsule_command,
+    client_context,
+    fetch,
+    open_tls,
+    read_response,
+)
 
 LOCAL = ("--listen", "127.0.0.1:0", "--no-http")
 
@@ -97,6 +105,40 @@ def test_stop_signal_lets_the_in_flight_request_finish_then_exits_0(
         assert capsule.process is not None
         assert capsule.process.wait(20) == 0
     assert header.startswith(b"20 ")
+
+
+def test_connections_not_yet_accepted_at_a_stop_signal_are_served(
+    tmp_path: Path, state_dir: Path
+) -> None:
+    """Connections the kernel completed but the server had not accepted when SIGTERM came
+    (a balancer's, sent just before its health check noticed) are answered, not reset."""
+    with CapsuleProcess(*LOCAL, state_dir=state_dir, log_dir=tmp_path) as capsule:
+        assert capsule.process is not None
+        capsule.process.send_signal(signal.SIGSTOP)
+        waiting = [socket.create_connection(("127.0.0.1", capsule.gemini_port)) for _ in range(20)]
+        capsule.process.send_signal(signal.SIGTERM)
+        capsule.process.send_signal(signal.SIGCONT)
+
+        async def request(connection: socket.socket, statuses: list[int | None]) -> None:
+            tcp = trio.SocketStream(trio.socket.from_stdlib_socket(connection))
+            tls = trio.SSLStream(tcp, client_context(), server_hostname="localhost")
+            try:
+                await tls.send_all(b"gemini://localhost/\r\n")
+                statuses.append((await read_response(tls)).status)
+            except trio.BrokenResourceError:
+                statuses.append(None)
+
+        async def requests() -> list[int | None]:
+            statuses: list[int | None] = []
+            with trio.fail_after(20):
+                async with trio.open_nursery() as nursery:
+                    for connection in waiting:
+                        nursery.start_soon(request, connection, statuses)
+            return statuses
+
+        statuses = trio.run(requests)
+        assert capsule.process.wait(20) == 0
+    assert statuses == [20] * len(waiting)
 
 
 def test_bad_listen_value_is_refused_naming_the_option(state_dir: Path) -> None:
