@@ -6,7 +6,8 @@ Every request is a new TCP+TLS connection, as in Gemini. The client is the C loa
 gemload (../shared/tools/gemload, built with its build.sh when missing) pinned to CPU 1, for a
 small page and a 20 KB article, with and without session resumption; without gemload, a Python
 client in this process, which cannot saturate the server (CPU per request stays comparable).
-Usage: python benchmarks/bench_gemini.py [--seconds 5] [--concurrency 1 16 64] [--python]
+Usage: python benchmarks/bench_gemini.py [--seconds 5] [--concurrency 1 16 64] [--rounds 3]
+[--workers 1] [--python]
 """
 
 from __future__ import annotations
@@ -33,18 +34,19 @@ ARTICLE_BYTES = 20 * 1024
 GEMLOAD = Path(__file__).resolve().parent.parent.parent / "shared" / "tools" / "gemload"
 
 BARE_SERVER = r"""
-import ssl, sys, trio
-from certs import ensure_identity, server_context
+import sys, trio
+from certs import HostContexts, ensure_identity, session_context
+from server.gemini.tls_stream import TLSStream
 from pathlib import Path
-identity = ensure_identity("localhost", Path(sys.argv[1]))
-context = server_context({"localhost": identity}, "localhost")
+hosts = HostContexts({"localhost": ensure_identity("localhost", Path(sys.argv[1]))}, "localhost")
+session = session_context()
 BODY = b"20 text/gemini\r\n" + sys.argv[2].encode()
 async def handle(stream):
-    tls = trio.SSLStream(stream, context, server_side=True)
+    tls = TLSStream(stream, session, hosts)
     try:
         await tls.do_handshake()
         await tls.receive_some(16384)
-        await tls.send_all(BODY)
+        await tls.send_last(BODY)
         await tls.aclose()
     except trio.BrokenResourceError:
         await trio.aclose_forcefully(tls)
@@ -54,6 +56,8 @@ async def main():
     await trio.serve_listeners(handle, listeners)
 trio.run(main)
 """
+OPENSSL_CONF = Path(__file__).resolve().parent.parent / "server" / "openssl.cnf"
+"""What the `capsule` command gives OpenSSL (one TLS 1.3 ticket): the bare server gets it too."""
 
 
 def client_context() -> ssl.SSLContext:
@@ -105,9 +109,14 @@ async def load(
 
 
 def cpu_seconds(pid: int) -> float:
-    """User plus system CPU seconds a process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User plus system CPU seconds a process and its children (workers) have used so far."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    pids = [pid, *map(int, children.read_text().split())] if children.exists() else [pid]
+    total = 0
+    for each in pids:
+        fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def pinned(command: list[str], cpu: int) -> list[str]:
@@ -162,6 +171,7 @@ def start_bare(state: Path) -> tuple[subprocess.Popen[str], int]:
         pinned([sys.executable, "-c", BARE_SERVER, str(state), SMALL_PAGE], 0),
         stdout=subprocess.PIPE,
         text=True,
+        env={**os.environ, "OPENSSL_CONF": str(OPENSSL_CONF)},
     )
     assert process.stdout is not None
     port = int(process.stdout.readline().split()[1])
@@ -213,7 +223,7 @@ def article_text() -> str:
 
 @contextlib.contextmanager
 def capsule_and_bare(
-    pages: dict[str, str],
+    pages: dict[str, str], extra: tuple[str, ...] = ()
 ) -> Iterator[tuple[subprocess.Popen[str], int, subprocess.Popen[str], int]]:
     """capsule serving `pages` (name -> gemtext) and the bare TLS server, both on CPU 0."""
     with tempfile.TemporaryDirectory() as temp:
@@ -221,7 +231,7 @@ def capsule_and_bare(
         root.mkdir()
         for name, text in pages.items():
             (root / name).write_text(text)
-        capsule, capsule_port = start_capsule(root, Path(temp) / "state")
+        capsule, capsule_port = start_capsule(root, Path(temp) / "state", extra)
         bare, bare_port = start_bare(Path(temp) / "state")
         try:
             yield capsule, capsule_port, bare, bare_port
@@ -231,31 +241,44 @@ def capsule_and_bare(
                 process.wait(30)
 
 
-def measure_with_gemload(binary: Path, seconds: float, concurrencies: list[int]) -> None:
-    """Server CPU ms per request for capsule and the bare TLS floor, interleaved per row."""
+def measure_with_gemload(
+    binary: Path, seconds: float, concurrencies: list[int], rounds: int, workers: int
+) -> None:
+    """Server CPU ms per request for capsule and the bare TLS floor: each row runs the two
+    `rounds` times, interleaved, and reports medians (this machine's speed drifts)."""
     pages = {"index.gmi": SMALL_PAGE, "article.gmi": article_text()}
-    with capsule_and_bare(pages) as (capsule, capsule_port, bare, bare_port):
-        print("page     c   resumed  server        req/s  p50 ms  p99 ms  CPU ms/req  vs bare")
+    extra = ("--workers", str(workers)) if workers > 1 else ()
+    with capsule_and_bare(pages, extra) as (capsule, capsule_port, bare, bare_port):
+        print(f"capsule with {workers} worker(s); medians of {rounds} interleaved runs")
+        print("page     c    resumed   bare ms/req  capsule ms/req  capsule/bare  capsule req/s")
         for path, page in (("/", "small"), ("/article.gmi", "20 KB")):
             for concurrency in concurrencies:
                 for resume in (False, True):
-                    costs = []
-                    for name, process, port, target in (
-                        ("bare-tls", bare, bare_port, "/"),
-                        ("capsule", capsule, capsule_port, path),
-                    ):
-                        before = cpu_seconds(process.pid)
-                        summary = gemload_run(binary, port, target, concurrency, seconds, resume)
-                        requests = int(str(summary["requests"])) or 1
-                        costs.append((cpu_seconds(process.pid) - before) * 1000 / requests)
-                        ratio = f"{costs[1] / costs[0]:7.2f}" if len(costs) == 2 else ""
-                        share = f"{summary['resumed']}/{requests}" if resume else "no"
-                        print(
-                            f"{page:8} {concurrency:<3} {share:>8} {name:9} "
-                            f"{float(str(summary['rps'])):9.0f} "
-                            f"{float(str(summary['p50_ms'])):7.2f} "
-                            f"{float(str(summary['p99_ms'])):7.2f} {costs[-1]:11.3f} {ratio}"
-                        )
+                    bare_costs, costs, ratios, rates, shares = [], [], [], [], []
+                    for _ in range(rounds):
+                        pair = []
+                        for process, port, target in (
+                            (bare, bare_port, "/"),
+                            (capsule, capsule_port, path),
+                        ):
+                            before = cpu_seconds(process.pid)
+                            summary = gemload_run(
+                                binary, port, target, concurrency, seconds, resume
+                            )
+                            requests = int(str(summary["requests"])) or 1
+                            pair.append((cpu_seconds(process.pid) - before) * 1000 / requests)
+                        bare_costs.append(pair[0])
+                        costs.append(pair[1])
+                        ratios.append(pair[1] / pair[0])
+                        rates.append(float(str(summary["rps"])))
+                        shares.append(int(str(summary["resumed"])) / requests)
+                    share = f"{statistics.median(shares):7.1%}" if resume else "     no"
+                    print(
+                        f"{page:8} {concurrency:<3} {share:>8} "
+                        f"{statistics.median(bare_costs):12.3f} {statistics.median(costs):15.3f} "
+                        f"{statistics.median(ratios):13.2f} {statistics.median(rates):14.0f}",
+                        flush=True,
+                    )
 
 
 def measure_with_python(seconds: float, concurrencies: list[int]) -> None:
@@ -285,13 +308,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved runs per row")
+    parser.add_argument("--workers", type=int, default=1, help="capsule's --workers")
     parser.add_argument("--python", action="store_true", help="use the Python client")
     args = parser.parse_args()
     binary = None if args.python else gemload_binary()
     if binary is None:
         measure_with_python(args.seconds, args.concurrency)
     else:
-        measure_with_gemload(binary, args.seconds, args.concurrency)
+        measure_with_gemload(binary, args.seconds, args.concurrency, args.rounds, args.workers)
 
 
 if __name__ == "__main__":
