@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import logging
-import math
 import socket
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
@@ -130,18 +129,6 @@ async def _listener(address: ListenAddress, reuse_port: bool) -> trio.SocketList
         sock.close()
         raise
     return trio.SocketListener(sock)
-
-
-def defer_accept(listeners: Sequence[trio.SocketListener], seconds: float) -> None:
-    """Have the kernel hand over a connection only once the client has sent something, or
-    after about `seconds`: an accepted TLS connection then has its ClientHello waiting (no
-    wait for it on the event loop), and a client that stays silent costs no task meanwhile.
-    A no-op where the system has no TCP_DEFER_ACCEPT."""
-    option = getattr(socket, "TCP_DEFER_ACCEPT", None)
-    if option is None:
-        return
-    for listener in listeners:
-        listener.socket.setsockopt(socket.IPPROTO_TCP, option, max(1, math.ceil(seconds)))
 
 
 def activated_listeners(environ: Mapping[str, str], name: str) -> list[trio.SocketListener]:

@@ -30,7 +30,6 @@ from server.indexing import keep_fresh
 from server.listening import (
     activated_listeners,
     bound_ports,
-    defer_accept,
     listener_url,
     open_listeners,
 )
@@ -100,7 +99,6 @@ async def serve(
     listeners = activated_listeners(environ, "gemini") or await open_listeners(
         config.listen, "listen", reuse_port
     )
-    defer_accept(listeners, config.limits.request_timeout)
     ports = bound_ports(listeners) | {DEFAULT_GEMINI_PORT}
     catalogs: dict[Path, Catalog] = {}
     capsules = build_capsules(config, catalogs, index_writer)

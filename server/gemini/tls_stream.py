@@ -61,6 +61,9 @@ class TLSStream(trio.abc.Stream):
         self.transport_stream = transport_stream
         self._flush_after_handshake = flush_after_handshake
         self._hosts = hosts
+        # OpenSSL calls the session context's callbacks (SNI, certificate verification) for
+        # the whole handshake, after pyOpenSSL has let go of it: keep it alive until then.
+        self._session_context = session_context
         self._connection = hosts.connection(session_context)
         # The client's first bytes, gathered until they hold the whole ClientHello.
         self._hello: bytearray | None = bytearray()
