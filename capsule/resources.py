@@ -75,6 +75,7 @@ class Feed:
     title: str
     path: str
     articles: tuple[Article, ...]
+    subtitle: str = ""
 
 
 Resource = Page | File | Redirect | InputPrompt | NotFound | Gone | Unavailable | Feed
