@@ -14,6 +14,7 @@ from urllib.parse import unquote, urlsplit
 from capsule.mime import is_gemtext
 from capsule.paths import join, remove_dot_segments
 from capsule.resources import File
+from capsule.robots import ROBOTS_PATH
 from capsule.tree import Served, walk_served
 from server.accesslog import ERROR_LOGGER
 from server.assemble import catalogs_of
@@ -29,8 +30,9 @@ logger = logging.getLogger(ERROR_LOGGER)
 def export(config: Config, outdir: Path) -> int:
     """Write the mirror of the first host's capsule into `outdir`; return the files written.
 
-    Every file under the root is written, then every page reachable by internal links from
-    those pages (generated ones such as an archive included), each through `Mirror.respond`.
+    Every file under the root is written, then robots.txt, then every page reachable by
+    internal links from those pages (generated ones such as an archive included), each
+    through `Mirror.respond`.
     """
     mirror, _ = build_mirror(config)
     for catalog in catalogs_of(mirror.capsules):
@@ -42,8 +44,9 @@ def export(config: Config, outdir: Path) -> int:
         raise ConfigError(f"build: {outdir} is inside the capsule root {root}")
     files = list(_published(root))
     pages = [mirror_path(path) for path in files if is_gemtext(path)]
+    robots = [ROBOTS_PATH] if mirror.capsules[host].robots is not None else []
     # Pages come after files: where a page and a file claim one name, the page wins, as live.
-    queue = deque([STYLESHEET_PATH, *files, *pages])
+    queue = deque(dict.fromkeys([STYLESHEET_PATH, *files, *robots, *pages]))
     seen = set(queue)
     written = 0
     while queue:

@@ -22,9 +22,12 @@ from capsule.resources import (
     Page,
     Redirect,
     Resource,
+    Robots,
     Unavailable,
 )
+from capsule.robots import ROBOTS_MIME
 from capsule.root import Capsule
+from server.mirror.crawlers import web_robots_txt
 from server.mirror.links import INPUT_FIELD, MirrorTarget, capsule_target, mirror_path, rewrite_link
 from server.mirror.pages import STYLESHEET_PATH, PageContext, PageRenderer
 
@@ -156,6 +159,9 @@ class Mirror:
             case Feed():
                 atom = render_atom(resource, origin or "", mirror_path)
                 return _entity(HTTPStatus.OK, ATOM, atom, CACHE_PAGE)
+            case Robots():
+                robots = web_robots_txt(resource)
+                return _entity(HTTPStatus.OK, ROBOTS_MIME, robots, CACHE_PAGE)
 
     def refusal(self, status: HTTPStatus, extra: Headers = ()) -> Response:
         """An error page for a request the mirror will not serve (400, 405, 421, 429...)."""
