@@ -27,9 +27,10 @@ from capsule.resources import (
 )
 from capsule.robots import ROBOTS_MIME
 from capsule.root import Capsule
-from server.mirror.crawlers import web_robots_txt
+from server.mirror.crawlers import Sitemaps, web_robots_txt
 from server.mirror.links import INPUT_FIELD, MirrorTarget, capsule_target, mirror_path, rewrite_link
 from server.mirror.pages import STYLESHEET_PATH, PageContext, PageRenderer
+from server.mirror.sitemap import SITEMAP_MIME
 
 REASONS = {
     HTTPStatus.BAD_REQUEST: "Bad request",
@@ -101,6 +102,7 @@ class Mirror:
         self.renderer = renderer
         self.gemini_port = gemini_port
         self._stylesheet = renderer.stylesheet().encode("utf-8")
+        self.sitemaps = Sitemaps()
 
     def respond(self, request: Request) -> Response:
         """The response to a valid request (this reads the capsule from disk)."""
@@ -119,6 +121,11 @@ class Mirror:
             # The source of a generated directory page (no index.gmi on disk).
             resource = capsule.resolve(target.path.removesuffix("index.gmi"), query)
         origin = self.renderer.base_url or request.origin
+        if isinstance(resource, NotFound):
+            sitemap = self.sitemaps.file(capsule, request.path, origin or "")
+            if sitemap is not None:
+                return _conditional(_entity(HTTPStatus.OK, SITEMAP_MIME, sitemap, CACHE_PAGE),
+                                    request)
         return _conditional(self.response_for(resource, target, request.host, origin), request)
 
     def response_for(
@@ -160,7 +167,8 @@ class Mirror:
                 atom = render_atom(resource, origin or "", mirror_path)
                 return _entity(HTTPStatus.OK, ATOM, atom, CACHE_PAGE)
             case Robots():
-                robots = web_robots_txt(resource)
+                sitemap = self.sitemaps.url(self.capsules[host], origin)
+                robots = web_robots_txt(resource, sitemap)
                 return _entity(HTTPStatus.OK, ROBOTS_MIME, robots, CACHE_PAGE)
 
     def refusal(self, status: HTTPStatus, extra: Headers = ()) -> Response:

@@ -1,16 +1,19 @@
-"""robots.txt from a real `capsule serve` configured by a TOML file, on Gemini and on the
-mirror."""
+"""robots.txt and the sitemap from a real `capsule serve` configured by a TOML file, on Gemini
+and on the mirror."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 import trio
 
 from tests.harness import CapsuleProcess, fetch, write_page
 from tests.mirror.mirror_client import fetch as http_fetch
+
+SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 
 
 @pytest.fixture
@@ -63,8 +66,20 @@ def test_configured_paths_are_disallowed_on_the_mirror_in_mirror_paths(
     assert status == 200
     assert body.endswith(
         "User-agent: *\nDisallow: /search\nDisallow: /drafts/\nDisallow: /private.html\n"
-        "Disallow: /private.gmi\nDisallow: /*?\n"
+        "Disallow: /private.gmi\nDisallow: /*?\n\nSitemap: https://news.example/sitemap.xml\n"
     )
+
+
+def test_the_sitemap_named_by_robots_txt_lists_the_articles(configured: CapsuleProcess) -> None:
+    configured.wait_for_log("index of")  # the first indexing of the root is done
+    status, body = http(configured, "/sitemap.xml")
+    assert status == 200
+    locs = [loc.text for loc in ElementTree.fromstring(body).iter(f"{SITEMAP}loc")]
+    assert locs == [
+        "https://news.example/",
+        "https://news.example/archive/",
+        "https://news.example/2026/11/20/roses.html",
+    ]
 
 
 def test_generation_turned_off_leaves_robots_txt_to_the_root(tmp_path: Path, root: Path) -> None:
