@@ -35,6 +35,8 @@ def render_atom(
     root = ElementTree.Element(f"{{{ATOM_NAMESPACE}}}feed")
     element(root, "id", absolute(feed.path))
     element(root, "title", feed.title)
+    if feed.subtitle:
+        element(root, "subtitle", feed.subtitle)
     newest = feed.articles[0].published if feed.articles else date(1970, 1, 1)
     element(root, "updated", _timestamp(newest))
     element(root, "link", rel="self", href=absolute(feed.path))

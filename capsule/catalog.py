@@ -203,6 +203,11 @@ class Catalog:
         """Every article, newest first (ties by path)."""
         return self._articles
 
+    def modified(self, path: str) -> datetime | None:
+        """When the page at `path` was last modified on disk, as the catalog last saw it."""
+        known = self._known.get(path)
+        return None if known is None else datetime.fromtimestamp(known[1] / 1e9, UTC)
+
     def refresh(self, full: bool = True) -> Changes:
         """Bring the index in step with the disk; safe to call from any thread.
 

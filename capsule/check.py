@@ -1,9 +1,11 @@
-"""Checking a capsule root before publishing: broken internal links and malformed gemtext."""
+"""Checking a capsule root before publishing: broken internal links, malformed gemtext, and
+what security.txt lacks."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote_to_bytes, urlsplit
@@ -14,6 +16,7 @@ from capsule.paths import join_within_root
 from capsule.publication import ARCHIVE_PATH, ATOM_PATH, GEMFEED_PATH, SEARCH_PATH
 from capsule.resources import File, Page, Redirect
 from capsule.root import INDEX_NAME, Capsule
+from capsule.security_txt import SECURITY_TXT_PATH, security_txt_findings
 from capsule.tree import BrokenLink, LeavesRoot, Served, Unlisted, walk_served
 from gemtext import Link, Preformatted, Text, numbered, parse
 
@@ -101,6 +104,8 @@ class _Checker:
             self.generated = _generated(url for url, _ in self.pages)
         for url, file_path in self.pages:
             self._check_page(url, file_path)
+        if SECURITY_TXT_PATH in self.files:
+            self._check_security_txt()
         problems = sorted(self.problems, key=lambda p: (p.path, p.line or 0))
         return CheckReport(tuple(problems), len(self.pages))
 
@@ -151,6 +156,16 @@ class _Checker:
                     self._add("warning", url, number, "empty link line")
                 case Preformatted(closed=False):
                     self._add("warning", url, number, "preformatted block is never closed")
+
+    def _check_security_txt(self) -> None:
+        try:
+            data = self.root.joinpath(*SECURITY_TXT_PATH.split("/")[1:]).read_bytes()
+        except OSError as error:
+            self._add("error", SECURITY_TXT_PATH, None, f"cannot read file: {error.strerror}")
+            return
+        text = data.decode("utf-8", errors="replace")
+        for finding in security_txt_findings(text, datetime.now(UTC)):
+            self._add("warning", SECURITY_TXT_PATH, finding.line, finding.message)
 
     def _check_link(self, url: str, number: int, link: Link) -> None:
         # Navigation links repeat on every page; an absolute one means the same from anywhere.

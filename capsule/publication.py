@@ -35,6 +35,12 @@ class PublicationSettings:
         shown_default="the index page's title",
         help="title of the feeds; empty means the index page's title",
     )
+    subtitle: str = setting(
+        "Latest articles",
+        flag="--feed-subtitle",
+        metavar="TEXT",
+        help="subtitle of the feeds: the gemfeed's second heading, the Atom feed's subtitle",
+    )
     feed_size: int = setting(
         50, bound=POSITIVE, flag="--feed-size", metavar="N", help="articles in the feeds"
     )
@@ -75,7 +81,7 @@ class Publication:
             return self._page(self._gemfeed())
         if path == ATOM_PATH:
             articles = self.catalog.articles[: self.settings.feed_size]
-            return Feed(self.title, ATOM_PATH, articles)
+            return Feed(self.title, ATOM_PATH, articles, self.settings.subtitle)
         if path == SEARCH_PATH:
             if not query or not query.strip():
                 return InputPrompt("Search this capsule")
@@ -152,7 +158,9 @@ class Publication:
 
     def _gemfeed(self) -> str:
         articles = self.catalog.articles[: self.settings.feed_size]
-        lines = [f"# {self.title}", ""]
+        # A "## " line right under the title is the feed's subtitle (the subscription convention).
+        subtitle = " ".join(self.settings.subtitle.split())
+        lines = [f"# {self.title}", *([f"## {subtitle}"] if subtitle else []), ""]
         lines += [gemfeed_line(article) for article in articles]
         lines += ["", f"=> {ARCHIVE_PATH} Archive"]
         return "\n".join(lines) + "\n"

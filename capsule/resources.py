@@ -75,9 +75,18 @@ class Feed:
     title: str
     path: str
     articles: tuple[Article, ...]
+    subtitle: str = ""
 
 
-Resource = Page | File | Redirect | InputPrompt | NotFound | Gone | Unavailable | Feed
+@dataclass(frozen=True, slots=True)
+class Robots:
+    """A generated robots.txt: the path prefixes crawlers are asked not to request. Each
+    protocol writes it for its own crawlers and paths."""
+
+    disallowed: tuple[str, ...]
+
+
+Resource = Page | File | Redirect | InputPrompt | NotFound | Gone | Unavailable | Feed | Robots
 
 
 def host_confusion(target: str) -> str | None:

@@ -13,7 +13,8 @@ from capsule.meta import NO_META, Meta, MetaIndex
 from capsule.mime import GEMTEXT, is_gemtext, mime_type
 from capsule.publication import Publication, without_markers
 from capsule.redirects import RedirectRule, find_redirect
-from capsule.resources import File, Gone, NotFound, Page, Redirect, Resource, Unavailable
+from capsule.resources import File, Gone, NotFound, Page, Redirect, Resource, Robots, Unavailable
+from capsule.robots import ROBOTS_PATH
 from capsule.tree import found_inside, served_names, stays_inside
 
 logger = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ class Capsule:
 
     The operator's redirects come first, then the `.meta` files along the path (gone,
     redirects), then files on disk (with the MIME type and language the metadata gives them),
-    then the publication's generated pages.
+    then the publication's generated pages and the generated robots.txt.
     """
 
     def __init__(
@@ -40,6 +41,7 @@ class Capsule:
         *,
         redirects: tuple[RedirectRule, ...] = (),
         max_page_bytes: int | None = None,
+        robots: Robots | None = None,
     ) -> None:
         self.root = root.resolve(strict=True)
         self._root = str(self.root)
@@ -48,6 +50,8 @@ class Capsule:
         self.redirects = redirects
         self.max_page_bytes = max_page_bytes
         """Gemtext files larger than this are served as files, never read whole into memory."""
+        self.robots = robots
+        """What /robots.txt answers when the root has no such file; None: nothing."""
         self.meta = MetaIndex(self.root)
 
     def resolve(self, path: str, query: str | None = None) -> Resource:
@@ -63,6 +67,8 @@ class Capsule:
         resource = (
             NotFound() if segments is None else self._from_disk(path, query, segments, meta)
         )
+        if isinstance(resource, NotFound) and path == ROBOTS_PATH and self.robots is not None:
+            return self.robots
         if self.publication is None:
             if isinstance(resource, Page):
                 return Page(without_markers(resource.gemtext), resource.lang)

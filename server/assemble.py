@@ -9,6 +9,7 @@ from pathlib import Path
 
 from capsule.catalog import Catalog, CatalogError
 from capsule.publication import Publication
+from capsule.robots import generated_robots
 from capsule.root import Capsule
 from certs import Identity, ensure_identity, load_identity
 from server.accesslog import ERROR_LOGGER
@@ -69,6 +70,7 @@ def _capsule(
         publication,
         redirects=config.redirects,
         max_page_bytes=config.limits.max_page_bytes,
+        robots=generated_robots(config.robots, searchable=publication is not None),
     )
 
 

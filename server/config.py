@@ -8,6 +8,7 @@ from pathlib import Path
 
 from capsule.publication import PublicationSettings
 from capsule.redirects import RedirectRule
+from capsule.robots import RobotsSettings
 from capsule.setting import POSITIVE, declare, setting
 
 DEFAULT_GEMINI_PORT = 1965
@@ -277,6 +278,7 @@ class Config:
     """The HTTP mirror; None serves Gemini only."""
     index: IndexSettings = field(default_factory=IndexSettings)
     publication: PublicationSettings = field(default_factory=PublicationSettings)
+    robots: RobotsSettings = field(default_factory=RobotsSettings)
     redirects: tuple[RedirectRule, ...] = ()
     workers: int = setting(
         1,

@@ -1,9 +1,9 @@
 """Settings from a TOML file and the command line, validated into one frozen Config.
 
 Each setting is declared once, on a field of Config or of the sections `[limits]`, `[mirror]`,
-`[index]` and `[publication]`: its key, real type, default and bound drive the reading, the
-conversion and the messages here, and the flags of the command line. Hosts, redirects and
-`mirror.enabled` (there is no mirror at all when it is false) keep dedicated code.
+`[index]`, `[publication]` and `[robots]`: its key, real type, default and bound drive the
+reading, the conversion and the messages here, and the flags of the command line. Hosts,
+redirects and `mirror.enabled` (there is no mirror at all when it is false) keep dedicated code.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import Any
 from capsule.publication import PublicationSettings
 from capsule.redirects import RedirectRule
 from capsule.resources import target_problem
+from capsule.robots import RobotsSettings
 from capsule.setting import Bound, Declaration, declaration_of
 from certs import operator_files
 from server.config import (
@@ -41,6 +42,7 @@ SECTIONS: dict[str, type] = {
     "mirror": MirrorSettings,
     "index": IndexSettings,
     "publication": PublicationSettings,
+    "robots": RobotsSettings,
 }
 
 
@@ -172,6 +174,7 @@ def build_config(values: Values, defaults: Mapping[str, Any]) -> Config:
         mirror=settings.mirror(),
         index=settings.section("index"),
         publication=settings.section("publication"),
+        robots=settings.section("robots"),
         redirects=settings.redirects(),
         **top,
     )
@@ -220,6 +223,8 @@ class _Settings:
             return self.addresses(key)
         if typing.get_origin(kind) is tuple and typing.get_args(kind)[0] == _NETWORK:
             return self.networks(key)
+        if typing.get_origin(kind) is tuple and typing.get_args(kind)[0] is str:
+            return self.path_prefixes(key)
         raise TypeError(f"{key}: no conversion from the configuration to {kind}")
 
     def number(self, key: str, kind: type[int] | type[float], bound: Bound) -> Any:
@@ -278,6 +283,17 @@ class _Settings:
             return tuple(ipaddress.ip_network(str(item), strict=False) for item in value)
         except ValueError as error:
             raise self.fail(key, value, f"has an entry that is not an address: {error}") from None
+
+    def path_prefixes(self, key: str) -> tuple[str, ...]:
+        value, _ = self.raw(key)
+        if not isinstance(value, list | tuple) or not all(isinstance(item, str) for item in value):
+            raise self.fail(key, value, "is not a list of paths")
+        for item in value:
+            if not item.startswith("/") or _NOT_IN_PATH_PREFIX.search(item):
+                raise self.fail(
+                    key, item, "is not an absolute path (no spaces, control characters, ? or #)"
+                )
+        return tuple(value)
 
     def section(self, name: str) -> Any:
         declared = (setting for setting in SETTINGS.values() if setting.section == name)
@@ -366,6 +382,7 @@ class _Settings:
 
 
 _NETWORK = ipaddress.IPv4Network | ipaddress.IPv6Network
+_NOT_IN_PATH_PREFIX = re.compile(r"[\s\x00-\x1f\x7f?#]")
 _HOST_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", re.IGNORECASE)
 
 

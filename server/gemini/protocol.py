@@ -17,8 +17,10 @@ from capsule.resources import (
     Page,
     Redirect,
     Resource,
+    Robots,
     Unavailable,
 )
+from capsule.robots import ROBOTS_MIME
 
 MAX_URL_BYTES = 1024
 MAX_META_BYTES = 1024
@@ -164,6 +166,8 @@ def response_header(resource: Resource) -> ResponseHeader:
             return ResponseHeader(TEMPORARY_FAILURE, reason)
         case Feed():
             return ResponseHeader(SUCCESS, ATOM_MIME)
+        case Robots():
+            return ResponseHeader(SUCCESS, ROBOTS_MIME)
 
 
 def origin(request: Request) -> str:

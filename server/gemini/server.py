@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import trio
 
 from capsule.atom import render_atom
-from capsule.resources import Feed, File, NotFound, Page, Resource, Unavailable
+from capsule.resources import Feed, File, NotFound, Page, Resource, Robots, Unavailable
+from capsule.robots import gemini_robots_txt
 from capsule.root import Capsule
 from server.accesslog import ERROR_LOGGER, AccessLog, AccessRecord
 from server.admission import admission_for, apply_limits
@@ -266,11 +267,13 @@ async def _send_header(
 
 
 def _generated_body(resource: Resource, request: protocol.Request) -> bytes:
-    """The body of a page or a feed; other resources have none."""
+    """The body of a page, a feed or a robots.txt; other resources have none."""
     if isinstance(resource, Page):
         return resource.gemtext.encode("utf-8")
     if isinstance(resource, Feed):
         return render_atom(resource, protocol.origin(request))
+    if isinstance(resource, Robots):
+        return gemini_robots_txt(resource).encode("utf-8")
     return b""
 
 

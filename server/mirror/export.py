@@ -14,6 +14,7 @@ from urllib.parse import unquote, urlsplit
 from capsule.mime import is_gemtext
 from capsule.paths import join, remove_dot_segments
 from capsule.resources import File
+from capsule.robots import ROBOTS_PATH
 from capsule.tree import Served, walk_served
 from server.accesslog import ERROR_LOGGER
 from server.assemble import catalogs_of
@@ -22,6 +23,7 @@ from server.mirror.links import PAGE_INDEX, PAGE_SUFFIX, mirror_path
 from server.mirror.pages import STYLESHEET_PATH
 from server.mirror.responses import ATOM, HTML, Request, Response
 from server.mirror.site import build_mirror
+from server.mirror.sitemap import SITEMAP_MIME
 
 logger = logging.getLogger(ERROR_LOGGER)
 
@@ -29,8 +31,9 @@ logger = logging.getLogger(ERROR_LOGGER)
 def export(config: Config, outdir: Path) -> int:
     """Write the mirror of the first host's capsule into `outdir`; return the files written.
 
-    Every file under the root is written, then every page reachable by internal links from
-    those pages (generated ones such as an archive included), each through `Mirror.respond`.
+    Every file under the root is written, then robots.txt and the sitemaps, then every page
+    reachable by internal links from those pages (generated ones such as an archive
+    included), each through `Mirror.respond`.
     """
     mirror, _ = build_mirror(config)
     for catalog in catalogs_of(mirror.capsules):
@@ -42,8 +45,11 @@ def export(config: Config, outdir: Path) -> int:
         raise ConfigError(f"build: {outdir} is inside the capsule root {root}")
     files = list(_published(root))
     pages = [mirror_path(path) for path in files if is_gemtext(path)]
+    capsule = mirror.capsules[host]
+    robots = [ROBOTS_PATH] if capsule.robots is not None else []
+    crawlers = [*robots, *mirror.sitemaps.files(capsule, mirror.renderer.base_url or "")]
     # Pages come after files: where a page and a file claim one name, the page wins, as live.
-    queue = deque([STYLESHEET_PATH, *files, *pages])
+    queue = deque(dict.fromkeys([STYLESHEET_PATH, *files, *crawlers, *pages]))
     seen = set(queue)
     written = 0
     while queue:
@@ -98,7 +104,8 @@ def _exportable(path: str, response: Response, config: Config) -> bool:
         # A static host types files by extension: it would not serve this one as HTML.
         logger.warning("build: %s is a page without .html; it needs the live mirror", path)
         return False
-    if content_type == ATOM and (config.mirror is None or config.mirror.base_url is None):
+    absolute = content_type in (ATOM, SITEMAP_MIME)
+    if absolute and (config.mirror is None or config.mirror.base_url is None):
         logger.warning("build: %s needs absolute URLs; give --base-url to write it", path)
         return False
     return True

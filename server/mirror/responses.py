@@ -22,11 +22,15 @@ from capsule.resources import (
     Page,
     Redirect,
     Resource,
+    Robots,
     Unavailable,
 )
+from capsule.robots import ROBOTS_MIME
 from capsule.root import Capsule
+from server.mirror.crawlers import Sitemaps, web_robots_txt
 from server.mirror.links import INPUT_FIELD, MirrorTarget, capsule_target, mirror_path, rewrite_link
 from server.mirror.pages import STYLESHEET_PATH, PageContext, PageRenderer
+from server.mirror.sitemap import SITEMAP_MIME
 
 REASONS = {
     HTTPStatus.BAD_REQUEST: "Bad request",
@@ -98,6 +102,7 @@ class Mirror:
         self.renderer = renderer
         self.gemini_port = gemini_port
         self._stylesheet = renderer.stylesheet().encode("utf-8")
+        self.sitemaps = Sitemaps()
 
     def respond(self, request: Request) -> Response:
         """The response to a valid request (this reads the capsule from disk)."""
@@ -116,6 +121,11 @@ class Mirror:
             # The source of a generated directory page (no index.gmi on disk).
             resource = capsule.resolve(target.path.removesuffix("index.gmi"), query)
         origin = self.renderer.base_url or request.origin
+        if isinstance(resource, NotFound):
+            sitemap = self.sitemaps.file(capsule, request.path, origin or "")
+            if sitemap is not None:
+                return _conditional(_entity(HTTPStatus.OK, SITEMAP_MIME, sitemap, CACHE_PAGE),
+                                    request)
         return _conditional(self.response_for(resource, target, request.host, origin), request)
 
     def response_for(
@@ -156,6 +166,10 @@ class Mirror:
             case Feed():
                 atom = render_atom(resource, origin or "", mirror_path)
                 return _entity(HTTPStatus.OK, ATOM, atom, CACHE_PAGE)
+            case Robots():
+                sitemap = self.sitemaps.url(self.capsules[host], origin)
+                robots = web_robots_txt(resource, sitemap)
+                return _entity(HTTPStatus.OK, ROBOTS_MIME, robots, CACHE_PAGE)
 
     def refusal(self, status: HTTPStatus, extra: Headers = ()) -> Response:
         """An error page for a request the mirror will not serve (400, 405, 421, 429...)."""

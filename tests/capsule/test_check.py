@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -34,10 +35,15 @@ def root(tmp_path: Path) -> Path:
             "dir/page.gmi": "# Dir page\n",
             "dir/sub/leaf.gmi": "# Leaf\n",
             "empty/notes.txt": "no index here",
-            ".well-known/security.txt": "Contact: mailto:a@example.org",
+            ".well-known/security.txt": f"Contact: mailto:a@example.org\nExpires: {in_days(180)}\n",
             ".hidden.gmi": "# Never served\n",
         },
     )
+
+
+def in_days(days: int) -> str:
+    """An RFC 3339 time `days` from now (negative: in the past)."""
+    return (datetime.now(UTC) + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def link_from(root: Path, page: str, target: str) -> CheckReport:
@@ -391,3 +397,49 @@ def test_format_of_a_clean_capsule_is_only_the_summary(tmp_path: Path) -> None:
 def test_missing_root_raises(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         check_capsule(tmp_path / "nowhere")
+
+
+def security_txt(root: Path, text: str) -> list[str]:
+    """The problems `capsule check` reports, formatted, with `text` as the security.txt."""
+    write(root, {".well-known/security.txt": text})
+    return [problem.format() for problem in check_capsule(root).problems]
+
+
+def test_security_txt_without_contact_is_a_warning(root: Path) -> None:
+    assert security_txt(root, f"Expires: {in_days(30)}\n") == [
+        ".well-known/security.txt: warning: no Contact field, e.g. "
+        "Contact: mailto:security@example.org"
+    ]
+
+
+def test_security_txt_without_expires_is_a_warning(root: Path) -> None:
+    assert security_txt(root, "Contact: mailto:a@example.org\n") == [
+        ".well-known/security.txt: warning: no Expires field, e.g. Expires: 2030-12-31T23:59:59Z"
+    ]
+
+
+def test_security_txt_expired_is_a_warning_on_its_line(root: Path) -> None:
+    past = in_days(-1)
+    text = f"# Our policy\nContact: mailto:a@example.org\nExpires: {past}\n"
+    assert security_txt(root, text) == [
+        f".well-known/security.txt:3: warning: Expires {past} has passed: readers ignore an "
+        "expired security.txt"
+    ]
+
+
+def test_security_txt_problems_are_warnings_that_do_not_fail_the_check(root: Path) -> None:
+    write(root, {".well-known/security.txt": "Expires: 1999-01-01T00:00:00Z\n"})
+    report = check_capsule(root)
+    assert report.errors == ()
+    assert len(report.warnings) == 2
+
+
+def test_no_security_txt_is_not_a_problem(root: Path) -> None:
+    (root / ".well-known" / "security.txt").unlink()
+    assert check_capsule(root).problems == ()
+
+
+def test_security_txt_at_the_top_of_the_root_is_not_read(root: Path) -> None:
+    # RFC 9116 publishes it under /.well-known/; the top-level file is a legacy place.
+    write(root, {"security.txt": "nothing useful\n"})
+    assert check_capsule(root).problems == ()

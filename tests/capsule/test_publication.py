@@ -33,7 +33,7 @@ def root(tmp_path: Path) -> Path:
     return root
 
 
-def make_capsule(root: Path, tmp_path: Path, **settings: int) -> Capsule:
+def make_capsule(root: Path, tmp_path: Path, **settings: int | str) -> Capsule:
     catalog = Catalog(root, tmp_path / "index.sqlite3")
     catalog.refresh()
     publication = Publication(catalog, PublicationSettings("Daily news", **settings), "en")
@@ -98,7 +98,8 @@ def test_archive_month_without_articles_has_no_redirect(capsule: Capsule) -> Non
 
 def test_gemfeed_follows_the_subscription_convention(capsule: Capsule) -> None:
     document = parse(page_text(capsule, "/feed.gmi"))
-    assert document.lines[0] == parse("# Daily news").lines[0]
+    # The first "# " heading is the feed's title, a "## " heading right under it its subtitle.
+    assert document.lines[:2] == parse("# Daily news\n## Latest articles").lines
     entries = feed_entries(document)
     assert [entry.title for entry in entries] == [
         "Second",
@@ -106,6 +107,16 @@ def test_gemfeed_follows_the_subscription_convention(capsule: Capsule) -> None:
         "October piece",
         "Old year's eve <b>&</b>",
     ]
+
+
+def test_feed_subtitle_is_configured_on_one_line(root: Path, tmp_path: Path) -> None:
+    capsule = make_capsule(root, tmp_path, subtitle="News from the\ngarden ")
+    assert page_text(capsule, "/feed.gmi").startswith("# Daily news\n## News from the garden\n\n")
+
+
+def test_empty_feed_subtitle_leaves_the_title_alone(root: Path, tmp_path: Path) -> None:
+    capsule = make_capsule(root, tmp_path, subtitle="")
+    assert page_text(capsule, "/feed.gmi").startswith("# Daily news\n\n=> ")
 
 
 def test_feed_size_caps_the_gemfeed(root: Path, tmp_path: Path) -> None:
@@ -168,6 +179,13 @@ def test_atom_feed_is_valid_atom_with_absolute_urls(capsule: Capsule) -> None:
     assert link is not None and link.get("href") == "gemini://news.example/2026/11/22/second.gmi"
     self_link = root.find(f"{ATOM}link[@rel='self']")
     assert self_link is not None and self_link.get("href") == "gemini://news.example/atom.xml"
+
+
+def test_atom_feed_carries_the_subtitle_of_the_gemfeed(root: Path, tmp_path: Path) -> None:
+    feed = make_capsule(root, tmp_path, subtitle="Bees & <roses>").resolve("/atom.xml")
+    assert isinstance(feed, Feed)
+    root_element = ElementTree.fromstring(render_atom(feed, "https://news.example/"))
+    assert root_element.findtext(f"{ATOM}subtitle") == "Bees & <roses>"
 
 
 def test_atom_feed_escapes_markup_in_titles(capsule: Capsule) -> None:

@@ -56,7 +56,25 @@ def test_export_writes_pages_sources_files_and_the_stylesheet(demo_export: Path)
     assert {"index.html", "index.gmi", "about.html", "about.gmi", "files/capsule.txt",
             "2026/11/24/the-mirror.html", "2026/11/24/the-mirror.gmi",
             "_capsule/style.css", "archive/index.html", "archive/2026/11/index.html",
-            "feed.html", "atom.xml"} <= names
+            "feed.html", "atom.xml", "robots.txt", "sitemap.xml"} <= names
+
+
+def test_export_writes_robots_txt_naming_the_sitemap_at_the_base_url(demo_export: Path) -> None:
+    robots = (demo_export / "robots.txt").read_text()
+    assert "User-agent: *\nDisallow: /search\n" in robots
+    assert robots.endswith("Sitemap: https://capsule.example/sitemap.xml\n")
+    sitemap = (demo_export / "sitemap.xml").read_text()
+    assert "<loc>https://capsule.example/2026/11/24/the-mirror.html</loc>" in sitemap
+
+
+def test_export_without_a_base_url_leaves_out_the_sitemap(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    outdir = tmp_path / "site"
+    export(mirror_config(demo_root(), tmp_path), outdir)
+    assert "Sitemap:" not in (outdir / "robots.txt").read_text()
+    assert not (outdir / "sitemap.xml").exists()
+    assert "/sitemap.xml needs absolute URLs; give --base-url" in caplog.text
 
 
 async def test_every_exported_file_is_byte_identical_to_the_live_mirror(

@@ -13,6 +13,7 @@ import pytest
 
 from capsule.publication import PublicationSettings
 from capsule.redirects import RedirectRule
+from capsule.robots import RobotsSettings
 from capsule.setting import POSITIVE
 from server.cli import build_parser, defaults, load_config
 from server.config import (
@@ -69,6 +70,10 @@ def test_every_section_is_read(tmp_path: Path, root: Path) -> None:
         [publication]
         feed_size = 5
 
+        [robots]
+        generate = false
+        disallow = ["/drafts/", "/café/"]
+
         [logging]
         level = "debug"
 
@@ -89,6 +94,7 @@ def test_every_section_is_read(tmp_path: Path, root: Path) -> None:
     assert (config.limits.request_timeout, config.limits.max_connections) == (2.5, 10)
     assert config.index.quick_interval == 1.0
     assert config.publication.feed_size == 5
+    assert config.robots == RobotsSettings(generate=False, disallow=("/drafts/", "/café/"))
     assert config.log_level == "DEBUG"
     assert config.redirects == (
         RedirectRule("/old.gmi", "/new.gmi", True),
@@ -158,6 +164,13 @@ def test_unknown_keys_are_refused_by_name(tmp_path: Path, toml: str, named: str)
         ("[[hosts]]\nname = 'bücher.example'", "use the xn-- form"),
         ("limits = 3", "limits: must be a table"),
         ("[limits\nx=1", "not valid TOML"),
+        ("[robots]\ndisallow = '/drafts/'", r"robots.disallow \(.*\): '/drafts/' is not a list"),
+        ("[robots]\ndisallow = [1]", r"robots.disallow \(.*\): \[1\] is not a list of paths"),
+        ("[robots]\ndisallow = ['drafts/']", r"robots.disallow \(.*\): 'drafts/' is not an abs"),
+        ('[robots]\ndisallow = ["/a\\nSitemap: x"]', r"robots.disallow \(.*\): '/a\\nSitemap"),
+        ("[robots]\ndisallow = ['/a b']", r"robots.disallow \(.*\): '/a b' is not an absolute"),
+        ("[robots]\ndisallow = ['/search?q=x']", r"'/search\?q=x' is not an absolute path"),
+        ("[robots]\ngenerate = 'no'", r"robots.generate \(.*\): 'no' is not true or false"),
     ],
 )
 def test_bad_values_are_refused_with_key_value_and_reason(
@@ -243,6 +256,7 @@ def test_a_file_of_every_declared_default_gives_the_defaults(tmp_path: Path) -> 
     config = config_from(tmp_path, toml)
     assert (config.limits, config.mirror) == (LimitSettings(), MirrorSettings())
     assert (config.index, config.publication) == (IndexSettings(), PublicationSettings())
+    assert config.robots == RobotsSettings()
     assert (config.workers, config.proxy_protocol, config.trusted_proxies) == (1, False, ())
     assert config.log_level == "INFO"
 
