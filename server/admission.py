@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections import Counter
 from dataclasses import dataclass
@@ -12,8 +13,10 @@ IPV6_CLIENT_PREFIX = 64
 """IPv6 clients are counted per /64: one host usually holds a whole /64."""
 
 
+@functools.lru_cache(maxsize=4096)
 def client_key(address: str) -> str:
-    """What per-client limits count: the address, or its /64 network for IPv6."""
+    """What per-client limits count: the address, or its /64 network for IPv6 (remembered
+    for recent addresses: a client makes a connection per request)."""
     try:
         parsed = ipaddress.ip_address(address)
     except ValueError:
