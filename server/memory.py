@@ -1,9 +1,10 @@
 """Giving memory back after traffic: collect the cycles connections leave, trim the C heap.
 
-Each TLS connection leaves a reference cycle (trio's SSLStream refers to itself through its
-handshake guard) that only a full garbage collection frees, and CPython runs one only every
-few thousand connections; glibc then keeps the freed heap. Collecting and trimming every few
-seconds keeps the resident size of a long-running server near where it started.
+Whatever an exchange leaves in reference cycles (a failure's traceback holds its frames, which
+hold the failure) waits for a full garbage collection, which CPython runs only after many
+thousands of allocations; glibc then keeps the freed heap. Collecting and trimming every few
+seconds keeps the resident size of a long-running server near where it started. (The Gemini
+TLS stream itself leaves no cycle; trio's SSLStream, used before, left one per connection.)
 """
 
 from __future__ import annotations
