@@ -7,6 +7,8 @@ import sys
 import time
 from dataclasses import dataclass
 
+from server.hostnames import unicode_host
+
 ACCESS_LOGGER = "capsule.access"
 ERROR_LOGGER = "capsule"
 
@@ -30,7 +32,7 @@ def format_access(record: AccessRecord, at: float) -> str:
     status = "-" if record.status is None else str(record.status)
     path = record.path.encode("unicode_escape").decode("ascii").replace(" ", "%20") or "-"
     return (
-        f"{stamp} {record.protocol} {record.client} {record.host or '-'} {path} "
+        f"{stamp} {record.protocol} {record.client} {unicode_host(record.host) or '-'} {path} "
         f"{status} {record.bytes_sent} {record.duration * 1000:.1f}ms"
     )
 

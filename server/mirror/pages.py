@@ -9,8 +9,10 @@ from urllib.parse import quote
 import jinja2
 
 import gemtext
+from capsule.paths import gemini_url
 from capsule.publication import ARCHIVE_PATH, ATOM_PATH
 from capsule.titles import page_title
+from server.hostnames import unicode_host
 from server.mirror.links import INPUT_FIELD, mirror_path, raw_path, rewrite_link
 from server.mirror.page_cache import PageCache
 
@@ -26,8 +28,8 @@ class PageContext:
     path: str
     host: str
     own_hosts: frozenset[str]
-    gemini_origin: str
-    """`gemini://HOST[:PORT]` of the capsule, for the footer link to the original."""
+    gemini_port: int | None
+    """The capsule's Gemini port for the footer link to the original; None for the default."""
 
 
 class PageRenderer:
@@ -112,10 +114,16 @@ class PageRenderer:
         return source
 
     def _render(self, name: str, context: PageContext | None, **values: object) -> str:
-        links: dict[str, str | None] = {"gemini_url": None, "raw_url": None, "canonical": None}
+        links: dict[str, str | None] = {
+            "gemini_url": None, "gemini_label": None, "raw_url": None, "canonical": None,
+        }
         if context is not None:
             path = quote(context.path)
-            links["gemini_url"] = context.gemini_origin + path
+            # The link carries the name every client can send; its text, the one people read.
+            links["gemini_url"] = gemini_url(context.host, context.gemini_port, path)
+            links["gemini_label"] = gemini_url(
+                unicode_host(context.host), context.gemini_port, path
+            )
             links["raw_url"] = raw_path(path)
             if self.base_url is not None:
                 links["canonical"] = self.base_url + mirror_path(path)

@@ -12,7 +12,6 @@ from urllib.parse import parse_qs, unquote
 
 from capsule.atom import render_atom
 from capsule.mime import GEMTEXT
-from capsule.paths import gemini_url
 from capsule.resources import (
     Feed,
     File,
@@ -167,7 +166,7 @@ class Mirror:
         capsule = self.capsules[host]
         own = frozenset(name for name, other in self.capsules.items() if other is capsule)
         # Port 0 asked the system for any port: which one it gave is not known here.
-        return PageContext(path, host, own, gemini_url(host, self.gemini_port or None))
+        return PageContext(path, host, own, self.gemini_port or None)
 
 
 def capsule_query(query: str | None) -> str | None:
