@@ -56,7 +56,7 @@ def test_export_writes_pages_sources_files_and_the_stylesheet(demo_export: Path)
     assert {"index.html", "index.gmi", "about.html", "about.gmi", "files/capsule.txt",
             "2026/11/24/the-mirror.html", "2026/11/24/the-mirror.gmi",
             "_capsule/style.css", "archive/index.html", "archive/2026/11/index.html",
-            "feed.html", "atom.xml"} <= names
+            "feed.html", "atom.xml", "favicon.txt", "favicon.svg"} <= names
 
 
 async def test_every_exported_file_is_byte_identical_to_the_live_mirror(
