@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -15,6 +15,9 @@ class Page:
 
     gemtext: str
     lang: str | None = None
+    modified: float | None = field(default=None, compare=False)
+    """When its file was last written (seconds since the epoch); None for a generated page.
+    A fact about the file, not the document, so it takes no part in equality."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import stat
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import quote
 
@@ -71,7 +72,7 @@ class Capsule:
             return self.robots
         if self.publication is None:
             if isinstance(resource, Page):
-                return Page(without_markers(resource.gemtext), resource.lang)
+                return replace(resource, gemtext=without_markers(resource.gemtext))
             return resource
         if isinstance(resource, NotFound):
             generated = self.publication.resolve(path, query)
@@ -79,7 +80,7 @@ class Capsule:
                 return Page(generated.gemtext, meta.lang)
             return generated or resource
         if isinstance(resource, Page):
-            return Page(self.publication.expand(path, resource.gemtext), resource.lang)
+            return replace(resource, gemtext=self.publication.expand(path, resource.gemtext))
         return resource
 
     def _from_disk(
@@ -129,7 +130,7 @@ class Capsule:
             except OSError as error:
                 logger.error("cannot read %s: %s", real, error.strerror or error)
                 return Unavailable()
-            return Page(text, meta.lang or self.lang)
+            return Page(text, meta.lang or self.lang, info.st_mtime)
         lang = meta.lang or self.lang
         if gemtext and lang and "lang=" not in mime:
             mime = f"{mime}; lang={lang}"

@@ -11,7 +11,7 @@ from gemtext.model import (
     Text,
 )
 from gemtext.parser import numbered, parse
-from gemtext.query import FeedEntry, feed_entries, links, title
+from gemtext.query import FeedEntry, feed_entries, first_paragraph, links, title
 from gemtext.render_gemtext import UnrepresentableLine, to_gemtext
 from gemtext.render_html import to_html
 from gemtext.schemes import SAFE_SCHEMES, is_safe_url
@@ -29,6 +29,7 @@ __all__ = [
     "Text",
     "UnrepresentableLine",
     "feed_entries",
+    "first_paragraph",
     "is_safe_url",
     "links",
     "numbered",

@@ -1,4 +1,4 @@
-"""Read facts out of a Document: its title, its links, its feed entries."""
+"""Read facts out of a Document: its title, first paragraph, links and feed entries."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import datetime
 import re
 from dataclasses import dataclass
 
-from gemtext.model import Document, Heading, Link
+from gemtext.model import Document, Heading, Link, Text
 
 # Gemini feed convention: a link whose label starts with an ISO 8601 date, then the title,
 # optionally after a dash or colon separator.
@@ -30,6 +30,14 @@ def title(doc: Document) -> str | None:
     """The text of the first heading of any level, or None if the document has none."""
     for line in doc:
         if isinstance(line, Heading):
+            return line.text
+    return None
+
+
+def first_paragraph(doc: Document) -> str | None:
+    """The first text line that is not blank (gemtext's paragraph), or None if there is none."""
+    for line in doc:
+        if isinstance(line, Text) and line.text.strip():
             return line.text
     return None
 

@@ -12,6 +12,8 @@ from typing import TextIO
 
 import trio
 
+from server.hostnames import unicode_host
+
 ERROR_LOGGER = "capsule"
 
 
@@ -35,7 +37,8 @@ def format_access(record: AccessRecord, stamp: str) -> str:
     if not (path.isascii() and path.isprintable()) or " " in path or "\\" in path:
         path = path.encode("unicode_escape").decode("ascii").replace(" ", "%20")
     return (
-        f"{stamp} {record.protocol} {record.client} {record.host or '-'} {path or '-'} "
+        f"{stamp} {record.protocol} {record.client} {unicode_host(record.host) or '-'} "
+        f"{path or '-'} "
         f"{status} {record.bytes_sent} {record.duration * 1000:.1f}ms"
     )
 

@@ -25,6 +25,7 @@ from certs import (
 from server.accesslog import configure_logging
 from server.assemble import StateDirectoryError, identity_for
 from server.config import DEFAULT_HOST, LOOPBACK_DEFAULTS, Config, ConfigError, HostConfig
+from server.hostnames import unicode_host
 from server.mirror.export import export
 from server.run import run_server
 from server.settings import SETTINGS, Values, build_config, read_file, without_none
@@ -189,7 +190,8 @@ def print_fingerprints(config: Config) -> None:
             )
         identity = identity_for(host, config)
         certificate = read_certificate(identity.cert_path)
-        print(f"{host.name}")
+        shown = unicode_host(host.name)
+        print(shown if shown == host.name else f"{shown} ({host.name})")
         print(f"  certificate  {identity.cert_path}")
         print(f"  names        {', '.join(identity.names)}")
         print(f"  sha256 (certificate)  {certificate_fingerprint(certificate)}")

@@ -26,6 +26,7 @@ from server.config_pipe import receive_configs
 from server.descriptors import fit_connection_caps, raise_open_file_limit
 from server.gemini.server import GeminiServer
 from server.gemini.site import build_site
+from server.hostnames import unicode_host
 from server.indexing import keep_fresh
 from server.listening import (
     activated_listeners,
@@ -110,7 +111,8 @@ async def serve(
         config.proxy_protocol,
         config.trusted_proxies,
     )
-    urls = [listener_url("gemini", listener, config.hosts[0].name) for listener in listeners]
+    shown = unicode_host(config.hosts[0].name)
+    urls = [listener_url("gemini", listener, shown) for listener in listeners]
     mirror_server, mirror_listeners = None, []
     if config.mirror is not None:
         mirror, names = build_mirror(config, capsules)

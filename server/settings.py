@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from capsule.publication import PublicationSettings
 from capsule.redirects import RedirectRule
@@ -36,6 +37,7 @@ from server.config import (
     ListenAddress,
     MirrorSettings,
 )
+from server.hostnames import HostNameError, ascii_host
 
 SECTIONS: dict[str, type] = {
     "limits": LimitSettings,
@@ -305,9 +307,26 @@ class _Settings:
         mirror: MirrorSettings = self.section("mirror")
         if mirror.templates is not None:
             self.directory("mirror.templates", mirror.templates)
-        if mirror.base_url is not None and not mirror.base_url.startswith(("http://", "https://")):
-            raise self.fail("mirror.base_url", mirror.base_url, "is not an http(s) URL")
+        if mirror.base_url is not None:
+            if not mirror.base_url.startswith(("http://", "https://")):
+                raise self.fail("mirror.base_url", mirror.base_url, "is not an http(s) URL")
+            mirror = dataclasses.replace(mirror, base_url=self.ascii_url(mirror.base_url))
         return mirror
+
+    def ascii_url(self, url: str) -> str:
+        """The base URL with an international host name in its `xn--` form, as links need it."""
+        try:
+            parts = urlsplit(url)
+            host, port = parts.hostname or "", parts.port
+        except ValueError as error:
+            raise self.fail("mirror.base_url", url, f"is not a URL ({error})") from None
+        if host.isascii():
+            return url
+        try:
+            netloc = ascii_host(host) + ("" if port is None else f":{port}")
+        except HostNameError as error:
+            raise self.fail("mirror.base_url", url, f"has a bad host name ({error})") from None
+        return parts._replace(netloc=netloc).geturl()
 
     def hosts(self, cert_dir: Path | None) -> tuple[HostConfig, ...]:
         value, origin = self.raw("hosts")
@@ -322,20 +341,15 @@ class _Settings:
     def _host(self, item: object, index: int, origin: str, cert_dir: Path | None) -> HostConfig:
         key = f"hosts[{index}]"
         if isinstance(item, HostConfig):
-            if not _is_host_name(item.name):
-                raise ConfigError(f"{key} ({origin}): {item.name!r} is not a host name")
-            host = item
+            host = dataclasses.replace(item, name=_host_name(item.name, key, origin))
         else:
             table = _table(item, key, origin)
             for field_name in table:
                 if field_name not in HOST_KEYS:
                     raise ConfigError(f"{origin}: unknown key {key}.{field_name}")
             name = table.get("name")
-            if not isinstance(name, str) or not _is_host_name(name):
-                raise ConfigError(
-                    f"{key}.name ({origin}): {name!r} is not a host name (use the xn-- form "
-                    "for international names)"
-                )
+            if not isinstance(name, str):
+                raise ConfigError(f"{key}.name ({origin}): {name!r} is not a host name")
             paths = {}
             for field in ("root", "cert", "key"):
                 if field in table:
@@ -344,7 +358,7 @@ class _Settings:
                             f"{key}.{field} ({origin}): {table[field]!r} is not a path"
                         )
                     paths[field] = Path(table[field]).expanduser()
-            host = HostConfig(name.lower().rstrip("."), **paths)
+            host = HostConfig(_host_name(name, f"{key}.name", origin), **paths)
         if host.root is not None and not host.root.is_dir():
             raise ConfigError(f"{key}.root ({origin}): {str(host.root)!r} is not a directory")
         if (host.cert is None) != (host.key is None):
@@ -383,15 +397,11 @@ class _Settings:
 
 _NETWORK = ipaddress.IPv4Network | ipaddress.IPv6Network
 _NOT_IN_PATH_PREFIX = re.compile(r"[\s\x00-\x1f\x7f?#]")
-_HOST_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", re.IGNORECASE)
 
 
-def _is_host_name(name: str) -> bool:
-    """A DNS name in ASCII (IDNA `xn--` form for international names) or an IP address."""
+def _host_name(name: str, key: str, origin: str) -> str:
+    """A host's name as it is kept (IDNA `xn--` form), or an error naming its key."""
     try:
-        ipaddress.ip_address(name)
-        return True
-    except ValueError:
-        pass
-    labels = name.rstrip(".").split(".")
-    return len(name) <= 253 and all(_HOST_LABEL.match(label) for label in labels)
+        return ascii_host(name)
+    except HostNameError as error:
+        raise ConfigError(f"{key} ({origin}): {name!r} is not a host name ({error})") from None

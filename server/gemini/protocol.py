@@ -21,6 +21,7 @@ from capsule.resources import (
     Unavailable,
 )
 from capsule.robots import ROBOTS_MIME
+from server.hostnames import matching_host
 
 MAX_URL_BYTES = 1024
 MAX_META_BYTES = 1024
@@ -130,10 +131,11 @@ def parse_request(
         return bad_request("URL must not contain a fragment")
     if "@" in parts.netloc:
         return bad_request("URL must not contain userinfo")
-    host = (parts.hostname or "").rstrip(".")
-    if not host:
+    if not (parts.hostname or "").rstrip("."):
         return bad_request("URL has no host")
-    if host not in hosts or (port is not None and port not in ports):
+    # An international name may come in Unicode or in its xn-- form: both are the stored one.
+    host = matching_host(parts.hostname or "")
+    if host is None or host not in hosts or (port is not None and port not in ports):
         return ResponseHeader(PROXY_REQUEST_REFUSED, "Proxy request refused")
     path = _decode(parts.path)
     query = _decode(parts.query) if "?" in url else None

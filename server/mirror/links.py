@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from capsule.mime import is_gemtext
 from capsule.paths import join, remove_dot_segments
 from capsule.root import INDEX_NAME
+from server.hostnames import matching_host
 
 PAGE_SUFFIX = ".html"
 INPUT_FIELD = "q"
@@ -74,7 +75,7 @@ def rewrite_link(url: str, page_path: str, own_hosts: frozenset[str]) -> str:
     if parts.scheme and parts.scheme.lower() != "gemini":
         return url
     if parts.scheme or parts.netloc:
-        if (host or "").rstrip(".").lower() not in own_hosts:
+        if matching_host(host or "") not in own_hosts:
             # On a web page a scheme-relative link would mean http: spell out gemini:.
             return url if parts.scheme else "gemini:" + url
         path = parts.path or "/"

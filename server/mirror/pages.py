@@ -9,9 +9,13 @@ from urllib.parse import quote
 import jinja2
 
 import gemtext
-from capsule.publication import ARCHIVE_PATH, ATOM_PATH
+from capsule.paths import gemini_url
+from capsule.publication import ARCHIVE_PATH, ATOM_PATH, SEARCH_PATH
 from capsule.titles import page_title
+from server.hostnames import unicode_host
+from server.mirror.favicon import FAVICON_PATH
 from server.mirror.links import INPUT_FIELD, mirror_path, raw_path, rewrite_link
+from server.mirror.metadata import page_metadata
 from server.mirror.page_cache import PageCache
 
 STYLESHEET = "style.css"
@@ -26,8 +30,12 @@ class PageContext:
     path: str
     host: str
     own_hosts: frozenset[str]
-    gemini_origin: str
-    """`gemini://HOST[:PORT]` of the capsule, for the footer link to the original."""
+    gemini_port: int | None
+    """The capsule's Gemini port for the footer link to the original; None for the default."""
+    site_name: str = ""
+    """What the site is called in link previews."""
+    favicon: bool = False
+    """Whether the capsule has an icon (a favicon.txt) for pages to link."""
 
 
 class PageRenderer:
@@ -55,6 +63,7 @@ class PageRenderer:
         )
         self.inline_images = inline_images
         self.base_url = base_url.rstrip("/") if base_url else None
+        self.publication = publication
         # With a catalog, every page links the archive and announces the Atom feed.
         self.navigation: dict[str, str | None] = {
             "archive_url": mirror_path(ARCHIVE_PATH) if publication else None,
@@ -63,26 +72,35 @@ class PageRenderer:
         # Rendering is a pure function of these arguments, so unchanged pages are not redone.
         self.cache = PageCache(cache_bytes)
 
-    def page(self, text: str, lang: str | None, context: PageContext) -> str:
-        """A gemtext document as a complete HTML page with its links rewritten for the mirror."""
+    def page(
+        self, text: str, lang: str | None, context: PageContext, modified: float | None = None
+    ) -> str:
+        """A gemtext document as a complete HTML page with its links rewritten for the mirror;
+        `modified` is when its file was last written, if it has one."""
         return self.cache.get_or_render(
-            (text, lang, context), text, lambda: self._render_page(text, lang, context)
+            (text, lang, context, modified),
+            text,
+            lambda: self._render_page(text, lang, context, modified),
         )
 
-    def _render_page(self, text: str, lang: str | None, context: PageContext) -> str:
+    def _render_page(
+        self, text: str, lang: str | None, context: PageContext, modified: float | None
+    ) -> str:
         document = gemtext.parse(text)
 
         def rewrite(url: str) -> str:
             return rewrite_link(url, context.path, context.own_hosts)
 
         content = gemtext.to_html(document, rewrite, inline_images=self.inline_images)
+        # Titled and dated by its source file, as the catalog does: a directory by its index.gmi.
+        source = raw_path(context.path) or context.path
+        title = page_title(document, source)
+        canonical = self._canonical(context)
+        metadata = page_metadata(
+            document, title, source, canonical, context.site_name, lang, modified
+        )
         return self._render(
-            "page.html",
-            context,
-            lang=lang,
-            # Titled by its source file, as the catalog titles it: a directory by its index.gmi.
-            title=page_title(document, raw_path(context.path) or context.path),
-            content=content,
+            "page.html", context, lang=lang, title=title, content=content, metadata=metadata
         )
 
     def input_form(self, prompt: str, sensitive: bool, lang: str | None,
@@ -104,6 +122,10 @@ class PageRenderer:
         return self._render("error.html", context, lang=None, title=reason, status=status,
                             reason=reason)
 
+    def favicon(self, emoji: str) -> str:
+        """The capsule's icon: its emoji drawn as an SVG image."""
+        return self.environment.get_template("favicon.svg").render(emoji=emoji)
+
     def stylesheet(self) -> str:
         """The stylesheet source, as the template loaders find it."""
         source, _, _ = self.environment.loader.get_source(  # type: ignore[union-attr]
@@ -111,13 +133,28 @@ class PageRenderer:
         )
         return source
 
+    def _canonical(self, context: PageContext) -> str | None:
+        """The page's absolute URL under the base URL, if there is one."""
+        if self.base_url is None:
+            return None
+        return self.base_url + mirror_path(quote(context.path))
+
     def _render(self, name: str, context: PageContext | None, **values: object) -> str:
-        links: dict[str, str | None] = {"gemini_url": None, "raw_url": None, "canonical": None}
+        links: dict[str, object] = {
+            "gemini_url": None, "gemini_label": None, "raw_url": None, "canonical": None,
+            "favicon_url": None, "noindex": False,
+        }
         if context is not None:
             path = quote(context.path)
-            links["gemini_url"] = context.gemini_origin + path
+            # The link carries the name every client can send; its text, the one people read.
+            links["gemini_url"] = gemini_url(context.host, context.gemini_port, path)
+            links["gemini_label"] = gemini_url(
+                unicode_host(context.host), context.gemini_port, path
+            )
             links["raw_url"] = raw_path(path)
-            if self.base_url is not None:
-                links["canonical"] = self.base_url + mirror_path(path)
+            links["canonical"] = self._canonical(context)
+            links["favicon_url"] = FAVICON_PATH if context.favicon else None
+            # Search results are made on demand and endless: not for search engines' indexes.
+            links["noindex"] = self.publication and context.path == SEARCH_PATH
         template = self.environment.get_template(name)
         return template.render(stylesheet=STYLESHEET_PATH, **self.navigation, **links, **values)

@@ -9,6 +9,7 @@ from enum import Enum
 from urllib.parse import unquote_to_bytes, urlsplit
 
 from capsule.paths import remove_dot_segments
+from server.hostnames import matching_host
 from server.mirror.responses import Request
 
 _HEAD_END = re.compile(rb"\n\r?\n")
@@ -51,7 +52,8 @@ class HostNames:
             name, _, port = host_header.partition(":")
             if port and not port.isdigit():
                 return None
-        return self.names.get(name.lower().rstrip("."))
+        stored = matching_host(name)
+        return None if stored is None else self.names.get(stored)
 
 
 def request_head(data: bytes | bytearray, limit: int, searched: int = 0) -> bytes | Refusal | None:
@@ -96,7 +98,8 @@ def parse_request(
         fields.setdefault(name, value)
     try:
         text = target.decode("ascii")
-        host_header = fields.get(b"host", b"").decode("ascii")
+        # An international name may come as UTF-8 as well as in its xn-- form.
+        host_header = fields.get(b"host", b"").decode("utf-8")
     except UnicodeDecodeError:
         return Refusal.MALFORMED
     if text.startswith(("http://", "https://")):

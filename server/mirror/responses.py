@@ -12,7 +12,6 @@ from urllib.parse import parse_qs, unquote
 
 from capsule.atom import render_atom
 from capsule.mime import GEMTEXT
-from capsule.paths import gemini_url
 from capsule.resources import (
     Feed,
     File,
@@ -27,7 +26,9 @@ from capsule.resources import (
 )
 from capsule.robots import ROBOTS_MIME
 from capsule.root import Capsule
+from server.hostnames import unicode_host
 from server.mirror.crawlers import Sitemaps, web_robots_txt
+from server.mirror.favicon import FAVICON_PATH, favicon_emoji
 from server.mirror.links import INPUT_FIELD, MirrorTarget, capsule_target, mirror_path, rewrite_link
 from server.mirror.pages import STYLESHEET_PATH, PageContext, PageRenderer
 from server.mirror.sitemap import SITEMAP_MIME
@@ -46,6 +47,7 @@ HTML = "text/html; charset=utf-8"
 GEMTEXT_SOURCE = "text/plain; charset=utf-8"
 """Raw gemtext is labelled as plain text so that browsers display it instead of saving it."""
 CSS = "text/css; charset=utf-8"
+SVG = "image/svg+xml; charset=utf-8"
 ATOM = "application/atom+xml; charset=utf-8"
 ALLOWED_METHODS = "GET, HEAD"
 CSP = (
@@ -120,6 +122,12 @@ class Mirror:
         elif isinstance(resource, NotFound) and target.raw and target.path.endswith("/index.gmi"):
             # The source of a generated directory page (no index.gmi on disk).
             resource = capsule.resolve(target.path.removesuffix("index.gmi"), query)
+        elif isinstance(resource, NotFound) and request.path == FAVICON_PATH:
+            # The icon drawn from favicon.txt, where the capsule has no favicon.svg of its own.
+            emoji = favicon_emoji(capsule)
+            if emoji is not None:
+                svg = self.renderer.favicon(emoji).encode("utf-8")
+                return _conditional(_entity(HTTPStatus.OK, SVG, svg, CACHE_PAGE), request)
         origin = self.renderer.base_url or request.origin
         if isinstance(resource, NotFound):
             sitemap = self.sitemaps.file(capsule, request.path, origin or "")
@@ -132,12 +140,12 @@ class Mirror:
         self, resource: Resource, target: MirrorTarget, host: str, origin: str | None = None
     ) -> Response:
         """How the mirror renders `resource`: the one place its status and headers are chosen."""
-        context = self._context(target.path, host)
         match resource:
             case Page(gemtext=text) if target.raw:
                 return _entity(HTTPStatus.OK, GEMTEXT_SOURCE, text.encode("utf-8"), CACHE_PAGE)
-            case Page(gemtext=text, lang=lang):
-                html = self.renderer.page(text, lang, context)
+            case Page(gemtext=text, lang=lang, modified=modified):
+                context = self._context(target.path, host)
+                html = self.renderer.page(text, lang, context, modified)
                 return _entity(HTTPStatus.OK, HTML, html.encode("utf-8"), CACHE_PAGE)
             case File(mime=mime) if mime.partition(";")[0].strip() == GEMTEXT:
                 # A page too large to render: its source, streamed as it is.
@@ -147,19 +155,23 @@ class Mirror:
             case Redirect(target=location, permanent=permanent):
                 status = HTTPStatus.MOVED_PERMANENTLY if permanent else HTTPStatus.FOUND
                 cache = CACHE_PERMANENT_REDIRECT if permanent else CACHE_NONE
-                href = rewrite_link(location, target.path, context.own_hosts)
+                href = rewrite_link(location, target.path, self._own_hosts(host))
                 return Response(status, _headers(("Location", href), ("Content-Length", "0"),
                                                  ("Cache-Control", cache)))
             case InputPrompt(prompt=prompt, sensitive=sensitive):
+                context = self._context(target.path, host)
                 html = self.renderer.input_form(prompt, sensitive, None, context)
                 return _entity(HTTPStatus.OK, HTML, html.encode("utf-8"), CACHE_NONE)
             case NotFound(reason=reason):
+                context = self._context(target.path, host)
                 html = self.renderer.error(HTTPStatus.NOT_FOUND, reason, context)
                 return _entity(HTTPStatus.NOT_FOUND, HTML, html.encode("utf-8"), CACHE_PAGE)
             case Gone(reason=reason):
+                context = self._context(target.path, host)
                 html = self.renderer.error(HTTPStatus.GONE, reason, context)
                 return _entity(HTTPStatus.GONE, HTML, html.encode("utf-8"), CACHE_PAGE)
             case Unavailable(reason=reason):
+                context = self._context(target.path, host)
                 html = self.renderer.error(HTTPStatus.SERVICE_UNAVAILABLE, reason, context)
                 unavailable = HTTPStatus.SERVICE_UNAVAILABLE
                 return _entity(unavailable, HTML, html.encode("utf-8"), CACHE_NONE)
@@ -178,10 +190,24 @@ class Mirror:
         return Response(status, response.headers + extra, response.body)
 
     def _context(self, path: str, host: str) -> PageContext:
+        """Where a page lives and what its head announces (this reads the capsule)."""
         capsule = self.capsules[host]
-        own = frozenset(name for name, other in self.capsules.items() if other is capsule)
+        publication = capsule.publication
+        site_name = publication.title if publication is not None else unicode_host(host)
         # Port 0 asked the system for any port: which one it gave is not known here.
-        return PageContext(path, host, own, gemini_url(host, self.gemini_port or None))
+        return PageContext(
+            path,
+            host,
+            self._own_hosts(host),
+            self.gemini_port or None,
+            site_name,
+            favicon=favicon_emoji(capsule) is not None,
+        )
+
+    def _own_hosts(self, host: str) -> frozenset[str]:
+        """Every name serving the same capsule as `host`."""
+        capsule = self.capsules[host]
+        return frozenset(name for name, other in self.capsules.items() if other is capsule)
 
 
 def capsule_query(query: str | None) -> str | None:

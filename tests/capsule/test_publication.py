@@ -238,3 +238,24 @@ def test_recent_marker_keeps_the_blank_line_after_it(tmp_path: Path) -> None:
     assert page_text(capsule, "/") == (
         "# Home\n=> /2026/11/20/first.gmi 2026-11-20 First\n\n## Next section\n"
     )
+
+
+@pytest.mark.parametrize("path", ["/", "/2026/11/20/first.gmi"])
+def test_a_page_from_disk_carries_when_its_file_was_written(
+    capsule: Capsule, root: Path, path: str
+) -> None:
+    resource = capsule.resolve(path)
+    source = root / (path.lstrip("/") or "index.gmi")
+    assert isinstance(resource, Page) and resource.modified == source.stat().st_mtime
+
+
+@pytest.mark.parametrize("path", ["/archive/", "/feed.gmi"])
+def test_a_generated_page_has_no_file_time(capsule: Capsule, path: str) -> None:
+    resource = capsule.resolve(path)
+    assert isinstance(resource, Page) and resource.modified is None
+
+
+def test_a_page_carries_its_file_time_without_a_catalog_too(root: Path) -> None:
+    resource = Capsule(root, "en").resolve("/about.gmi")
+    assert isinstance(resource, Page)
+    assert resource.modified == (root / "about.gmi").stat().st_mtime

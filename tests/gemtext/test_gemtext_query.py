@@ -1,10 +1,10 @@
-"""Reading the title, links and feed entries of a document."""
+"""Reading the title, first paragraph, links and feed entries of a document."""
 
 import datetime
 
 import pytest
 
-from gemtext import FeedEntry, Link, feed_entries, links, parse, title
+from gemtext import FeedEntry, Link, feed_entries, first_paragraph, links, parse, title
 
 
 def test_title_is_first_heading_in_document_order() -> None:
@@ -17,6 +17,15 @@ def test_title_of_document_without_heading_is_none() -> None:
 
 def test_heading_inside_preformatted_block_is_not_a_title() -> None:
     assert title(parse("```\n# fake\n```\n# Real")) == "Real"
+
+
+def test_first_paragraph_is_the_first_text_line_that_is_not_blank() -> None:
+    doc = parse("# Title\n\n   \n=> /a A\n* item\n> quote\n```\ncode\n```\nFirst.\nSecond.")
+    assert first_paragraph(doc) == "First."
+
+
+def test_document_without_text_has_no_first_paragraph() -> None:
+    assert first_paragraph(parse("# Title\n=> /a A\n\n")) is None
 
 
 def test_links_in_order_skipping_preformatted() -> None:

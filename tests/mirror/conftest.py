@@ -62,10 +62,11 @@ class ScriptedCapsule(Capsule):
     def __init__(self, root: Path, scripted: Mapping[str, Resource]) -> None:
         super().__init__(root)
         self.scripted = dict(scripted)
-        self.queries: list[str | None] = []
+        self.queries: dict[str, str | None] = {}
+        """The last query each path was resolved with."""
 
     def resolve(self, path: str, query: str | None = None) -> Resource:
-        self.queries.append(query)
+        self.queries[path] = query
         return self.scripted.get(path) or super().resolve(path, query)
 
 

@@ -56,7 +56,8 @@ def test_export_writes_pages_sources_files_and_the_stylesheet(demo_export: Path)
     assert {"index.html", "index.gmi", "about.html", "about.gmi", "files/capsule.txt",
             "2026/11/24/the-mirror.html", "2026/11/24/the-mirror.gmi",
             "_capsule/style.css", "archive/index.html", "archive/2026/11/index.html",
-            "feed.html", "atom.xml", "robots.txt", "sitemap.xml"} <= names
+            "feed.html", "atom.xml", "robots.txt", "sitemap.xml", "favicon.txt",
+            "favicon.svg"} <= names
 
 
 def test_export_writes_robots_txt_naming_the_sitemap_at_the_base_url(demo_export: Path) -> None:

@@ -7,7 +7,9 @@ import pytest
 from server.mirror.request import HostNames, Refusal, parse_request
 from server.mirror.responses import Request
 
-HOSTS = HostNames.build(["example.org", "other.example"], "example.org", ["www.example.org"])
+HOSTS = HostNames.build(
+    ["example.org", "other.example", "xn--caf-dma.example"], "example.org", ["www.example.org"]
+)
 
 
 def parse(
@@ -31,6 +33,10 @@ def parse(
         (b"localhost:8080", "example.org"),
         (b"127.0.0.1:1234", "example.org"),
         (b"[::1]:8080", "example.org"),
+        (b"xn--caf-dma.example", "xn--caf-dma.example"),
+        (b"XN--CAF-DMA.example.:8080", "xn--caf-dma.example"),
+        ("café.example".encode(), "xn--caf-dma.example"),
+        ("CAFÉ.example:8080".encode(), "xn--caf-dma.example"),
     ],
 )
 def test_host_header_selects_the_capsule_host(host: bytes, capsule_host: str) -> None:
@@ -55,10 +61,15 @@ def test_other_host_is_refused_as_misdirected(host: bytes) -> None:
         b"[::1]@evil.example",
         b"[::1]x",
         b"[::1]:",
+        "caf é.example".encode(),
     ],
 )
 def test_unreadable_host_is_not_ours(host: bytes) -> None:
     assert parse(host=host) is Refusal.HOST
+
+
+def test_host_that_is_not_utf8_is_malformed() -> None:
+    assert parse(host="café.example".encode("latin-1")) is Refusal.MALFORMED
 
 
 @pytest.mark.parametrize("host", [None, b""])

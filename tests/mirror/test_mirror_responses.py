@@ -225,12 +225,12 @@ def test_capsule_html_file_is_served_when_no_page_claims_its_name(
 
 def test_form_field_q_becomes_the_capsule_query(mirror: Mirror) -> None:
     get(mirror, "/search", query="q=gemini+pages%21")
-    assert mirror.capsules["localhost"].queries[-1] == "gemini pages!"  # type: ignore[attr-defined]
+    assert mirror.capsules["localhost"].queries["/search"] == "gemini pages!"  # type: ignore[attr-defined]
 
 
 def test_other_query_is_decoded_as_gemini_sends_it(mirror: Mirror) -> None:
     get(mirror, "/search", query="gemini%20pages")
-    assert mirror.capsules["localhost"].queries[-1] == "gemini pages"  # type: ignore[attr-defined]
+    assert mirror.capsules["localhost"].queries["/search"] == "gemini pages"  # type: ignore[attr-defined]
 
 
 def test_feed_is_atom_with_absolute_mirror_urls(capsule_root: Path, tmp_path: Path) -> None:

@@ -141,6 +141,22 @@ def test_host_is_lowercased() -> None:
     assert isinstance(request, Request) and request.host == "example.org"
 
 
+@pytest.mark.parametrize(
+    "url",
+    ["gemini://café.example/", "gemini://xn--caf-dma.example/", "gemini://CAFÉ.Example./",
+     "gemini://XN--CAF-DMA.example:1965/"],
+)
+def test_international_host_matches_in_unicode_or_punycode(url: str) -> None:
+    request = parse_request(url.encode(), frozenset({"xn--caf-dma.example"}), PORTS)
+    assert isinstance(request, Request) and request.host == "xn--caf-dma.example"
+
+
+@pytest.mark.parametrize("url", ["gemini://thé.example/", "gemini://caf\u200dé.example/"])
+def test_international_host_that_is_not_ours_or_not_a_name_is_refused(url: str) -> None:
+    refused = ResponseHeader(53, "Proxy request refused")
+    assert parse_request(url.encode(), frozenset({"xn--caf-dma.example"}), PORTS) == refused
+
+
 def test_path_is_percent_decoded() -> None:
     request = parse("gemini://example.org/caf%C3%A9%20cr%C3%A8me.gmi")
     assert isinstance(request, Request) and request.path == "/café crème.gmi"

@@ -161,7 +161,12 @@ def test_unknown_keys_are_refused_by_name(tmp_path: Path, toml: str, named: str)
         ("[limits]\nsend_timeout = 0", "limits.send_timeout (.*): 0 must be greater than 0"),
         ("[mirror]\npage_cache_size = 256", "unknown key mirror.page_cache_size"),
         ("trusted_proxies = ['10.0.0.300']", "trusted_proxies (.*): .*not an address"),
-        ("[[hosts]]\nname = 'bücher.example'", "use the xn-- form"),
+        ("[[hosts]]\nname = 'a_b.example'", r"hosts\[0\].name (.*): 'a_b.example' is not a "
+         r"host name \(Codepoint U\+005F"),
+        ("[[hosts]]\nname = 3", r"hosts\[0\].name (.*): 3 is not a host name"),
+        ("[[hosts]]\nname = 'café.example'\n[[hosts]]\nname = 'xn--caf-dma.example'",
+         "names a host twice"),
+        ("[mirror]\nbase_url = 'https://caf é.example/'", r"mirror.base_url (.*): .*bad host name"),
         ("limits = 3", "limits: must be a table"),
         ("[limits\nx=1", "not valid TOML"),
         ("[robots]\ndisallow = '/drafts/'", r"robots.disallow \(.*\): '/drafts/' is not a list"),
@@ -183,6 +188,34 @@ def test_bad_values_are_refused_with_key_value_and_reason(
 def test_bad_command_line_value_names_the_flag(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"limits.request_timeout \(--request-timeout\): -1.0"):
         config_from(tmp_path, "", "--request-timeout", "-1")
+
+
+@pytest.mark.parametrize(
+    ("toml", "flags"),
+    [
+        ("[[hosts]]\nname = 'café.example'", ()),
+        ("[[hosts]]\nname = 'CAFÉ.Example.'", ()),
+        ("[[hosts]]\nname = 'xn--caf-dma.example'", ()),
+        ("", ("--host", "café.example")),
+        ("", ("--host", "Café.example.")),
+    ],
+)
+def test_international_host_name_is_kept_in_its_idna_form(
+    tmp_path: Path, toml: str, flags: tuple[str, ...]
+) -> None:
+    config = config_from(tmp_path, toml, *flags)
+    assert [host.name for host in config.hosts] == ["xn--caf-dma.example"]
+
+
+def test_bad_host_flag_is_refused_naming_the_flag(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"hosts\[0\] \(--host\): 'caf é.example' is not a host"):
+        config_from(tmp_path, "", "--host", "caf é.example")
+
+
+def test_international_base_url_host_is_kept_in_its_idna_form(tmp_path: Path) -> None:
+    config = config_from(tmp_path, "[mirror]\nbase_url = 'https://Café.example:8443/news/'")
+    assert config.mirror is not None
+    assert config.mirror.base_url == "https://xn--caf-dma.example:8443/news/"
 
 
 def test_missing_config_file_is_reported(tmp_path: Path) -> None:
