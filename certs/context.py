@@ -83,7 +83,7 @@ class HostContexts:
         self._other_name = _name_context(default, _scope(b"?"))
 
     def _add(self, name: str, identity: Identity) -> None:
-        key = _normalise(name.encode("ascii") if name.isascii() else name.encode("idna"))
+        key = _normalise(name.encode("ascii"))  # configured names are stored as punycode
         if key not in self._by_name:
             self._by_name[key] = _name_context(identity, _scope(key))
 
