@@ -11,6 +11,8 @@ from urllib.parse import quote
 from capsule.articles import Article, article_date
 from capsule.catalog import Catalog
 from capsule.markers import RECENT_MARKER
+from capsule.meta import MetaIndex
+from capsule.protected import AccessPolicy, Visibility
 from capsule.resources import Feed, InputPrompt, Page, Redirect, Resource
 from capsule.setting import POSITIVE, setting
 
@@ -51,18 +53,32 @@ class PublicationSettings:
 
 
 class Publication:
-    """Answers the generated paths of a capsule from its catalog."""
+    """Answers the generated paths of a capsule from its catalog, leaving protected pages out.
 
-    def __init__(self, catalog: Catalog, settings: PublicationSettings, lang: str | None) -> None:
+    `access` says what is protected; by default what the `.meta` files under the catalog's root
+    protect. A capsule and its publication share one.
+    """
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        settings: PublicationSettings,
+        lang: str | None,
+        access: AccessPolicy | None = None,
+    ) -> None:
         self.catalog = catalog
         self.settings = settings
         self.lang = lang
+        self.access = access or AccessPolicy(MetaIndex(catalog.root))
+        self.visibility = Visibility(catalog, self.access)
         self._months_of: tuple[Article, ...] | None = None
         self._months: dict[tuple[int, int], list[Article]] = {}
 
     @property
     def title(self) -> str:
         """The publication's name: configured, else its index page's heading, else "Articles"."""
+        if _INDEX_PAGE in self.visibility.current().hidden:
+            return self.settings.title or "Articles"
         indexed = self.catalog.title_of(_INDEX_PAGE)
         # An index without a heading is titled by its path, which names no publication.
         return self.settings.title or (indexed if indexed != _INDEX_PAGE else None) or "Articles"
@@ -74,7 +90,7 @@ class Publication:
         if path == GEMFEED_PATH:
             return self._page(self._gemfeed())
         if path == ATOM_PATH:
-            articles = self.catalog.articles[: self.settings.feed_size]
+            articles = self._articles()[: self.settings.feed_size]
             return Feed(self.title, ATOM_PATH, articles)
         if path == SEARCH_PATH:
             if not query or not query.strip():
@@ -95,7 +111,7 @@ class Publication:
             gemtext = RECENT_MARKER.sub(self._recent_marker, gemtext)
         count = self.settings.recent_under_articles
         if count and article_date(path) is not None:
-            others = [a for a in self.catalog.articles[: count + 1] if a.path != path][:count]
+            others = [a for a in self._articles()[: count + 1] if a.path != path][:count]
             if others:
                 tail = "\n".join(gemfeed_line(article) for article in others)
                 gemtext = gemtext.rstrip("\n") + "\n\n## More articles\n" + tail + "\n"
@@ -103,7 +119,11 @@ class Publication:
 
     def _recent_marker(self, match: re.Match[str]) -> str:
         count = int(match.group(1) or self.settings.recent_size)
-        return "\n".join(gemfeed_line(a) for a in self.catalog.articles[:count])
+        return "\n".join(gemfeed_line(a) for a in self._articles()[:count])
+
+    def _articles(self) -> tuple[Article, ...]:
+        """The articles no rule protects, newest first."""
+        return self.visibility.current().articles
 
     def _page(self, gemtext: str) -> Page:
         return Page(gemtext, self.lang)
@@ -121,7 +141,7 @@ class Publication:
                 f"=> /archive/{year}/{month:02d}/ {calendar.month_name[month]} {year} "
                 f"({count} {noun})"
             )
-        if not self.catalog.articles:
+        if not self._articles():
             lines.append("Nothing published yet.")
         lines += ["", f"=> {GEMFEED_PATH} Subscribe (gemfeed)", f"=> {ATOM_PATH} Atom feed"]
         return "\n".join(lines) + "\n"
@@ -151,14 +171,17 @@ class Publication:
         return self._page("\n".join(lines) + "\n")
 
     def _gemfeed(self) -> str:
-        articles = self.catalog.articles[: self.settings.feed_size]
+        articles = self._articles()[: self.settings.feed_size]
         lines = [f"# {self.title}", ""]
         lines += [gemfeed_line(article) for article in articles]
         lines += ["", f"=> {ARCHIVE_PATH} Archive"]
         return "\n".join(lines) + "\n"
 
     def _search(self, query: str) -> str:
-        hits = self.catalog.search(query, self.settings.search_results)
+        hidden = self.visibility.current().hidden
+        hits = self.catalog.search(query, self.settings.search_results, hidden)
+        # The catalog learns of a new `.meta` file at its next refresh; the file applies now.
+        hits = [hit for hit in hits if self.access.protection(hit.path) is None]
         shown = " ".join(query.split())
         lines = [f"# Search: {shown}", ""]
         if not hits:
@@ -173,7 +196,7 @@ class Publication:
 
     def _by_month(self) -> dict[tuple[int, int], list[Article]]:
         """Articles grouped by month, recomputed only when the catalog's snapshot changes."""
-        articles = self.catalog.articles
+        articles = self._articles()
         if self._months_of is not articles:
             months: dict[tuple[int, int], list[Article]] = defaultdict(list)
             for article in articles:
