@@ -114,12 +114,11 @@ NO_CERTIFICATE = Protection(frozenset())
 
 def parse_protection(value: str | Iterable[str]) -> Protection:
     """`any`, or fingerprints: a list, or one string of them separated by commas."""
-    if isinstance(value, str):
-        if value.strip() == ANY_CERTIFICATE_WORD:
-            return ANY_CERTIFICATE
-        value = value.split(",")
+    items = value.split(",") if isinstance(value, str) else list(value)
+    if [item.strip() for item in items] == [ANY_CERTIFICATE_WORD]:
+        return ANY_CERTIFICATE
     fingerprints = set()
-    for item in value:
+    for item in items:
         if item.strip() == ANY_CERTIFICATE_WORD:
             raise ValueError(f"{ANY_CERTIFICATE_WORD!r} admits every certificate; list no "
                              "fingerprints with it")

@@ -6,6 +6,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from capsule.access import ProtectRule
 from capsule.publication import PublicationSettings
 from capsule.redirects import RedirectRule
 from capsule.setting import POSITIVE, declare, setting
@@ -61,6 +62,16 @@ class HostConfig:
     root: Path | None = None
     cert: Path | None = None
     key: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProtectedPaths:
+    """One `[[protect]]` table: paths that only some client certificates may see, under the
+    root of `host` (and so under every host name sharing it), or under every root."""
+
+    rules: tuple[ProtectRule, ...]
+    """One rule per path pattern, relative to the root."""
+    host: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,6 +289,7 @@ class Config:
     index: IndexSettings = field(default_factory=IndexSettings)
     publication: PublicationSettings = field(default_factory=PublicationSettings)
     redirects: tuple[RedirectRule, ...] = ()
+    protect: tuple[ProtectedPaths, ...] = ()
     workers: int = setting(
         1,
         bound=POSITIVE,

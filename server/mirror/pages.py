@@ -104,6 +104,11 @@ class PageRenderer:
         return self._render("error.html", context, lang=None, title=reason, status=status,
                             reason=reason)
 
+    def protected(self, context: PageContext) -> str:
+        """The page for a path that only Gemini clients with a client certificate may see."""
+        return self._render("protected.html", context, lang=None,
+                            title="A Gemini client certificate is needed", status=403)
+
     def stylesheet(self) -> str:
         """The stylesheet source, as the template loaders find it."""
         source, _, _ = self.environment.loader.get_source(  # type: ignore[union-attr]

@@ -14,6 +14,9 @@ from capsule.atom import render_atom
 from capsule.mime import GEMTEXT
 from capsule.paths import gemini_url
 from capsule.resources import (
+    CertificateNotAuthorised,
+    CertificateNotValid,
+    CertificateRequired,
     Feed,
     File,
     Gone,
@@ -110,7 +113,7 @@ class Mirror:
         if isinstance(resource, NotFound) and target.path != request.path:
             # A capsule file that merely looks like a page URL, with no page claiming it.
             literal = capsule.resolve(request.path, query)
-            if isinstance(literal, File):
+            if isinstance(literal, File | CertificateRequired):
                 resource, target = literal, MirrorTarget(request.path, raw=True)
         elif isinstance(resource, NotFound) and target.raw and target.path.endswith("/index.gmi"):
             # The source of a generated directory page (no index.gmi on disk).
@@ -156,6 +159,10 @@ class Mirror:
             case Feed():
                 atom = render_atom(resource, origin or "", mirror_path)
                 return _entity(HTTPStatus.OK, ATOM, atom, CACHE_PAGE)
+            case CertificateRequired() | CertificateNotValid() | CertificateNotAuthorised():
+                # The mirror has no client certificates: over HTTP a protected page is forbidden.
+                html = self.renderer.protected(context)
+                return _entity(HTTPStatus.FORBIDDEN, HTML, html.encode("utf-8"), CACHE_PAGE)
 
     def refusal(self, status: HTTPStatus, extra: Headers = ()) -> Response:
         """An error page for a request the mirror will not serve (400, 405, 421, 429...)."""

@@ -149,6 +149,7 @@ def test_narrowing_admits_what_both_admit(
     [
         ("any", ANY_CERTIFICATE),
         (" any ", ANY_CERTIFICATE),
+        (["any"], ANY_CERTIFICATE),
         ("sha256:" + A, Protection(frozenset({A}))),
         (f"sha256:{A},{B.upper()}", Protection(frozenset({A, B}))),
         (["sha256:" + A, B, "sha256:" + A], Protection(frozenset({A, B}))),
