@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import sqlite3
@@ -28,7 +29,7 @@ from gemtext import parse
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # page_text rows share their rowid with pages.id, so updates never scan the text index.
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS pages (
@@ -42,6 +43,11 @@ CREATE TABLE IF NOT EXISTS pages (
 CREATE INDEX IF NOT EXISTS pages_by_date ON pages(published) WHERE published IS NOT NULL;
 CREATE VIRTUAL TABLE IF NOT EXISTS page_text USING fts5(
     title, body, tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE TABLE IF NOT EXISTS meta_files (
+    path TEXT PRIMARY KEY,
+    mtime_ns INTEGER NOT NULL,
+    size INTEGER NOT NULL
 );
 """
 _BATCH = 2000
@@ -59,11 +65,25 @@ class Changes:
     added: int = 0
     changed: int = 0
     removed: int = 0
+    meta_files: int = 0
+    """`.meta` files added, changed or removed."""
 
     @property
     def any(self) -> bool:
         """Whether anything was added, changed or removed."""
-        return bool(self.added or self.changed or self.removed)
+        return bool(self.added or self.changed or self.removed or self.meta_files)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """What the catalog holds at one moment; a new object each time anything changes."""
+
+    articles: tuple[Article, ...] = ()
+    """Every article, newest first (ties by path)."""
+    pages: frozenset[str] = frozenset()
+    """The URL path of every page."""
+    meta_files: frozenset[str] = frozenset()
+    """The URL path of every `.meta` file, which may protect pages."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +126,9 @@ class Catalog:
         self._damage_reported = False
         self._known: dict[str, tuple[int, int, int]] = {}
         self._by_path: dict[str, Article] = {}
-        self._articles: tuple[Article, ...] = ()
+        self._meta_files: dict[str, tuple[int, int]] = {}
+        self._snapshot = Snapshot()
+        self._hidden_json: tuple[frozenset[str], str] | None = None
         try:
             self._start()
         except (OSError, sqlite3.Error) as error:
@@ -156,6 +178,7 @@ class Catalog:
             if version != SCHEMA_VERSION:
                 connection.execute("DROP TABLE IF EXISTS pages")
                 connection.execute("DROP TABLE IF EXISTS page_text")
+                connection.execute("DROP TABLE IF EXISTS meta_files")
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         connection.execute(statement)
@@ -193,7 +216,13 @@ class Catalog:
             known[path] = (page_id, mtime_ns, size)
             if published is not None:
                 by_path[path] = Article(path, date.fromisoformat(published), page_title)
-        self._known, self._by_path = known, by_path
+        meta_files = {
+            path: (mtime_ns, size)
+            for path, mtime_ns, size in connection.execute(
+                "SELECT path, mtime_ns, size FROM meta_files"
+            )
+        }
+        self._known, self._by_path, self._meta_files = known, by_path, meta_files
         self._scanner = TreeScanner(self.root)
         self._stale = self._damage_reported = False
         self._publish()
@@ -201,7 +230,12 @@ class Catalog:
     @property
     def articles(self) -> tuple[Article, ...]:
         """Every article, newest first (ties by path)."""
-        return self._articles
+        return self._snapshot.articles
+
+    @property
+    def snapshot(self) -> Snapshot:
+        """The articles, pages and `.meta` files as of the last change, all from one moment."""
+        return self._snapshot
 
     def modified(self, path: str) -> datetime | None:
         """When the page at `path` was last modified on disk, as the catalog last saw it."""
@@ -272,18 +306,34 @@ class Catalog:
             self._by_path.pop(path, None)
             connection.execute("DELETE FROM pages WHERE id = ?", (page_id,))
             connection.execute("DELETE FROM page_text WHERE rowid = ?", (page_id,))
+        meta_files = self._store_meta_files(connection, listing.meta_files)
         connection.commit()
-        changes = Changes(added, changed, len(removed))
+        changes = Changes(added, changed, len(removed), meta_files)
         if changes.any:
             self._publish()
         return changes
+
+    def _store_meta_files(
+        self, connection: sqlite3.Connection, found: dict[str, tuple[int, int]]
+    ) -> int:
+        """Record the `.meta` files a scan found; how many were added, changed or removed."""
+        removed = self._meta_files.keys() - found.keys()
+        for path in removed:
+            connection.execute("DELETE FROM meta_files WHERE path = ?", (path,))
+        changed = [(path, *signature) for path, signature in found.items()
+                   if self._meta_files.get(path) != signature]
+        connection.executemany(
+            "INSERT OR REPLACE INTO meta_files (path, mtime_ns, size) VALUES (?, ?, ?)", changed
+        )
+        self._meta_files = dict(found)
+        return len(removed) + len(changed)
 
     def _rebuild(self, error: sqlite3.Error) -> Changes:
         """Set the damaged database aside and index the whole disk into a fresh one; readers
         keep the previous articles until that is done."""
         self._set_aside(error)
         self._open()
-        self._known, self._by_path = {}, {}
+        self._known, self._by_path, self._meta_files = {}, {}, {}
         self._scanner = TreeScanner(self.root)
         self._stale = self._suspect = self._damage_reported = False
         changes = self._index(full=True)
@@ -315,7 +365,7 @@ class Catalog:
 
     def _follow(self) -> Changes:
         """Reload from the database if the writer committed, or replaced it, since the last look."""
-        before = set(self._known)
+        before, meta_before = set(self._known), dict(self._meta_files)
         try:
             if self._moved():
                 self._reopen()
@@ -331,7 +381,12 @@ class Catalog:
             self._stale = True
             return Changes()
         after = set(self._known)
-        return Changes(added=len(after - before), removed=len(before - after))
+        meta_changed = meta_before.items() ^ self._meta_files.items()
+        return Changes(
+            added=len(after - before),
+            removed=len(before - after),
+            meta_files=len({path for path, _ in meta_changed}),
+        )
 
     def _current_data_version(self) -> int:
         assert self._version_connection is not None, "only followers track data_version"
@@ -352,22 +407,31 @@ class Catalog:
             if parent_of(path) in gone_from and path not in listing.files
         ]
 
-    def search(self, query: str, limit: int = 20) -> list[SearchHit]:
-        """Pages matching every word of `query`, best first; FTS syntax in it is inert.
+    def search(
+        self, query: str, limit: int = 20, hidden: frozenset[str] = frozenset()
+    ) -> list[SearchHit]:
+        """Pages matching every word of `query`, best first, less the paths in `hidden` (which
+        leave their places to others); FTS syntax in the query is inert.
 
         A damaged database finds nothing until it is rebuilt.
         """
         match = fts_query(query)
         if not match:
             return []
+        parameters: tuple[str | int, ...] = (match, limit)
+        leaving_out = ""
+        if hidden:
+            leaving_out = "AND pages.path NOT IN (SELECT value FROM json_each(?)) "
+            parameters = (match, self._as_json(hidden), limit)
         try:
             rows = (
                 self._connections.get()
                 .execute(
                     "SELECT pages.path, pages.title, snippet(page_text, 1, '', '', '…', 16) "
                     "FROM page_text JOIN pages ON pages.id = page_text.rowid "
-                    "WHERE page_text MATCH ? ORDER BY bm25(page_text, 8.0, 1.0) LIMIT ?",
-                    (match, limit),
+                    f"WHERE page_text MATCH ? {leaving_out}"
+                    "ORDER BY bm25(page_text, 8.0, 1.0) LIMIT ?",
+                    parameters,
                 )
                 .fetchall()
             )
@@ -379,6 +443,14 @@ class Catalog:
         return [
             SearchHit(path, page_title, " ".join(snip.split())) for path, page_title, snip in rows
         ]
+
+    def _as_json(self, paths: frozenset[str]) -> str:
+        """`paths` as a JSON array, kept while the same set is asked for again."""
+        cached = self._hidden_json
+        if cached is None or cached[0] is not paths:
+            cached = (paths, json.dumps(sorted(paths)))
+            self._hidden_json = cached
+        return cached[1]
 
     def title_of(self, path: str) -> str | None:
         """The indexed title of a page, if it is in the catalog (and the catalog is sound)."""
@@ -414,7 +486,12 @@ class Catalog:
         self._opened = None
 
     def _publish(self) -> None:
-        self._articles = _newest_first(self._by_path.values())
+        # One assignment, so that readers in other threads see one moment.
+        self._snapshot = Snapshot(
+            _newest_first(self._by_path.values()),
+            frozenset(self._known),
+            frozenset(self._meta_files),
+        )
 
     def _store(
         self,

@@ -14,7 +14,7 @@ from capsule.articles import article_date
 from capsule.mime import is_gemtext
 from capsule.paths import join_within_root
 from capsule.publication import ARCHIVE_PATH, ATOM_PATH, GEMFEED_PATH, SEARCH_PATH
-from capsule.resources import File, Page, Redirect
+from capsule.resources import AccessRefusal, File, Page, Redirect
 from capsule.root import INDEX_NAME, Capsule
 from capsule.security_txt import SECURITY_TXT_PATH, security_txt_findings
 from capsule.tree import BrokenLink, LeavesRoot, Served, Unlisted, walk_served
@@ -212,7 +212,8 @@ class _Checker:
         resource = self.site.resolve(path)
         if isinstance(resource, Redirect):
             resource = self.site.resolve(resource.target)
-        if isinstance(resource, Page | File) or path in self.generated:
+        # A protected path cannot be looked into without a certificate: it counts as served.
+        if isinstance(resource, Page | File | AccessRefusal) or path in self.generated:
             return None
         if directory in self.directories:
             return f"directory has no {INDEX_NAME}"

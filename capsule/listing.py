@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
@@ -11,10 +12,12 @@ from capsule.tree import Served, list_served
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def directory_listing(directory: Path, path: str, root: Path) -> str:
+def directory_listing(
+    directory: Path, path: str, root: Path, is_protected: Callable[[str], bool]
+) -> str:
     """A gemtext page linking to what the capsule serves in `directory` (served at `path`),
-    directories first."""
-    directories, files = _entries(directory, path, root)
+    directories first, less what `is_protected` says of its URL path."""
+    directories, files = _entries(directory, path, root, is_protected)
     lines = [f"# Index of {_label(path)}", ""]
     if path != "/":
         lines.append("=> ../ Parent directory")
@@ -25,12 +28,14 @@ def directory_listing(directory: Path, path: str, root: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _entries(directory: Path, path: str, root: Path) -> tuple[list[str], list[str]]:
+def _entries(
+    directory: Path, path: str, root: Path, is_protected: Callable[[str], bool]
+) -> tuple[list[str], list[str]]:
     try:
         found = list_served(str(directory), path, root)
     except OSError:
         return [], []
-    served = [item for item in found if isinstance(item, Served)]
+    served = [item for item in found if isinstance(item, Served) and not is_protected(item.url)]
     directories = [item.name for item in served if item.is_directory]
     files = [item.name for item in served if not item.is_directory]
     return sorted(directories, key=_order), sorted(files, key=_order)

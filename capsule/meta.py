@@ -1,4 +1,5 @@
-"""Per-path metadata from `.meta` files: MIME type, language, redirects, gone, listings."""
+"""Per-path metadata from `.meta` files: MIME type, language, redirects, gone, listings,
+protection."""
 
 from __future__ import annotations
 
@@ -11,6 +12,14 @@ from dataclasses import dataclass, field, replace
 from fnmatch import translate
 from pathlib import Path
 
+from capsule.access import (
+    NO_CERTIFICATE,
+    Protection,
+    ProtectRule,
+    ProtectRules,
+    narrowest,
+    parse_protection,
+)
 from capsule.mime import is_textual
 from capsule.paths import split_path
 from capsule.resources import target_problem
@@ -26,7 +35,9 @@ _MIME = re.compile(
     re.ASCII,
 )
 _LANG_TAG = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*", re.ASCII)
-_KEYS = frozenset({"mime", "lang", "redirect", "redirect-temporary", "gone", "listing"})
+_KEYS = frozenset(
+    {"mime", "lang", "redirect", "redirect-temporary", "gone", "listing", "protect"}
+)
 _LISTING_VALUES = {"yes": True, "no": False}
 
 
@@ -40,6 +51,8 @@ class Meta:
     permanent: bool = True
     gone: bool = False
     listing: bool = False
+    protect: Protection | None = None
+    """Who may see the path, if it is protected; a request without a certificate may not."""
 
 
 NO_META = Meta()
@@ -61,6 +74,7 @@ class MetaRule:
     permanent: bool = True
     gone: bool = False
     listing: bool | None = None
+    protect: Protection | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,11 +84,17 @@ class MetaRules:
     source: str
     rules: tuple[MetaRule, ...] = ()
     _patterns: tuple[Callable[[str], object], ...] = field(init=False, repr=False, compare=False)
+    protecting: ProtectRules = field(init=False, repr=False, compare=False)
+    """The `protect` rules, which cover what lies below the directories they match too."""
 
     def __post_init__(self) -> None:
         # Compiled once per version of the file: lookups only run the regexes.
         patterns = tuple(re.compile(translate(rule.pattern)).match for rule in self.rules)
         object.__setattr__(self, "_patterns", patterns)
+        protecting = tuple(
+            ProtectRule(rule.pattern, rule.protect) for rule in self.rules if rule.protect
+        )
+        object.__setattr__(self, "protecting", ProtectRules(protecting))
 
     def matching(self, relative: str) -> Iterator[MetaRule]:
         """The rules that apply to a path relative to the file's directory, in file order."""
@@ -84,9 +104,10 @@ class MetaRules:
 
 
 class _Effective:
-    """Settings gathered along a path; each rule laid over the last overrides what it sets."""
+    """Settings gathered along a path; each rule laid over the last overrides what it sets,
+    except protection: every protect rule that covers the path must admit a certificate."""
 
-    __slots__ = ("gone", "lang", "listing", "mime", "permanent", "redirect")
+    __slots__ = ("gone", "lang", "listing", "mime", "permanent", "protect", "redirect")
 
     def __init__(self) -> None:
         self.mime: str | None = None
@@ -95,6 +116,7 @@ class _Effective:
         self.permanent = True
         self.gone = False
         self.listing = False
+        self.protect: Protection | None = None
 
     def add(self, rule: MetaRule) -> None:
         if rule.gone or rule.redirect is not None:
@@ -107,7 +129,10 @@ class _Effective:
             self.listing = rule.listing
 
     def meta(self) -> Meta:
-        return Meta(self.mime, self.lang, self.redirect, self.permanent, self.gone, self.listing)
+        return Meta(
+            self.mime, self.lang, self.redirect, self.permanent, self.gone, self.listing,
+            self.protect,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +142,8 @@ class MetaWarning:
     source: str
     line: int
     reason: str
+    outcome: str = "line ignored"
+    """What capsule does about the line, for the log."""
 
     def __str__(self) -> str:
         return f"{self.source}:{self.line}: {self.reason}"
@@ -138,8 +165,29 @@ def parse_meta(text: str, source: str) -> tuple[MetaRules, list[MetaWarning]]:
         try:
             rules.append(_rule(words, number))
         except _BadLine as problem:
-            warnings.append(MetaWarning(source, number, str(problem)))
+            closed = _failing_closed(words, number)
+            if closed is None:
+                warnings.append(MetaWarning(source, number, str(problem)))
+            else:
+                rules.append(closed)
+                warnings.append(MetaWarning(source, number, str(problem), _CLOSED))
     return MetaRules(source, tuple(rules)), warnings
+
+
+_CLOSED = "line ignored, but its paths stay protected and admit no certificate until it is fixed"
+
+
+def _failing_closed(words: list[str], number: int) -> MetaRule | None:
+    """For a bad line that protects something, a rule protecting its pattern from everybody:
+    a typo in a fingerprint must not publish what it meant to protect."""
+    if words[0].partition("=")[0] in _KEYS:
+        return None
+    if not any(word.partition("=")[0] == "protect" for word in words[1:]):
+        return None
+    try:
+        return MetaRule(_pattern(words[0]), number, protect=NO_CERTIFICATE)
+    except _BadLine:
+        return None
 
 
 def _words(line: str) -> list[str]:
@@ -165,11 +213,19 @@ def _rule(words: list[str], number: int) -> MetaRule:
 
 
 def _pattern(pattern: str) -> str:
-    """The pattern relative to the directory: a leading "/" is optional, "/" alone is ""."""
+    relative = relative_pattern(pattern)
+    if relative is None:
+        raise _BadLine(f"pattern {pattern!r} must name paths inside this directory")
+    return relative
+
+
+def relative_pattern(pattern: str) -> str | None:
+    """The pattern relative to its directory (a leading "/" is optional, "/" alone is ""), or
+    None if it could name something outside: dot segments, empty segments."""
     relative = pattern.removeprefix("/")
     parts = relative.split("/")
     if any(part in (".", "..") for part in parts) or "//" in relative or relative.startswith("/"):
-        raise _BadLine(f"pattern {pattern!r} must name paths inside this directory")
+        return None
     return relative
 
 
@@ -193,6 +249,11 @@ def _setting(rule: MetaRule, setting: str) -> MetaRule:
         return replace(rule, mime=_mime(value))
     if key == "lang":
         return replace(rule, lang=_lang(value))
+    if key == "protect":
+        try:
+            return replace(rule, protect=parse_protection(value))
+        except ValueError as error:
+            raise _BadLine(f"bad value for 'protect': {error}") from None
     return replace(rule, redirect=_target(value), permanent=key == "redirect", gone=False)
 
 
@@ -254,7 +315,15 @@ class MetaIndex:
                 for rule in rules.matching(relative):
                     effective.add(rule)
                     found = True
+                if rules.protecting:
+                    protect = rules.protecting.protection(relative, is_directory)
+                    effective.protect = narrowest(effective.protect, protect)
+                    found = found or protect is not None
         return effective.meta() if found else NO_META
+
+    def rules_at(self, directory: str) -> MetaRules | None:
+        """The rules of the `.meta` file in `directory` (a URL path ending in "/"), if any."""
+        return self._rules(self._root + directory.removesuffix("/"))
 
     def _rules(self, directory: str) -> MetaRules | None:
         """The rules of the `.meta` file in `directory`, read again if it changed."""
@@ -283,7 +352,7 @@ class MetaIndex:
                 return None
             rules, warnings = parse_meta(text, self._source(name))
             for warning in warnings:
-                logger.warning("%s; line ignored", warning)
+                logger.warning("%s; %s", warning, warning.outcome)
         self._cache[name] = (identity, rules)
         return rules
 

@@ -11,6 +11,8 @@ from urllib.parse import quote
 from capsule.articles import Article, article_date
 from capsule.catalog import Catalog
 from capsule.markers import RECENT_MARKER
+from capsule.meta import MetaIndex
+from capsule.protected import AccessPolicy, Visibility
 from capsule.resources import Feed, InputPrompt, Page, Redirect, Resource
 from capsule.setting import POSITIVE, setting
 
@@ -57,18 +59,32 @@ class PublicationSettings:
 
 
 class Publication:
-    """Answers the generated paths of a capsule from its catalog."""
+    """Answers the generated paths of a capsule from its catalog, leaving protected pages out.
 
-    def __init__(self, catalog: Catalog, settings: PublicationSettings, lang: str | None) -> None:
+    `access` says what is protected; by default what the `.meta` files under the catalog's root
+    protect. A capsule and its publication share one.
+    """
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        settings: PublicationSettings,
+        lang: str | None,
+        access: AccessPolicy | None = None,
+    ) -> None:
         self.catalog = catalog
         self.settings = settings
         self.lang = lang
+        self.access = access or AccessPolicy(MetaIndex(catalog.root))
+        self.visibility = Visibility(catalog, self.access)
         self._months_of: tuple[Article, ...] | None = None
         self._months: dict[tuple[int, int], list[Article]] = {}
 
     @property
     def title(self) -> str:
         """The publication's name: configured, else its index page's heading, else "Articles"."""
+        if _INDEX_PAGE in self.visibility.current().hidden:
+            return self.settings.title or "Articles"
         indexed = self.catalog.title_of(_INDEX_PAGE)
         # An index without a heading is titled by its path, which names no publication.
         return self.settings.title or (indexed if indexed != _INDEX_PAGE else None) or "Articles"
@@ -80,7 +96,7 @@ class Publication:
         if path == GEMFEED_PATH:
             return self._page(self._gemfeed())
         if path == ATOM_PATH:
-            articles = self.catalog.articles[: self.settings.feed_size]
+            articles = self._articles()[: self.settings.feed_size]
             return Feed(self.title, ATOM_PATH, articles, self.settings.subtitle)
         if path == SEARCH_PATH:
             if not query or not query.strip():
@@ -101,7 +117,7 @@ class Publication:
             gemtext = RECENT_MARKER.sub(self._recent_marker, gemtext)
         count = self.settings.recent_under_articles
         if count and article_date(path) is not None:
-            others = [a for a in self.catalog.articles[: count + 1] if a.path != path][:count]
+            others = [a for a in self._articles()[: count + 1] if a.path != path][:count]
             if others:
                 tail = "\n".join(gemfeed_line(article) for article in others)
                 gemtext = gemtext.rstrip("\n") + "\n\n## More articles\n" + tail + "\n"
@@ -109,7 +125,11 @@ class Publication:
 
     def _recent_marker(self, match: re.Match[str]) -> str:
         count = int(match.group(1) or self.settings.recent_size)
-        return "\n".join(gemfeed_line(a) for a in self.catalog.articles[:count])
+        return "\n".join(gemfeed_line(a) for a in self._articles()[:count])
+
+    def _articles(self) -> tuple[Article, ...]:
+        """The articles no rule protects, newest first."""
+        return self.visibility.current().articles
 
     def _page(self, gemtext: str) -> Page:
         return Page(gemtext, self.lang)
@@ -127,7 +147,7 @@ class Publication:
                 f"=> /archive/{year}/{month:02d}/ {calendar.month_name[month]} {year} "
                 f"({count} {noun})"
             )
-        if not self.catalog.articles:
+        if not self._articles():
             lines.append("Nothing published yet.")
         lines += ["", f"=> {GEMFEED_PATH} Subscribe (gemfeed)", f"=> {ATOM_PATH} Atom feed"]
         return "\n".join(lines) + "\n"
@@ -157,7 +177,7 @@ class Publication:
         return self._page("\n".join(lines) + "\n")
 
     def _gemfeed(self) -> str:
-        articles = self.catalog.articles[: self.settings.feed_size]
+        articles = self._articles()[: self.settings.feed_size]
         # A "## " line right under the title is the feed's subtitle (the subscription convention).
         subtitle = " ".join(self.settings.subtitle.split())
         lines = [f"# {self.title}", *([f"## {subtitle}"] if subtitle else []), ""]
@@ -166,7 +186,10 @@ class Publication:
         return "\n".join(lines) + "\n"
 
     def _search(self, query: str) -> str:
-        hits = self.catalog.search(query, self.settings.search_results)
+        hidden = self.visibility.current().hidden
+        hits = self.catalog.search(query, self.settings.search_results, hidden)
+        # The catalog learns of a new `.meta` file at its next refresh; the file applies now.
+        hits = [hit for hit in hits if self.access.protection(hit.path) is None]
         shown = " ".join(query.split())
         lines = [f"# Search: {shown}", ""]
         if not hits:
@@ -181,7 +204,7 @@ class Publication:
 
     def _by_month(self) -> dict[tuple[int, int], list[Article]]:
         """Articles grouped by month, recomputed only when the catalog's snapshot changes."""
-        articles = self.catalog.articles
+        articles = self._articles()
         if self._months_of is not articles:
             months: dict[tuple[int, int], list[Article]] = defaultdict(list)
             for article in articles:

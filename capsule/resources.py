@@ -89,7 +89,42 @@ class Robots:
     disallowed: tuple[str, ...]
 
 
-Resource = Page | File | Redirect | InputPrompt | NotFound | Gone | Unavailable | Feed | Robots
+@dataclass(frozen=True, slots=True)
+class CertificateRequired:
+    """The path is protected and the request came without a client certificate."""
+
+    reason: str = "A client certificate is needed for this page"
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateNotValid:
+    """The path is protected and the client certificate is outside its validity dates."""
+
+    reason: str = "This client certificate is expired or not yet valid"
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateNotAuthorised:
+    """The path is protected and the client certificate is not one it admits."""
+
+    reason: str = "This client certificate is not allowed to see this page"
+
+
+AccessRefusal = CertificateRequired | CertificateNotValid | CertificateNotAuthorised
+"""Why a protected path is not served to this request."""
+
+Resource = (
+    Page
+    | File
+    | Redirect
+    | InputPrompt
+    | NotFound
+    | Gone
+    | Unavailable
+    | Feed
+    | Robots
+    | AccessRefusal
+)
 
 
 def host_confusion(target: str) -> str | None:

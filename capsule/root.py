@@ -6,12 +6,15 @@ import logging
 import os
 import stat
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
+from capsule.access import ClientIdentity, Protection, refusal
 from capsule.listing import directory_listing
 from capsule.meta import NO_META, Meta, MetaIndex
 from capsule.mime import GEMTEXT, is_gemtext, mime_type
+from capsule.protected import AccessPolicy
 from capsule.publication import Publication, without_markers
 from capsule.redirects import RedirectRule, find_redirect
 from capsule.resources import File, Gone, NotFound, Page, Redirect, Resource, Robots, Unavailable
@@ -29,9 +32,12 @@ INDEX_NAME = "index.gmi"
 class Capsule:
     """Resolves absolute, already-normalised URL paths to resources under one root.
 
-    The operator's redirects come first, then the `.meta` files along the path (gone,
+    Protection comes first (a protected path answers nothing else without an admitted
+    certificate), then the operator's redirects, then the `.meta` files along the path (gone,
     redirects), then files on disk (with the MIME type and language the metadata gives them),
     then the publication's generated pages and the generated robots.txt.
+
+    `access` says what is protected: by default the publication's, else the `.meta` files'.
     """
 
     def __init__(
@@ -43,6 +49,7 @@ class Capsule:
         redirects: tuple[RedirectRule, ...] = (),
         max_page_bytes: int | None = None,
         robots: Robots | None = None,
+        access: AccessPolicy | None = None,
     ) -> None:
         self.root = root.resolve(strict=True)
         self._root = str(self.root)
@@ -53,14 +60,32 @@ class Capsule:
         """Gemtext files larger than this are served as files, never read whole into memory."""
         self.robots = robots
         """What /robots.txt answers when the root has no such file; None: nothing."""
-        self.meta = MetaIndex(self.root)
+        if publication is not None and access not in (None, publication.access):
+            # Pages protected here would otherwise show in the publication's lists.
+            raise ValueError("a capsule and its publication must share one access policy")
+        if access is None:
+            access = publication.access if publication else AccessPolicy(MetaIndex(self.root))
+        self.access = access
+        self.meta = access.meta
 
-    def resolve(self, path: str, query: str | None = None) -> Resource:
-        """Return the resource at `path` (decoded, starting with '/'); see the class for order."""
-        if (redirect := find_redirect(self.redirects, path)) is not None:
-            return redirect
+    def protection(self, path: str) -> Protection | None:
+        """What protects `path` (decoded, starting with '/'); None if anybody may see it."""
+        return self.access.protection(path)
+
+    def resolve(
+        self, path: str, query: str | None = None, identity: ClientIdentity | None = None
+    ) -> Resource:
+        """Return the resource at `path` (decoded, starting with '/') for a request that came
+        with the client certificate `identity`, if any; see the class for the order."""
         segments = served_names(path)
         meta = NO_META if segments is None else self.meta.lookup(path)
+        protection = self.access.protection(path, meta)
+        if protection is not None:
+            refused = refusal(protection, identity, datetime.now(UTC))
+            if refused is not None:
+                return refused
+        if (redirect := find_redirect(self.redirects, path)) is not None:
+            return redirect
         if meta.gone:
             return Gone()
         if meta.redirect is not None:
@@ -109,11 +134,15 @@ class Capsule:
         info = _regular_file(index)
         if index is None or info is None:
             if meta.listing:
-                return Page(directory_listing(directory, path, self.root), meta.lang or self.lang)
+                listing = directory_listing(directory, path, self.root, self._is_protected)
+                return Page(listing, meta.lang or self.lang)
             return NotFound()
         # The index page is a file too: rules naming index.gmi apply, then the directory's.
         file_meta = self.meta.lookup(path + INDEX_NAME)
         return self._file(index, info, _fall_back(file_meta, meta))
+
+    def _is_protected(self, path: str) -> bool:
+        return self.access.protection(path) is not None
 
     def _file(self, real: Path, info: os.stat_result, meta: Meta) -> Resource:
         if meta.mime is None:

@@ -1,4 +1,5 @@
-"""Listing the gemtext files under a capsule root, re-listing only directories that changed."""
+"""Listing the gemtext and `.meta` files under a capsule root, re-listing only directories that
+changed."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from capsule.meta import META_NAME
 from capsule.mime import is_gemtext
 from capsule.tree import served_name, stays_inside
 
@@ -23,6 +25,9 @@ class Listing:
 
     files: dict[str, tuple[int, int]]
     """URL path -> (mtime_ns, size) for every gemtext file in a listed directory."""
+    meta_files: dict[str, tuple[int, int]]
+    """URL path -> (mtime_ns, size) for every `.meta` file in every directory: those of
+    directories not listed again are looked at anyway, so that edits in place show at once."""
     listed: frozenset[str]
     """Directories (URL paths, "" for the root) whose files are all in `files`."""
     vanished: frozenset[str]
@@ -36,21 +41,22 @@ class TreeScanner:
 
     Adding, removing or renaming a file changes its directory's mtime, so a quick scan sees
     it; an in-place edit does not, which is why callers run a full scan now and then.
-    Only what the capsule serves is listed, less names that are not printable (a title made
-    from a name with a newline would break the lines of feeds and search results); symlinked
-    directories are not followed.
+    Only what the capsule serves is listed, and the `.meta` files that say how; less names that
+    are not printable (a title made from a name with a newline would break the lines of feeds
+    and search results); symlinked directories are not followed.
     Unreadable entries are skipped; running out of descriptors or memory raises the OSError.
     """
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._directories: dict[str, tuple[int, tuple[str, ...]]] = {}
+        self._directories: dict[str, _Seen] = {}
 
     def scan(self, full: bool) -> Listing:
         """List every directory (full) or only those whose mtime changed (quick)."""
         files: dict[str, tuple[int, int]] = {}
+        meta_files: dict[str, tuple[int, int]] = {}
         listed: set[str] = set()
-        seen: dict[str, tuple[int, tuple[str, ...]]] = {}
+        seen: dict[str, _Seen] = {}
         settled_before = time.time_ns() - _SETTLE_NS
         root = str(self.root)
         pending = [""]
@@ -65,19 +71,28 @@ class TreeScanner:
                     raise
                 continue
             cached = self._directories.get(prefix)
-            if full or cached is None or cached[0] != mtime:
-                subdirectories = self._list(directory, prefix, files)
+            if full or cached is None or cached.mtime != mtime:
+                subdirectories = self._list(directory, prefix, files, meta_files)
                 listed.add(prefix)
             else:
-                subdirectories = cached[1]
-            seen[prefix] = (mtime if mtime < settled_before else -1, subdirectories)
+                subdirectories = cached.subdirectories
+                if cached.has_meta:
+                    _add_meta(f"{directory}/{META_NAME}", f"{prefix}/{META_NAME}", meta_files)
+            has_meta = f"{prefix}/{META_NAME}" in meta_files
+            seen[prefix] = _Seen(mtime if mtime < settled_before else -1, subdirectories, has_meta)
             pending.extend(f"{prefix}/{name}" for name in subdirectories)
         vanished = frozenset(self._directories.keys() - seen.keys())
         self._directories = seen
-        return Listing(files, frozenset(listed), vanished, complete=len(listed) == len(seen))
+        return Listing(
+            files, meta_files, frozenset(listed), vanished, complete=len(listed) == len(seen)
+        )
 
     def _list(
-        self, directory: str, prefix: str, files: dict[str, tuple[int, int]]
+        self,
+        directory: str,
+        prefix: str,
+        files: dict[str, tuple[int, int]],
+        meta_files: dict[str, tuple[int, int]],
     ) -> tuple[str, ...]:
         subdirectories: list[str] = []
         try:
@@ -87,6 +102,9 @@ class TreeScanner:
                 raise
             return ()
         for entry in entries:
+            if entry.name == META_NAME:
+                _add_meta(entry.path, f"{prefix}/{META_NAME}", meta_files)
+                continue
             if not served_name(entry.name) or not entry.name.isprintable():
                 continue
             try:
@@ -105,6 +123,28 @@ class TreeScanner:
     def _inside(self, entry: os.DirEntry[str]) -> bool:
         """Symlinked files count only if they point inside the root."""
         return not entry.is_symlink() or stays_inside(self.root, entry.path) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """What the last scan saw of a directory."""
+
+    mtime: int
+    """Its mtime_ns, or -1 if it changed too recently to be trusted."""
+    subdirectories: tuple[str, ...]
+    has_meta: bool
+
+
+def _add_meta(path: str, url: str, meta_files: dict[str, tuple[int, int]]) -> None:
+    """Note the `.meta` file at `path` if it is a regular file (symlinks followed)."""
+    try:
+        info = os.stat(path)
+    except OSError as error:
+        if resources_exhausted(error):
+            raise
+        return
+    if stat.S_ISREG(info.st_mode):
+        meta_files[url] = (info.st_mtime_ns, info.st_size)
 
 
 def resources_exhausted(error: OSError) -> bool:

@@ -28,10 +28,13 @@ class AccessRecord:
     bytes_sent: int
     duration: float
     protocol: str = "gemini"
+    identity: str | None = None
+    """The client certificate's fingerprint, for requests to protected paths only."""
 
 
 def format_access(record: AccessRecord, stamp: str) -> str:
-    """Render a record as one log line: time, protocol, client, host, path, status, bytes, ms."""
+    """Render a record as one log line: time, protocol, client, host, path, status, bytes, ms,
+    and for a protected path, the fingerprint of the client certificate (`sha256:…`) if any."""
     status = "-" if record.status is None else str(record.status)
     path = record.path
     if not (path.isascii() and path.isprintable()) or " " in path or "\\" in path:
@@ -40,6 +43,7 @@ def format_access(record: AccessRecord, stamp: str) -> str:
         f"{stamp} {record.protocol} {record.client} {unicode_host(record.host) or '-'} "
         f"{path or '-'} "
         f"{status} {record.bytes_sent} {record.duration * 1000:.1f}ms"
+        + (f" {record.identity}" if record.identity else "")
     )
 
 

@@ -7,7 +7,10 @@ import logging
 from collections.abc import Mapping
 from pathlib import Path
 
+from capsule.access import ProtectRules
 from capsule.catalog import Catalog, CatalogError
+from capsule.meta import MetaIndex
+from capsule.protected import AccessPolicy
 from capsule.publication import Publication
 from capsule.robots import generated_robots
 from capsule.root import Capsule
@@ -63,7 +66,10 @@ def _capsule(
     root: Path, config: Config, catalogs: dict[Path, Catalog], index_writer: bool
 ) -> Capsule:
     catalog = _catalog(root, config, catalogs, index_writer) if config.index.enabled else None
-    publication = Publication(catalog, config.publication, config.lang) if catalog else None
+    access = AccessPolicy(MetaIndex(root), protect_rules(config, root))
+    publication = (
+        Publication(catalog, config.publication, config.lang, access) if catalog else None
+    )
     return Capsule(
         root,
         config.lang,
@@ -71,6 +77,21 @@ def _capsule(
         redirects=config.redirects,
         max_page_bytes=config.limits.max_page_bytes,
         robots=generated_robots(config.robots, searchable=publication is not None),
+        access=access,
+    )
+
+
+def protect_rules(config: Config, root: Path) -> ProtectRules:
+    """The configured protect rules of the capsule at `root` (resolved): those naming no host,
+    and those naming a host served from this root, whichever of its names a request uses."""
+    roots = {host.name: config.root_for(host).resolve() for host in config.hosts}
+    return ProtectRules(
+        tuple(
+            rule
+            for protected in config.protect
+            if protected.host is None or roots[protected.host] == root
+            for rule in protected.rules
+        )
     )
 
 

@@ -6,6 +6,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from capsule.access import ProtectRule
 from capsule.publication import PublicationSettings
 from capsule.redirects import RedirectRule
 from capsule.robots import RobotsSettings
@@ -62,6 +63,16 @@ class HostConfig:
     root: Path | None = None
     cert: Path | None = None
     key: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProtectedPaths:
+    """One `[[protect]]` table: paths that only some client certificates may see, under the
+    root of `host` (and so under every host name sharing it), or under every root."""
+
+    rules: tuple[ProtectRule, ...]
+    """One rule per path pattern, relative to the root."""
+    host: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,6 +291,7 @@ class Config:
     publication: PublicationSettings = field(default_factory=PublicationSettings)
     robots: RobotsSettings = field(default_factory=RobotsSettings)
     redirects: tuple[RedirectRule, ...] = ()
+    protect: tuple[ProtectedPaths, ...] = ()
     workers: int = setting(
         1,
         bound=POSITIVE,

@@ -3,7 +3,8 @@
 Each setting is declared once, on a field of Config or of the sections `[limits]`, `[mirror]`,
 `[index]`, `[publication]` and `[robots]`: its key, real type, default and bound drive the
 reading, the conversion and the messages here, and the flags of the command line. Hosts,
-redirects and `mirror.enabled` (there is no mirror at all when it is false) keep dedicated code.
+redirects, protected paths and `mirror.enabled` (there is no mirror at all when it is false)
+keep dedicated code.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from capsule.access import ProtectRule, parse_protection
+from capsule.meta import relative_pattern
 from capsule.publication import PublicationSettings
 from capsule.redirects import RedirectRule
 from capsule.resources import target_problem
@@ -36,6 +39,7 @@ from server.config import (
     LimitSettings,
     ListenAddress,
     MirrorSettings,
+    ProtectedPaths,
 )
 from server.hostnames import HostNameError, ascii_host
 
@@ -121,12 +125,13 @@ SETTINGS: dict[str, Setting] = {
 }
 """Every declared setting by its configuration key, top-level ones first, in field order."""
 
-DEDICATED_KEYS = frozenset({"redirects", "temporary_redirects", "mirror.enabled"})
+DEDICATED_KEYS = frozenset({"redirects", "temporary_redirects", "protect", "mirror.enabled"})
 """Keys read by dedicated code rather than from a field's declaration."""
 
 _KNOWN_KEYS = frozenset(SETTINGS) | DEDICATED_KEYS
 _TABLES = frozenset(key.partition(".")[0] for key in _KNOWN_KEYS if "." in key)
 HOST_KEYS = frozenset({"name", "root", "cert", "key"})
+PROTECT_KEYS = frozenset({"paths", "identities", "host"})
 
 Values = dict[str, tuple[Any, str]]
 """Dotted key -> (raw value, where it came from), e.g. ("limits.request_timeout", (5, "--x"))."""
@@ -170,14 +175,16 @@ def build_config(values: Values, defaults: Mapping[str, Any]) -> Config:
     }
     top["default_root"] = settings.directory("root", top["default_root"])
     top["log_level"] = settings.log_level(top["log_level"])
+    hosts = settings.hosts(top["cert_dir"])
     return Config(
-        hosts=settings.hosts(top["cert_dir"]),
+        hosts=hosts,
         limits=settings.section("limits"),
         mirror=settings.mirror(),
         index=settings.section("index"),
         publication=settings.section("publication"),
         robots=settings.section("robots"),
         redirects=settings.redirects(),
+        protect=settings.protect(hosts),
         **top,
     )
 
@@ -386,6 +393,18 @@ class _Settings:
                 rules.append(RedirectRule(source, target, permanent))
         return tuple(rules)
 
+    def protect(self, hosts: tuple[HostConfig, ...]) -> tuple[ProtectedPaths, ...]:
+        value, origin = self.raw("protect")
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            raise ConfigError(f"protect ({origin}): must be an array of tables [[protect]]")
+        names = [host.name for host in hosts]
+        return tuple(
+            _protected_paths(_table(item, f"protect[{index}]", origin), index, origin, names)
+            for index, item in enumerate(value)
+        )
+
     def log_level(self, level: str) -> str:
         level = level.upper()
         if level not in LOG_LEVELS:
@@ -393,6 +412,49 @@ class _Settings:
                 "logging.level", level, f"is not one of {', '.join(sorted(LOG_LEVELS))}"
             )
         return level
+
+
+def _protected_paths(
+    table: dict[str, Any], index: int, origin: str, hosts: list[str]
+) -> ProtectedPaths:
+    """One `[[protect]]` table, every problem named by its key."""
+    key = f"protect[{index}]"
+    for name in table:
+        if name not in PROTECT_KEYS:
+            raise ConfigError(f"{origin}: unknown key {key}.{name}")
+    paths = table.get("paths")
+    if isinstance(paths, str):
+        paths = [paths]
+    if not isinstance(paths, list) or not paths or not all(isinstance(p, str) for p in paths):
+        raise ConfigError(f"{key}.paths ({origin}): {paths!r} is not a list of path patterns")
+    patterns = []
+    for path in paths:
+        relative = relative_pattern(path) if path.startswith("/") else None
+        if relative is None:
+            raise ConfigError(
+                f"{key}.paths ({origin}): {path!r} is not a path pattern from the root, such as "
+                "/members/ (no '.', '..' or empty segments)"
+            )
+        patterns.append(relative)
+    identities = table.get("identities")
+    if not isinstance(identities, str | list) or not all(
+        isinstance(item, str) for item in identities
+    ):
+        raise ConfigError(
+            f"{key}.identities ({origin}): {identities!r} is not \"any\" or a list of "
+            "certificate fingerprints"
+        )
+    try:
+        protection = parse_protection(identities)
+    except ValueError as error:
+        raise ConfigError(f"{key}.identities ({origin}): {error}") from None
+    host = table.get("host")
+    if host is not None and (not isinstance(host, str) or host.lower().rstrip(".") not in hosts):
+        raise ConfigError(
+            f"{key}.host ({origin}): {host!r} is not one of the hosts ({', '.join(hosts)})"
+        )
+    rules = tuple(ProtectRule(pattern, protection) for pattern in patterns)
+    return ProtectedPaths(rules, host.lower().rstrip(".") if host is not None else None)
 
 
 _NETWORK = ipaddress.IPv4Network | ipaddress.IPv6Network

@@ -9,6 +9,9 @@ from urllib.parse import SplitResult, unquote_to_bytes, urlsplit
 
 from capsule.paths import gemini_url, remove_dot_segments
 from capsule.resources import (
+    CertificateNotAuthorised,
+    CertificateNotValid,
+    CertificateRequired,
     Feed,
     File,
     Gone,
@@ -41,6 +44,9 @@ NOT_FOUND = 51
 GONE = 52
 PROXY_REQUEST_REFUSED = 53
 BAD_REQUEST = 59
+CLIENT_CERTIFICATE_REQUIRED = 60
+CERTIFICATE_NOT_AUTHORISED = 61
+CERTIFICATE_NOT_VALID = 62
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +176,12 @@ def response_header(resource: Resource) -> ResponseHeader:
             return ResponseHeader(SUCCESS, ATOM_MIME)
         case Robots():
             return ResponseHeader(SUCCESS, ROBOTS_MIME)
+        case CertificateRequired(reason=reason):
+            return ResponseHeader(CLIENT_CERTIFICATE_REQUIRED, reason)
+        case CertificateNotAuthorised(reason=reason):
+            return ResponseHeader(CERTIFICATE_NOT_AUTHORISED, reason)
+        case CertificateNotValid(reason=reason):
+            return ResponseHeader(CERTIFICATE_NOT_VALID, reason)
 
 
 def origin(request: Request) -> str:

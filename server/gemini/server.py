@@ -10,10 +10,12 @@ from dataclasses import dataclass
 
 import trio
 
+from capsule.access import ClientIdentity
 from capsule.atom import render_atom
 from capsule.resources import Feed, File, NotFound, Page, Resource, Robots, Unavailable
 from capsule.robots import gemini_robots_txt
 from capsule.root import Capsule
+from certs import certificate_fingerprint
 from server.accesslog import ERROR_LOGGER, AccessLog, AccessRecord
 from server.admission import admission_for, apply_limits
 from server.config import LimitSettings
@@ -175,6 +177,7 @@ class GeminiServer:
                         progress.status,
                         progress.bytes_sent,
                         duration,
+                        identity=progress.identity,
                     )
                 )
 
@@ -195,7 +198,11 @@ class GeminiServer:
         if wait is not None:
             await _send_header(tls, protocol.slow_down(wait), progress)
             return
-        resource = await _resolve(site.capsules[request.host], request)
+        capsule = site.capsules[request.host]
+        identity = _client_identity(tls)
+        resource = await _resolve(capsule, request, identity)
+        if identity is not None and capsule.protection(request.path) is not None:
+            progress.identity = str(identity)  # logged for protected paths only
         if resource is None:
             await _send_header(tls, protocol.temporary_failure(), progress)
             return
@@ -245,6 +252,7 @@ class _Progress:
     path: str = ""
     status: int | None = None
     bytes_sent: int = 0
+    identity: str | None = None
 
 
 async def _send_header(
@@ -277,7 +285,21 @@ def _generated_body(resource: Resource, request: protocol.Request) -> bytes:
     return b""
 
 
-async def _resolve(capsule: Capsule, request: protocol.Request) -> Resource | None:
+def _client_identity(tls: TLSStream) -> ClientIdentity | None:
+    """The client certificate the connection came with, as the capsule judges it."""
+    certificate = tls.peer_certificate()
+    if certificate is None:
+        return None
+    return ClientIdentity(
+        certificate_fingerprint(certificate),
+        certificate.not_valid_before_utc,
+        certificate.not_valid_after_utc,
+    )
+
+
+async def _resolve(
+    capsule: Capsule, request: protocol.Request, identity: ClientIdentity | None
+) -> Resource | None:
     """The resource a request names; None if the capsule failed.
 
     A path alone is resolved here on the event loop: a few stat calls and at most one small
@@ -287,8 +309,10 @@ async def _resolve(capsule: Capsule, request: protocol.Request) -> Resource | No
     """
     try:
         if request.query is None:
-            return capsule.resolve(request.path)
-        return await trio.to_thread.run_sync(capsule.resolve, request.path, request.query)
+            return capsule.resolve(request.path, None, identity)
+        return await trio.to_thread.run_sync(
+            capsule.resolve, request.path, request.query, identity
+        )
     except Exception:
         logger.exception("resolving %s failed", request.url)
         return None

@@ -126,6 +126,11 @@ class PageRenderer:
         """The capsule's icon: its emoji drawn as an SVG image."""
         return self.environment.get_template("favicon.svg").render(emoji=emoji)
 
+    def protected(self, context: PageContext) -> str:
+        """The page for a path that only Gemini clients with a client certificate may see."""
+        return self._render("protected.html", context, lang=None,
+                            title="A Gemini client certificate is needed", status=403)
+
     def stylesheet(self) -> str:
         """The stylesheet source, as the template loaders find it."""
         source, _, _ = self.environment.loader.get_source(  # type: ignore[union-attr]

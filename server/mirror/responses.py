@@ -13,6 +13,9 @@ from urllib.parse import parse_qs, unquote
 from capsule.atom import render_atom
 from capsule.mime import GEMTEXT
 from capsule.resources import (
+    CertificateNotAuthorised,
+    CertificateNotValid,
+    CertificateRequired,
     Feed,
     File,
     Gone,
@@ -117,7 +120,7 @@ class Mirror:
         if isinstance(resource, NotFound) and target.path != request.path:
             # A capsule file that merely looks like a page URL, with no page claiming it.
             literal = capsule.resolve(request.path, query)
-            if isinstance(literal, File):
+            if isinstance(literal, File | CertificateRequired):
                 resource, target = literal, MirrorTarget(request.path, raw=True)
         elif isinstance(resource, NotFound) and target.raw and target.path.endswith("/index.gmi"):
             # The source of a generated directory page (no index.gmi on disk).
@@ -182,6 +185,11 @@ class Mirror:
                 sitemap = self.sitemaps.url(self.capsules[host], origin)
                 robots = web_robots_txt(resource, sitemap)
                 return _entity(HTTPStatus.OK, ROBOTS_MIME, robots, CACHE_PAGE)
+            case CertificateRequired() | CertificateNotValid() | CertificateNotAuthorised():
+                # The mirror has no client certificates: over HTTP a protected page is forbidden.
+                context = self._context(target.path, host)
+                html = self.renderer.protected(context)
+                return _entity(HTTPStatus.FORBIDDEN, HTML, html.encode("utf-8"), CACHE_PAGE)
 
     def refusal(self, status: HTTPStatus, extra: Headers = ()) -> Response:
         """An error page for a request the mirror will not serve (400, 405, 421, 429...)."""

@@ -92,6 +92,11 @@ def test_link_to_directory_without_index_is_broken(root: Path, target: str) -> N
     )
 
 
+def test_link_to_a_protected_directory_listing_is_fine(root: Path) -> None:
+    write(root, {"empty/.meta": "/ listing protect=any\n"})
+    assert link_from(root, "index.gmi", "empty/").problems == ()
+
+
 @pytest.mark.parametrize(
     ("page", "target"),
     [

@@ -13,6 +13,10 @@ from capsule.root import Capsule
 from gemtext import Heading, Link, parse
 
 
+def nothing_protected(path: str) -> bool:
+    return False
+
+
 def links(gemtext: str) -> list[Link]:
     return [line for line in parse(gemtext) if isinstance(line, Link)]
 
@@ -70,12 +74,12 @@ def test_listing_takes_the_directory_lang(root: Path) -> None:
 
 def test_root_listing_has_no_parent_link(root: Path) -> None:
     (root / "index.gmi").unlink()
-    text = directory_listing(root, "/", root)
+    text = directory_listing(root, "/", root, nothing_protected)
     assert [link.url for link in links(text)] == ["files/"]
 
 
 def test_empty_directory_says_so(root: Path) -> None:
-    text = directory_listing(root / "files" / "zeta", "/files/zeta/", root)
+    text = directory_listing(root / "files" / "zeta", "/files/zeta/", root, nothing_protected)
     assert "This directory is empty." in text
 
 
@@ -96,7 +100,7 @@ def test_odd_names_are_escaped_in_link_lines(root: Path, name: str, url: str) ->
     directory = root / "odd"
     directory.mkdir()
     (directory / name).write_text("x")
-    text = directory_listing(directory, "/odd/", root)
+    text = directory_listing(directory, "/odd/", root, nothing_protected)
     assert links(text)[1:] == [Link(url, name)]
 
 
@@ -104,7 +108,7 @@ def test_newline_in_a_name_cannot_start_a_line(root: Path) -> None:
     directory = root / "odd"
     directory.mkdir()
     (directory / "x\n=> gemini:evil y").write_text("x")
-    document = parse(directory_listing(directory, "/odd/", root))
+    document = parse(directory_listing(directory, "/odd/", root, nothing_protected))
     assert [line.url for line in document if isinstance(line, Link)] == [
         "../",
         "x%0A%3D%3E%20gemini%3Aevil%20y",
@@ -120,12 +124,14 @@ def test_symlinks_that_leave_the_root_are_hidden(root: Path, tmp_path: Path) -> 
     (directory / "dangling").symlink_to(tmp_path / "missing")
     (directory / "inside.gmi").symlink_to(root / "index.gmi")
     (directory / "inside-dir").symlink_to(root / "files" / "zeta")
-    urls = [link.url for link in links(directory_listing(directory, "/files/", root))]
+    listing = directory_listing(directory, "/files/", root, nothing_protected)
+    urls = [link.url for link in links(listing)]
     assert urls == ["../", "Alpha/", "inside-dir/", "zeta/", "A.gmi", "b.txt", "inside.gmi"]
 
 
 @pytest.mark.skipif(os.name != "posix", reason="needs a FIFO")
 def test_special_files_are_hidden(root: Path) -> None:
     os.mkfifo(root / "files" / "pipe")
-    urls = [link.url for link in links(directory_listing(root / "files", "/files/", root))]
+    listing = directory_listing(root / "files", "/files/", root, nothing_protected)
+    urls = [link.url for link in links(listing)]
     assert "pipe" not in urls

@@ -179,7 +179,7 @@ def test_scan_lists_the_gemtext_files_the_walk_finds_outside_linked_directories(
 
 
 def test_listing_shows_what_the_walk_finds_in_a_directory(root: Path) -> None:
-    document = parse(directory_listing(root, "/", root))
+    document = parse(directory_listing(root, "/", root, lambda path: False))
     urls = [line.url for line in document if isinstance(line, Link)]
     assert urls == [".well-known/", "a/", "linked/", "alias.gmi", "b.txt", "index.gmi"]
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import trio
 
+from capsule.access import ClientIdentity
 from capsule.articles import Article
 from capsule.resources import Feed, Resource
 from capsule.root import Capsule
@@ -63,8 +64,10 @@ async def test_file_that_vanished_after_resolving_is_51(
     capsule = capsule_of(server)
     resolve = capsule.resolve
 
-    def resolve_then_delete(path: str, query: str | None = None) -> Resource:
-        resource = resolve(path, query)
+    def resolve_then_delete(
+        path: str, query: str | None = None, identity: ClientIdentity | None = None
+    ) -> Resource:
+        resource = resolve(path, query, identity)
         (capsule_root / "data.bin").unlink()
         return resource
 
@@ -84,10 +87,12 @@ async def test_capsule_raising_while_rendering_a_page_is_40_in_that_exchange_onl
     # The body is made before the header is sent, so a failure to render it is still answered.
     broken: Any = Article("/2026/x.gmi", None, "no date")
 
-    def broken_feed(path: str, query: str | None = None) -> Resource:
+    def broken_feed(
+        path: str, query: str | None = None, identity: ClientIdentity | None = None
+    ) -> Resource:
         if path == "/atom.xml":
             return Feed("Feed", path, (broken,))
-        return resolve(path, query)
+        return resolve(path, query, identity)
 
     monkeypatch.setattr(capsule, "resolve", broken_feed)
     response = await fetch(server.port, f"gemini://localhost:{server.port}/atom.xml")
@@ -102,7 +107,9 @@ async def test_capsule_raising_before_the_header_is_40(
 ) -> None:
     server = await start_server()
 
-    def explode(path: str, query: str | None = None) -> Resource:
+    def explode(
+        path: str, query: str | None = None, identity: ClientIdentity | None = None
+    ) -> Resource:
         raise RuntimeError("on purpose")
 
     monkeypatch.setattr(capsule_of(server), "resolve", explode)
