@@ -248,15 +248,16 @@ class TLSStream(trio.abc.Stream):
         client that may already be closing). ZeroReturnError goes to the caller.
         """
         while True:
-            try:
-                return operation()
-            except SSL.WantReadError:
-                pass
-            except SSL.ZeroReturnError:
-                raise
-            except SSL.Error as error:  # SysCallError included
-                await self._fail(error)
-            await self._flush(with_delayed=False)
+            if self._hello is None:  # until the ClientHello is whole, OpenSSL has nothing
+                try:
+                    return operation()
+                except SSL.WantReadError:
+                    pass
+                except SSL.ZeroReturnError:
+                    raise
+                except SSL.Error as error:  # SysCallError included
+                    await self._fail(error)
+                await self._flush(with_delayed=False)
             try:
                 data = await self.transport_stream.receive_some(_TRANSPORT_BYTES)
             except (trio.BrokenResourceError, trio.ClosedResourceError):
@@ -268,7 +269,7 @@ class TLSStream(trio.abc.Stream):
             if self._hello is not None:
                 self._hello += data
                 if not self._hosts.start(self._connection, self._hello):
-                    continue  # OpenSSL has nothing new to work on until the hello is whole
+                    continue
                 data, self._hello = bytes(self._hello), None
             self._connection.bio_write(data)
 
