@@ -14,9 +14,9 @@ from capsule.resources import (
     CertificateNotValid,
     CertificateRequired,
 )
+from capsule.tree import INDEX_NAME
 
 FINGERPRINT_PREFIX = "sha256:"
-INDEX_PAGE = "index.gmi"
 ANY_CERTIFICATE_WORD = "any"
 """How a configuration or a `.meta` line says "any client certificate"."""
 
@@ -191,7 +191,7 @@ class ProtectRules:
             return None
         if is_directory:
             # A directory is served by its index page: rules naming that page protect it too.
-            folder, page = relative, relative + INDEX_PAGE
+            folder, page = relative, relative + INDEX_NAME
         else:
             folder, page = relative[: relative.rfind("/") + 1], relative
         return narrowest(self.folder_protection(folder), self.matching(page))
