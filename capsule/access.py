@@ -14,9 +14,9 @@ from capsule.resources import (
     CertificateNotValid,
     CertificateRequired,
 )
+from capsule.tree import INDEX_NAME
 
 FINGERPRINT_PREFIX = "sha256:"
-INDEX_PAGE = "index.gmi"
 ANY_CERTIFICATE_WORD = "any"
 """How a configuration or a `.meta` line says "any client certificate"."""
 
@@ -157,16 +157,29 @@ class ProtectRule:
     protection: Protection
 
 
+_Match = tuple[Callable[[str], object], Protection]
+"""A rule's compiled pattern, and what the rule admits."""
+
+
 @dataclass(frozen=True, slots=True)
 class ProtectRules:
     """The protect rules of one place (a `.meta` file, or the configuration for a root)."""
 
     rules: tuple[ProtectRule, ...] = ()
-    _matches: tuple[Callable[[str], object], ...] = field(init=False, repr=False, compare=False)
+    _matches: tuple[_Match, ...] = field(init=False, repr=False, compare=False)
+    _file_matches: tuple[_Match, ...] = field(init=False, repr=False, compare=False)
+    """Those of rules that can match a file's name: a pattern ending in "/" names directories."""
 
     def __post_init__(self) -> None:
-        matches = tuple(re.compile(translate(rule.pattern)).match for rule in self.rules)
+        matches = tuple(
+            (re.compile(translate(rule.pattern)).match, rule.protection) for rule in self.rules
+        )
         object.__setattr__(self, "_matches", matches)
+        files = tuple(
+            match for match, rule in zip(matches, self.rules, strict=True)
+            if rule.pattern and not rule.pattern.endswith("/")
+        )
+        object.__setattr__(self, "_file_matches", files)
 
     def __bool__(self) -> bool:
         return bool(self.rules)
@@ -178,7 +191,7 @@ class ProtectRules:
             return None
         if is_directory:
             # A directory is served by its index page: rules naming that page protect it too.
-            folder, page = relative, relative + INDEX_PAGE
+            folder, page = relative, relative + INDEX_NAME
         else:
             folder, page = relative[: relative.rfind("/") + 1], relative
         return narrowest(self.folder_protection(folder), self.matching(page))
@@ -197,9 +210,10 @@ class ProtectRules:
     def matching(self, name: str) -> Protection | None:
         """What the rules matching `name` itself (not a directory above it) admit."""
         found = None
-        for rule, match in zip(self.rules, self._matches, strict=True):
+        is_file = name and not name.endswith("/")
+        for match, protection in self._file_matches if is_file else self._matches:
             if match(name):
-                found = narrowest(found, rule.protection)
+                found = narrowest(found, protection)
         return found
 
 

@@ -80,8 +80,8 @@ class Snapshot:
 
     articles: tuple[Article, ...] = ()
     """Every article, newest first (ties by path)."""
-    pages: frozenset[str] = frozenset()
-    """The URL path of every page."""
+    pages: tuple[str, ...] = ()
+    """The URL path of every page (a tuple: an eighth of the memory of a set)."""
     meta_files: frozenset[str] = frozenset()
     """The URL path of every `.meta` file, which may protect pages."""
 
@@ -489,7 +489,7 @@ class Catalog:
         # One assignment, so that readers in other threads see one moment.
         self._snapshot = Snapshot(
             _newest_first(self._by_path.values()),
-            frozenset(self._known),
+            tuple(self._known),
             frozenset(self._meta_files),
         )
 

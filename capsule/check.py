@@ -15,9 +15,9 @@ from capsule.mime import is_gemtext
 from capsule.paths import join_within_root
 from capsule.publication import ARCHIVE_PATH, ATOM_PATH, GEMFEED_PATH, SEARCH_PATH
 from capsule.resources import AccessRefusal, File, Page, Redirect
-from capsule.root import INDEX_NAME, Capsule
+from capsule.root import Capsule
 from capsule.security_txt import SECURITY_TXT_PATH, security_txt_findings
-from capsule.tree import BrokenLink, LeavesRoot, Served, Unlisted, walk_served
+from capsule.tree import INDEX_NAME, BrokenLink, LeavesRoot, Served, Unlisted, walk_served
 from gemtext import Link, Preformatted, Text, numbered, parse
 
 Severity = Literal["error", "warning"]

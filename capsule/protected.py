@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from capsule.access import NO_RULES, Protection, ProtectRules, narrowest
@@ -65,14 +66,12 @@ class Visibility:
         if not places:
             hidden: frozenset[str] = frozenset()
         elif state is not None and state[1] == places:
-            added = snapshot.pages - state[0].pages
-            kept = state[2].hidden & snapshot.pages
-            hidden = kept | _protected(added, places)
+            hidden = _updated(state[2].hidden, state[0].pages, snapshot.pages, places)
         else:
             hidden = _protected(snapshot.pages, places)
         articles = snapshot.articles
         if hidden:
-            articles = tuple(article for article in articles if article.path not in hidden)
+            articles = tuple([article for article in articles if article.path not in hidden])
         visible = Visible(articles, hidden)
         # One assignment: another thread sees the old state or the new one, whole.
         self._state = (snapshot, places, visible)
@@ -88,7 +87,18 @@ class Visibility:
         return tuple(places)
 
 
-def _protected(pages: frozenset[str], places: _Places) -> frozenset[str]:
+def _updated(
+    hidden: frozenset[str], before: tuple[str, ...], pages: tuple[str, ...], places: _Places
+) -> frozenset[str]:
+    """`hidden` (of the pages `before`) brought up to date for `pages`, under the same rules:
+    only the pages added are judged."""
+    if pages is before:
+        return hidden
+    current = set(pages)
+    return frozenset(hidden & current) | _protected(current.difference(before), places)
+
+
+def _protected(pages: Iterable[str], places: _Places) -> frozenset[str]:
     """The pages that some place's rules protect; each folder is judged once."""
     folders: dict[tuple[int, str], bool] = {}
     found = []

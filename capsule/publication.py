@@ -83,7 +83,7 @@ class Publication:
     @property
     def title(self) -> str:
         """The publication's name: configured, else its index page's heading, else "Articles"."""
-        if _INDEX_PAGE in self.visibility.current().hidden:
+        if self.access.protection(_INDEX_PAGE) is not None:
             return self.settings.title or "Articles"
         indexed = self.catalog.title_of(_INDEX_PAGE)
         # An index without a heading is titled by its path, which names no publication.

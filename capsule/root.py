@@ -19,14 +19,12 @@ from capsule.publication import Publication, without_markers
 from capsule.redirects import RedirectRule, find_redirect
 from capsule.resources import File, Gone, NotFound, Page, Redirect, Resource, Robots, Unavailable
 from capsule.robots import ROBOTS_PATH
-from capsule.tree import found_inside, served_names, stays_inside
+from capsule.tree import INDEX_NAME, found_inside, served_names, stays_inside
 
 logger = logging.getLogger(__name__)
 
 _QUERY_SAFE = "/?:@!$&'()*+,;="
 """Characters a query may carry as they are (RFC 3986 query), so `a=1&b=2` stays readable."""
-
-INDEX_NAME = "index.gmi"
 
 
 class Capsule:

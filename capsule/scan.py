@@ -49,14 +49,16 @@ class TreeScanner:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._directories: dict[str, _Seen] = {}
+        self._directories: dict[str, tuple[int, tuple[str, ...], bool]] = {}
+        """Directory -> its mtime_ns (-1 if it changed too recently to be trusted), its
+        subdirectories, and whether it holds a `.meta` file."""
 
     def scan(self, full: bool) -> Listing:
         """List every directory (full) or only those whose mtime changed (quick)."""
         files: dict[str, tuple[int, int]] = {}
         meta_files: dict[str, tuple[int, int]] = {}
         listed: set[str] = set()
-        seen: dict[str, _Seen] = {}
+        seen: dict[str, tuple[int, tuple[str, ...], bool]] = {}
         settled_before = time.time_ns() - _SETTLE_NS
         root = str(self.root)
         pending = [""]
@@ -71,15 +73,18 @@ class TreeScanner:
                     raise
                 continue
             cached = self._directories.get(prefix)
-            if full or cached is None or cached.mtime != mtime:
-                subdirectories = self._list(directory, prefix, files, meta_files)
+            if full or cached is None or cached[0] != mtime:
+                subdirectories, has_meta = self._list(directory, prefix, files, meta_files)
                 listed.add(prefix)
             else:
-                subdirectories = cached.subdirectories
-                if cached.has_meta:
-                    _add_meta(f"{directory}/{META_NAME}", f"{prefix}/{META_NAME}", meta_files)
-            has_meta = f"{prefix}/{META_NAME}" in meta_files
-            seen[prefix] = _Seen(mtime if mtime < settled_before else -1, subdirectories, has_meta)
+                _, subdirectories, has_meta = cached
+                if has_meta:
+                    # Few as they are, `.meta` files are looked at again: an edit in place
+                    # leaves the directory's mtime alone.
+                    has_meta = _add_meta(
+                        f"{directory}/{META_NAME}", f"{prefix}/{META_NAME}", meta_files
+                    )
+            seen[prefix] = (mtime if mtime < settled_before else -1, subdirectories, has_meta)
             pending.extend(f"{prefix}/{name}" for name in subdirectories)
         vanished = frozenset(self._directories.keys() - seen.keys())
         self._directories = seen
@@ -93,17 +98,20 @@ class TreeScanner:
         prefix: str,
         files: dict[str, tuple[int, int]],
         meta_files: dict[str, tuple[int, int]],
-    ) -> tuple[str, ...]:
+    ) -> tuple[tuple[str, ...], bool]:
+        """The subdirectories of `directory`, and whether it holds a `.meta` file; its gemtext
+        and `.meta` files go into `files` and `meta_files`."""
         subdirectories: list[str] = []
+        has_meta = False
         try:
             entries = list(os.scandir(directory))
         except OSError as error:
             if resources_exhausted(error):
                 raise
-            return ()
+            return (), False
         for entry in entries:
             if entry.name == META_NAME:
-                _add_meta(entry.path, f"{prefix}/{META_NAME}", meta_files)
+                has_meta = _add_meta(entry.path, f"{prefix}/{META_NAME}", meta_files)
                 continue
             if not served_name(entry.name) or not entry.name.isprintable():
                 continue
@@ -118,33 +126,26 @@ class TreeScanner:
                 if resources_exhausted(error):
                     raise
                 continue
-        return tuple(subdirectories)
+        return tuple(subdirectories), has_meta
 
     def _inside(self, entry: os.DirEntry[str]) -> bool:
         """Symlinked files count only if they point inside the root."""
         return not entry.is_symlink() or stays_inside(self.root, entry.path) is not None
 
 
-@dataclass(frozen=True, slots=True)
-class _Seen:
-    """What the last scan saw of a directory."""
-
-    mtime: int
-    """Its mtime_ns, or -1 if it changed too recently to be trusted."""
-    subdirectories: tuple[str, ...]
-    has_meta: bool
-
-
-def _add_meta(path: str, url: str, meta_files: dict[str, tuple[int, int]]) -> None:
-    """Note the `.meta` file at `path` if it is a regular file (symlinks followed)."""
+def _add_meta(path: str, url: str, meta_files: dict[str, tuple[int, int]]) -> bool:
+    """Note the `.meta` file at `path` if it is a regular file (symlinks followed); whether it
+    is one."""
     try:
         info = os.stat(path)
     except OSError as error:
         if resources_exhausted(error):
             raise
-        return
-    if stat.S_ISREG(info.st_mode):
-        meta_files[url] = (info.st_mtime_ns, info.st_size)
+        return False
+    if not stat.S_ISREG(info.st_mode):
+        return False
+    meta_files[url] = (info.st_mtime_ns, info.st_size)
+    return True
 
 
 def resources_exhausted(error: OSError) -> bool:

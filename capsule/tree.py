@@ -13,6 +13,8 @@ from capsule.paths import split_path
 
 WELL_KNOWN = ".well-known"
 """The one dot-name served (RFC 8615), so that `/.well-known/security.txt` can be published."""
+INDEX_NAME = "index.gmi"
+"""The page that serves its directory."""
 
 _BY_NAME = attrgetter("name")
 

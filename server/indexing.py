@@ -70,7 +70,7 @@ async def _refresh(catalog: Catalog, full: bool, failures: _Failures) -> None:
         return
     if changes.any:
         logger.info(
-            "index of %s: %d added, %d changed, %d removed in %.2fs",
-            catalog.root, changes.added, changes.changed, changes.removed,
+            "index of %s: %d added, %d changed, %d removed, %d .meta files changed in %.2fs",
+            catalog.root, changes.added, changes.changed, changes.removed, changes.meta_files,
             trio.current_time() - started,
         )

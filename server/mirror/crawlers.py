@@ -13,7 +13,8 @@ from capsule.catalog import Catalog
 from capsule.publication import ARCHIVE_PATH
 from capsule.resources import Robots
 from capsule.robots import robots_txt
-from capsule.root import INDEX_NAME, Capsule
+from capsule.root import Capsule
+from capsule.tree import INDEX_NAME
 from server.mirror.links import mirror_path
 from server.mirror.sitemap import SITEMAP_PATH, Listed, is_sitemap_path, sitemap_files
 

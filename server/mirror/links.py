@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from capsule.mime import is_gemtext
 from capsule.paths import join, remove_dot_segments
-from capsule.root import INDEX_NAME
+from capsule.tree import INDEX_NAME
 from server.hostnames import matching_host
 
 PAGE_SUFFIX = ".html"
