@@ -320,6 +320,10 @@ async def _resolve(
 
 async def _close(tls: TLSStream) -> None:
     """Send close_notify and close; a peer that does not cooperate is closed forcefully."""
+    if tls.close_notify_sent:  # with the answer: only the socket is left to close
+        with contextlib.suppress(*_TRANSPORT_ERRORS):
+            await tls.aclose()
+        return
     with trio.move_on_after(1.0):
         with contextlib.suppress(*_TRANSPORT_ERRORS):
             await tls.aclose()

@@ -87,6 +87,11 @@ class TLSStream(trio.abc.Stream):
         return self._connection.get_peer_certificate(as_cryptography=True)
 
     @property
+    def close_notify_sent(self) -> bool:
+        """Whether close_notify went out already (`send_last`): closing then sends nothing."""
+        return self._said_goodbye
+
+    @property
     def server_name(self) -> str | None:
         """The SNI host name the client asked for (on a TLS 1.2 resumption: the session's)."""
         name = self._connection.get_servername()
