@@ -58,7 +58,7 @@ MIRROR_SEARCH_SHARE = 4
 
 # `python -c PATCHED_SERVER PATCHES_JSON serve ...`: the server with an experiment's patches.
 PATCHED_SERVER = r"""
-import ctypes, gc, json, os, sqlite3, ssl, sys, threading, time
+import ctypes, gc, json, os, sqlite3, sys, threading, time
 patches = json.loads(sys.argv[1])
 libc = ctypes.CDLL("libc.so.6")
 
@@ -89,16 +89,6 @@ for key, action in (("malloc_trim_every", lambda: libc.malloc_trim(0)),
                     ("gc_collect_every", gc.collect), ("release_every", release)):
     if key in patches:
         every(patches[key], action)
-if "break_ssl_cycle" in patches:
-    # trio.SSLStream keeps _Once(self._do_handshake): a cycle that only a full GC frees.
-    import trio, trio._ssl
-    close = trio.SSLStream.aclose
-    async def aclose_and_break_cycle(self):
-        try:
-            await close(self)
-        finally:
-            self._handshook = trio._ssl._Once(trio.lowlevel.checkpoint)
-    trio.SSLStream.aclose = aclose_and_break_cycle
 if "probe" in patches:
     class Mallinfo2(ctypes.Structure):
         _fields_ = [(name, ctypes.c_size_t) for name in (
@@ -118,6 +108,7 @@ if "probe" in patches:
             return xml.read().count("<heap nr=")
 
     def snapshot():
+        from server.gemini.tls_stream import TLSStream  # loaded by now, after OPENSSL_CONF
         info = libc.mallinfo2()
         objects = gc.get_objects()
         def count(kind):
@@ -127,7 +118,7 @@ if "probe" in patches:
             "malloc_free_mib": info.fordblks / 2**20, "malloc_heaps": heaps(),
             "python_blocks": sys.getallocatedblocks(), "gc_objects": len(objects),
             "gc_full_collections": gc.get_stats()[2]["collections"],
-            "ssl_objects": count(ssl.SSLObject), "sqlite_connections": count(sqlite3.Connection),
+            "tls_streams": count(TLSStream), "sqlite_connections": count(sqlite3.Connection),
             "page_cache_entries": sum(len(o.cache) for o in objects
                                       if type(o).__name__ == "PageRenderer"),
         }
@@ -144,8 +135,9 @@ if "probe" in patches:
             os.replace(path + ".new", path)
             os.unlink(path + ".want")
     every(0.1, answer_probe)
-from server.cli import main
-sys.exit(main(sys.argv[2:]))
+from server.launch import main
+sys.argv[1:] = sys.argv[2:]
+sys.exit(main())
 """
 
 
@@ -635,7 +627,6 @@ def run(args: argparse.Namespace, temp: Path) -> Result:
         "malloc_trim_every": args.malloc_trim_every,
         "gc_collect_every": args.gc_collect_every,
         "release_every": args.release_every,
-        "break_ssl_cycle": args.break_ssl_cycle or None,
     }
     patches: dict[str, object] = {key: value for key, value in experiment.items() if value}
     env = dict(pair.split("=", 1) for pair in args.env)
@@ -752,9 +743,8 @@ EXPERIMENTS: tuple[tuple[str, type | None, str], ...] = (
     ("--release-every", float, "gc.collect() then malloc_trim(0) every SECONDS"),
     ("--gc-freeze", None, "gc.freeze() what exists once the server is ready"),
     ("--thread-limit", int, "trio's default limit of worker threads (40)"),
-    ("--break-ssl-cycle", None, "break trio.SSLStream's reference to itself as it closes"),
     ("--no-page-cache", None, "serve with [mirror] page_cache_bytes = 0"),
-    ("--probe", None, "report malloc, Python-object, SSL and SQLite counts at each burst"),
+    ("--probe", None, "report malloc, Python-object, TLS-stream and SQLite counts at each burst"),
 )
 
 
