@@ -29,12 +29,12 @@ class AccessRecord:
     duration: float
     protocol: str = "gemini"
     identity: str | None = None
-    """The client certificate's fingerprint, for requests to protected paths only."""
+    """The client certificate's fingerprint, for requests to protected paths and uploads only."""
 
 
 def format_access(record: AccessRecord, stamp: str) -> str:
     """Render a record as one log line: time, protocol, client, host, path, status, bytes, ms,
-    and for a protected path, the fingerprint of the client certificate (`sha256:…`) if any."""
+    and for a protected path or an upload, the client certificate's fingerprint (`sha256:…`)."""
     status = "-" if record.status is None else str(record.status)
     path = record.path
     if not (path.isascii() and path.isprintable()) or " " in path or "\\" in path:

@@ -11,6 +11,7 @@ from capsule.publication import PublicationSettings
 from capsule.redirects import RedirectRule
 from capsule.robots import RobotsSettings
 from capsule.setting import POSITIVE, declare, setting
+from capsule.upload_policy import UploadRule
 
 DEFAULT_GEMINI_PORT = 1965
 DEFAULT_HOST = "localhost"
@@ -72,6 +73,15 @@ class ProtectedPaths:
 
     rules: tuple[ProtectRule, ...]
     """One rule per path pattern, relative to the root."""
+    host: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TitanPaths:
+    """One `[[titan]]` table: paths open to Titan uploads from listed identities, under the
+    root of `host` (and so under every host name sharing it), or under every root."""
+
+    rule: UploadRule
     host: str | None = None
 
 
@@ -144,6 +154,13 @@ class LimitSettings:
         flag="--max-page-bytes",
         metavar="N",
         help="gemtext pages larger than this are sent as they are, never parsed into memory",
+    )
+    upload_timeout: float = setting(
+        60.0,
+        bound=POSITIVE,
+        flag="--upload-timeout",
+        metavar="SECONDS",
+        help="seconds for the body of a Titan upload to arrive after its request line",
     )
     memory_release_interval: float = setting(
         10.0,
@@ -292,6 +309,7 @@ class Config:
     robots: RobotsSettings = field(default_factory=RobotsSettings)
     redirects: tuple[RedirectRule, ...] = ()
     protect: tuple[ProtectedPaths, ...] = ()
+    titan: tuple[TitanPaths, ...] = ()
     workers: int = setting(
         1,
         bound=POSITIVE,

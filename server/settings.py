@@ -3,8 +3,8 @@
 Each setting is declared once, on a field of Config or of the sections `[limits]`, `[mirror]`,
 `[index]`, `[publication]` and `[robots]`: its key, real type, default and bound drive the
 reading, the conversion and the messages here, and the flags of the command line. Hosts,
-redirects, protected paths and `mirror.enabled` (there is no mirror at all when it is false)
-keep dedicated code.
+redirects, protected paths, `[[titan]]` tables (`server.titan_settings`) and `mirror.enabled`
+(there is no mirror at all when it is false) keep dedicated code.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from server.config import (
     ProtectedPaths,
 )
 from server.hostnames import HostNameError, ascii_host
+from server.titan_settings import titan_tables
 
 SECTIONS: dict[str, type] = {
     "limits": LimitSettings,
@@ -125,7 +126,9 @@ SETTINGS: dict[str, Setting] = {
 }
 """Every declared setting by its configuration key, top-level ones first, in field order."""
 
-DEDICATED_KEYS = frozenset({"redirects", "temporary_redirects", "protect", "mirror.enabled"})
+DEDICATED_KEYS = frozenset(
+    {"redirects", "temporary_redirects", "protect", "titan", "mirror.enabled"}
+)
 """Keys read by dedicated code rather than from a field's declaration."""
 
 _KNOWN_KEYS = frozenset(SETTINGS) | DEDICATED_KEYS
@@ -185,6 +188,7 @@ def build_config(values: Values, defaults: Mapping[str, Any]) -> Config:
         robots=settings.section("robots"),
         redirects=settings.redirects(),
         protect=settings.protect(hosts),
+        titan=titan_tables(*settings.raw("titan"), [host.name for host in hosts]),
         **top,
     )
 

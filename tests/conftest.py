@@ -10,7 +10,7 @@ import trio
 
 from certs import session_context
 from server.accesslog import AccessLog
-from server.config import Config, HostConfig, LimitSettings, ListenAddress
+from server.config import Config, HostConfig, LimitSettings, ListenAddress, TitanPaths
 from server.gemini.server import GeminiServer
 from server.gemini.site import build_site
 from server.listening import bound_ports
@@ -26,7 +26,7 @@ def capsule_root(tmp_path: Path) -> Path:
 async def start_server(
     nursery: trio.Nursery, tmp_path: Path, capsule_root: Path
 ) -> AsyncIterator[StartServer]:
-    """Start a Gemini server with the given limits, hosts and language."""
+    """Start a Gemini server with the given limits, hosts, language and upload rules."""
     events: list[trio.Event] = []
 
     async def start(
@@ -34,6 +34,7 @@ async def start_server(
         hosts: tuple[HostConfig, ...] = (HostConfig("localhost"),),
         lang: str | None = None,
         address: str = "127.0.0.1",
+        titan: tuple[TitanPaths, ...] = (),
     ) -> RunningServer:
         config = Config(
             hosts=hosts,
@@ -42,6 +43,7 @@ async def start_server(
             default_root=capsule_root,
             lang=lang,
             limits=limits or LimitSettings(requests_per_second=0),
+            titan=titan,
         )
         listeners = await trio.open_tcp_listeners(0, host=address)
         ports = bound_ports(listeners)

@@ -81,6 +81,7 @@ class RequestReader:
 
     def __init__(self, max_url_bytes: int = MAX_URL_BYTES) -> None:
         self._buffer = bytearray()
+        self._line_end = 0
         self._max_line = max_url_bytes + 2
         self._too_long = f"Request longer than {max_url_bytes} bytes"
 
@@ -95,7 +96,12 @@ class RequestReader:
             return None
         if end == 0 or self._buffer[end - 1] != ord("\r"):
             return bad_request("Request must end with CRLF")
+        self._line_end = end + 1
         return bytes(self._buffer[: end - 1])
+
+    def remainder(self) -> bytes:
+        """The bytes received after the request line (the start of a Titan upload's body)."""
+        return bytes(self._buffer[self._line_end :]) if self._line_end else b""
 
     @property
     def started(self) -> bool:

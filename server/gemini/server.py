@@ -19,11 +19,12 @@ from certs import certificate_fingerprint
 from server.accesslog import ERROR_LOGGER, AccessLog, AccessRecord
 from server.admission import admission_for, apply_limits
 from server.config import LimitSettings
-from server.gemini import protocol
+from server.gemini import protocol, titan
 from server.gemini.prefixed_stream import PrefixedStream
 from server.gemini.proxy_protocol import ProxyError, ProxyHeader, ProxyHeaderReader
 from server.gemini.site import Site
 from server.gemini.tls_stream import TLSStream
+from server.gemini.upload import serve_upload
 from server.listening import accept_until, client_address
 from server.opening import open_file
 from server.send_deadline import SendDeadlineStream, SendTimeout
@@ -167,7 +168,8 @@ class GeminiServer:
                 with contextlib.suppress(*_TRANSPORT_ERRORS):
                     await _send_header(tls, protocol.temporary_failure(), progress)
         finally:
-            if progress.status is not None:
+            # An upload is logged even when its connection broke before any answer.
+            if progress.status is not None or progress.protocol == titan.SCHEME:
                 duration = trio.current_time() - started
                 self.access_log.write(
                     AccessRecord(
@@ -177,17 +179,27 @@ class GeminiServer:
                         progress.status,
                         progress.bytes_sent,
                         duration,
+                        protocol=progress.protocol,
                         identity=progress.identity,
                     )
                 )
 
     async def _answer(self, tls: TLSStream, client: str, site: Site, progress: _Progress) -> None:
         """Read one request and send its answer; the file, if any, is opened before the header."""
-        received = await self._receive_request(tls, client)
+        reader = protocol.RequestReader()
+        received = await self._receive_request(tls, client, reader)
         if received is None:
             return
         if isinstance(received, protocol.ResponseHeader):
             await _send_header(tls, received, progress)
+            return
+        if titan.is_titan(received):
+            progress.protocol = titan.SCHEME
+            await serve_upload(
+                tls, received, reader.remainder(), client=client, site=site, limits=self.limits,
+                rate=self.rate, identity=_client_identity(tls), progress=progress,
+                answer=lambda header, body: _send_header(tls, header, progress, body),
+            )
             return
         request = protocol.parse_request(received, site.host_names, site.ports)
         if isinstance(request, protocol.ResponseHeader):
@@ -225,10 +237,9 @@ class GeminiServer:
             await opened.aclose()
 
     async def _receive_request(
-        self, tls: TLSStream, client: str
+        self, tls: TLSStream, client: str, reader: protocol.RequestReader
     ) -> bytes | protocol.ResponseHeader | None:
         """Handshake and read the request line; a partial line that times out is a 59."""
-        reader = protocol.RequestReader()
         with trio.move_on_after(self.limits.request_timeout):
             await tls.do_handshake()
             while True:
@@ -253,6 +264,7 @@ class _Progress:
     status: int | None = None
     bytes_sent: int = 0
     identity: str | None = None
+    protocol: str = "gemini"
 
 
 async def _send_header(

@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from OpenSSL import SSL
 
 from capsule.root import Capsule
+from capsule.upload_policy import UploadPolicy
+from capsule.writes import RootWriter
 from certs import HostContexts, Identity
 from server.assemble import build_capsules, identity_for
 from server.config import Config
+from server.titan_settings import upload_policy
+
+
+@dataclass(frozen=True, slots=True)
+class UploadSite:
+    """Where one root accepts Titan uploads, and the writer of that root."""
+
+    policy: UploadPolicy
+    writer: RootWriter
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +36,8 @@ class Site:
     session_context: SSL.Context
     hosts: HostContexts
     ports: frozenset[int]
+    uploads: Mapping[str, UploadSite] = field(default_factory=dict)
+    """By host name, the roots that accept uploads (those with `[[titan]]` rules)."""
 
     @property
     def host_names(self) -> frozenset[str]:
@@ -46,4 +60,18 @@ def build_site(
         for name in identity.names:
             capsules.setdefault(name.lower(), capsules[host.name.lower()])
     hosts = HostContexts(identities, config.hosts[0].name)
-    return Site(capsules, session_context, hosts, ports)
+    return Site(capsules, session_context, hosts, ports, upload_sites(config, capsules))
+
+
+def upload_sites(config: Config, capsules: Mapping[str, Capsule]) -> dict[str, UploadSite]:
+    """One UploadSite per root with upload rules, under every host name serving it."""
+    by_root: dict[Path, UploadSite | None] = {}
+    uploads = {}
+    for name, capsule in capsules.items():
+        if capsule.root not in by_root:
+            policy = upload_policy(config, capsule.root)
+            by_root[capsule.root] = UploadSite(policy, RootWriter(capsule.root)) if policy else None
+        found = by_root[capsule.root]
+        if found is not None:
+            uploads[name] = found
+    return uploads

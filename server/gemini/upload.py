@@ -1,0 +1,188 @@
+"""One Titan upload on trio: check it, receive its body under the upload deadline, write it."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from functools import partial
+from typing import Protocol
+
+import trio
+
+from capsule.access import ClientIdentity
+from capsule.upload_policy import UploadRule, UploadsClosed
+from capsule.writes import PendingWrite, RootWriter, Unwritable
+from server.accesslog import ERROR_LOGGER
+from server.admission import RateLimiter
+from server.config import LimitSettings
+from server.gemini import titan
+from server.gemini.protocol import ResponseHeader, slow_down
+from server.gemini.site import Site, UploadSite
+from server.gemini.tls_stream import TLSStream
+
+logger = logging.getLogger(ERROR_LOGGER)
+
+_RECEIVE_BYTES = 16 * 1024
+_DRAIN_BYTES = 64 * 1024
+# A body of N bytes arrives as a little more ciphertext: record headers and tags, tickets.
+_RECORD_OVERHEAD_DIVISOR = 256
+_DRAIN_SLACK = 64 * 1024
+_TRANSPORT_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError)
+
+Answer = Callable[[ResponseHeader, bytes], Awaitable[None]]
+"""Sends the one response header of the exchange, and a body if any."""
+Outcome = tuple[ResponseHeader, bytes]
+
+
+class Progress(Protocol):
+    """What the access log will say of the exchange, filled in as it is learnt."""
+
+    host: str
+    path: str
+    identity: str | None
+
+
+async def serve_upload(
+    tls: TLSStream,
+    line: bytes,
+    leftover: bytes,
+    *,
+    client: str,
+    site: Site,
+    limits: LimitSettings,
+    rate: RateLimiter,
+    identity: ClientIdentity | None,
+    progress: Progress,
+    answer: Answer,
+) -> None:
+    """Answer the Titan request `line`, whose body starts with `leftover`."""
+    request = titan.parse_titan_request(line, site.host_names, site.ports)
+    if isinstance(request, ResponseHeader):
+        await answer(request, b"")
+        return
+    progress.host, progress.path = request.host, request.path
+    if identity is not None:
+        progress.identity = str(identity)
+    wait = rate.retry_after(client, trio.current_time())
+    if wait is not None:
+        await answer(slow_down(wait), b"")
+        return
+    uploads = site.uploads.get(request.host)
+    body = titan.BodyReader(request.size)
+    try:
+        outcome = await _upload(tls, request, body, leftover, uploads, limits, identity, client)
+    except OSError as error:
+        logger.error("%s: storing %s%s failed: %s", client, request.host, request.path, error)
+        outcome = titan.write_failed(), b""
+    await answer(*outcome)
+    if body.expecting:
+        await _drain(tls, body.size - body.received, limits)
+
+
+async def _upload(
+    tls: TLSStream,
+    request: titan.TitanRequest,
+    body: titan.BodyReader,
+    leftover: bytes,
+    uploads: UploadSite | None,
+    limits: LimitSettings,
+    identity: ClientIdentity | None,
+    client: str,
+) -> Outcome:
+    """Decide, then write or delete; every refusal comes before any byte of the body is read."""
+    if uploads is None:
+        return titan.closed(), b""
+    rule = uploads.policy.decide(request.file_path, identity, datetime.now(UTC))
+    if isinstance(rule, UploadsClosed):
+        return titan.closed(), b""
+    if not isinstance(rule, UploadRule):
+        return titan.refused(rule), b""
+    if request.size > rule.max_bytes:
+        return titan.too_large(request.size, rule.max_bytes), b""
+    if request.size == 0:
+        if not rule.allow_delete:
+            return titan.deletion_refused(), b""
+        return await _delete(uploads.writer, request, client)
+    writer = uploads.writer
+    target = await trio.to_thread.run_sync(
+        partial(writer.target, request.file_path, make_directories=True)
+    )
+    if isinstance(target, Unwritable):
+        return titan.unwritable(target.reason), b""
+    pending = await trio.to_thread.run_sync(writer.begin, target)
+    committed = False
+    try:
+        refused = await _receive(tls, pending, body, leftover, limits)
+        if refused is not None:
+            where = f"{request.host}{request.path}"
+            logger.info("%s: upload to %s refused: %s", client, where, refused.meta)
+            return refused, b""
+        kept = await trio.to_thread.run_sync(pending.commit)
+        committed = True
+    finally:
+        if not committed:
+            pending.abort()
+    previous = f"; previous version kept as {kept}" if kept else ""
+    where = f"{request.host}{request.path}"
+    logger.info("%s: %s wrote %d bytes to %s%s", client, identity, request.size, where, previous)
+    return titan.written(request), b""
+
+
+async def _receive(
+    tls: TLSStream,
+    pending: PendingWrite,
+    body: titan.BodyReader,
+    leftover: bytes,
+    limits: LimitSettings,
+) -> ResponseHeader | None:
+    """Receive the body into `pending` within the upload deadline; None once it is all there,
+    else the answer saying what went wrong (short, long, late)."""
+    buffer = bytearray()
+    data = leftover
+    with trio.move_on_after(limits.upload_timeout):
+        while True:
+            accepted = body.feed(data)
+            if isinstance(accepted, ResponseHeader):
+                return accepted
+            buffer += accepted
+            if len(buffer) >= limits.chunk_size or (body.complete and buffer):
+                # Disk writes go to a thread, a chunk at a time, as reads do when serving.
+                await trio.to_thread.run_sync(pending.write, bytes(buffer))
+                buffer.clear()
+            if body.complete:
+                return None
+            data = await tls.receive_some(_RECEIVE_BYTES)
+            if not data:
+                return body.eof()
+    return body.late(limits.upload_timeout)
+
+
+async def _drain(tls: TLSStream, remaining: int, limits: LimitSettings) -> None:
+    """Read and drop what is left of a body after an early answer (a refusal, a failed write),
+    up to its size and within the upload deadline: closing a socket with unread bytes resets
+    the connection, and the client, still sending, would lose the answer with it."""
+    budget = remaining + remaining // _RECORD_OVERHEAD_DIVISOR + _DRAIN_SLACK
+    with trio.move_on_after(limits.upload_timeout), contextlib.suppress(*_TRANSPORT_ERRORS):
+        while budget > 0:
+            # Ciphertext straight from the transport: the answer and close_notify are out.
+            data = await tls.transport_stream.receive_some(_DRAIN_BYTES)
+            if not data:
+                return
+            budget -= len(data)
+
+
+async def _delete(writer: RootWriter, request: titan.TitanRequest, client: str) -> Outcome:
+    """Delete the file, keeping its last version."""
+    target = await trio.to_thread.run_sync(
+        partial(writer.target, request.file_path, make_directories=False)
+    )
+    if isinstance(target, Unwritable):
+        return titan.unwritable(target.reason), b""
+    kept = await trio.to_thread.run_sync(writer.delete, target)
+    if kept is None:
+        return titan.nothing_to_delete(), b""
+    where = f"{request.host}{request.path}"
+    logger.info("%s: deleted %s; last version kept as %s", client, where, kept)
+    return titan.deleted(request)
