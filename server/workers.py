@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 
 from server import systemd
 from server.accesslog import ERROR_LOGGER
-from server.config import Config, ListenAddress
+from server.config import LOOPBACK_DEFAULTS, Config, ConfigError, ListenAddress
 from server.config_pipe import send_config
 
 logger = logging.getLogger(ERROR_LOGGER)
@@ -42,7 +42,8 @@ def supervise(
 
     On SIGHUP the supervisor reloads too, so a worker it starts later serves the new config.
     """
-    config, reservations = reserve_ports(config)
+    # Sockets systemd passes in are held by systemd: there is nothing to check or reserve.
+    config, reservations = reserve_ports(config, check_free="LISTEN_FDS" not in environ)
     signal.pthread_sigmask(signal.SIG_BLOCK, _SUPERVISED)
     supervisor = os.getpid()
     workers: dict[int, int] = {}
@@ -128,20 +129,41 @@ def _reloaded(config: Config, reload: Callable[[], Config]) -> Config:
         return config
     mirror = latest.mirror
     if mirror is not None and config.mirror is not None:
+        if not _same_addresses(mirror.listen, config.mirror.listen):
+            logger.warning("mirror.listen changes only on restart; still listening as before")
         mirror = dataclasses.replace(mirror, listen=config.mirror.listen)
+    if not _same_addresses(latest.listen, config.listen) or latest.workers != config.workers:
+        logger.warning("listen addresses and workers change only on restart")
     return dataclasses.replace(latest, listen=config.listen, mirror=mirror, workers=config.workers)
 
 
-def reserve_ports(config: Config) -> tuple[Config, list[socket.socket]]:
-    """Pick real ports for addresses with port 0 so every worker binds the same ones.
+def _same_addresses(
+    configured: tuple[ListenAddress, ...], bound: tuple[ListenAddress, ...]
+) -> bool:
+    """Whether a reloaded config asks for the addresses being served (port 0: any port)."""
+    return len(configured) == len(bound) and all(
+        wanted.host == held.host and wanted.port in (0, held.port)
+        for wanted, held in zip(configured, bound, strict=True)
+    )
+
+
+def reserve_ports(
+    config: Config, check_free: bool = True
+) -> tuple[Config, list[socket.socket]]:
+    """Pick real ports for addresses with port 0 so every worker binds the same ones, and
+    make sure the other ports are free (`check_free`).
 
     The reservations are bound SO_REUSEPORT sockets that never listen, so they receive no
-    connections while keeping the port for the workers.
+    connections while keeping the port for the workers. The check matters because workers
+    bind with SO_REUSEPORT: on a port another capsule's workers hold, they would bind without
+    error and share its connections.
     """
     reservations: list[socket.socket] = []
 
-    def concrete(address: ListenAddress) -> ListenAddress:
+    def concrete(address: ListenAddress, key: str) -> ListenAddress:
         if address.port != 0:
+            if check_free:
+                _check_free(address, key)
             return address
         family = socket.AF_INET6 if ":" in address.host else socket.AF_INET
         reservation = socket.socket(family, socket.SOCK_STREAM)
@@ -151,13 +173,28 @@ def reserve_ports(config: Config) -> tuple[Config, list[socket.socket]]:
         reservations.append(reservation)
         return ListenAddress(address.host, reservation.getsockname()[1])
 
-    listen = tuple(concrete(address) for address in config.listen)
+    listen = tuple(concrete(address, "listen") for address in config.listen)
     mirror = config.mirror
     if mirror is not None:
         mirror = dataclasses.replace(
-            mirror, listen=tuple(concrete(address) for address in mirror.listen)
+            mirror, listen=tuple(concrete(address, "mirror.listen") for address in mirror.listen)
         )
     return dataclasses.replace(config, listen=listen, mirror=mirror), reservations
+
+
+def _check_free(address: ListenAddress, key: str) -> None:
+    """Bind `address` once without SO_REUSEPORT: it fails if anyone holds the port."""
+    family = socket.AF_INET6 if ":" in address.host or not address.host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0 if not address.host else 1)
+        try:
+            probe.bind((address.host or "::", address.port))
+        except OSError as error:
+            if address in LOOPBACK_DEFAULTS and address.host == "::1":
+                return  # no IPv6 here: the worker will say so and serve IPv4
+            raise ConfigError(f"{key}: cannot bind {address}: {error.strerror}") from None
 
 
 def _hand_over(pipes: Mapping[int, int], config: Config) -> None:

@@ -148,6 +148,19 @@ def test_killed_worker_is_replaced_and_service_continues(tmp_path: Path, root: P
         assert capsule.stop() == 0
 
 
+def test_workers_refuse_a_port_another_capsules_workers_hold(tmp_path: Path, root: Path) -> None:
+    # Workers bind with SO_REUSEPORT: without a check, a second capsule would share the port.
+    with serving(tmp_path, root, "--workers", "2") as first:
+        first.wait_for_log("ready: 2 workers")
+        second = capsule_command(
+            "serve", "--listen", f"127.0.0.1:{first.gemini_port}", "--no-http",
+            "--root", str(root), "--workers", "2", "--state-dir", str(tmp_path / "second"),
+        )
+        assert request(first).status == 20
+    assert second.returncode == 2
+    assert f"listen: cannot bind 127.0.0.1:{first.gemini_port}" in second.stderr
+
+
 def test_workers_get_the_config_the_supervisor_read_once(tmp_path: Path, root: Path) -> None:
     config = write_config(tmp_path / "capsule.toml", root, top_level="workers = 2")
     with CapsuleProcess(
