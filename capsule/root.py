@@ -91,6 +91,12 @@ class Capsule:
         resource = (
             NotFound() if segments is None else self._from_disk(path, query, segments, meta)
         )
+        if isinstance(resource, Redirect) and protection is None:
+            # A directory asked for without its slash: the redirect would tell anyone that a
+            # protected directory exists, so it is answered as the directory would be.
+            below = self.access.protection(path + "/")
+            if below is not None and (refused := refusal(below, identity, datetime.now(UTC))):
+                return refused
         if isinstance(resource, NotFound) and path == ROBOTS_PATH and self.robots is not None:
             return self.robots
         if self.publication is None:

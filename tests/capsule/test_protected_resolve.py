@@ -168,3 +168,14 @@ def test_generated_listings_leave_protected_entries_out(root: Path) -> None:
     assert isinstance(listing, Page)
     urls = [line.url for line in parse(listing.gemtext) if isinstance(line, Link)]
     assert urls == ["club/", "open.gmi", "public.txt"]
+
+
+def test_a_protected_directory_without_its_slash_does_not_redirect_strangers(
+    capsule: Capsule,
+) -> None:
+    # A redirect to /members/ would tell anyone that the directory exists.
+    assert capsule.resolve("/members") == CertificateRequired()
+    assert capsule.resolve("/members/files") == CertificateRequired()
+    assert capsule.resolve("/members", identity=STRANGER) == CertificateNotAuthorised()
+    assert capsule.resolve("/members", identity=MEMBER) == Redirect("/members/", True)
+    assert capsule.resolve("/club") == CertificateRequired()
