@@ -35,11 +35,15 @@ def title(doc: Document) -> str | None:
 
 
 def first_paragraph(doc: Document) -> str | None:
-    """The first text line that is not blank (gemtext's paragraph), or None if there is none."""
+    """The first text line that is neither blank nor only a date (the byline gemlogs put under
+    the heading), or None if there is none."""
     for line in doc:
-        if isinstance(line, Text) and line.text.strip():
+        if isinstance(line, Text) and line.text.strip() and not _DATE_ONLY.fullmatch(line.text):
             return line.text
     return None
+
+
+_DATE_ONLY = re.compile(r"\s*\d{4}-\d{2}-\d{2}\s*")
 
 
 def links(doc: Document) -> tuple[Link, ...]:

@@ -24,6 +24,11 @@ def test_first_paragraph_is_the_first_text_line_that_is_not_blank() -> None:
     assert first_paragraph(doc) == "First."
 
 
+def test_a_line_that_is_only_a_date_is_a_byline_not_the_first_paragraph() -> None:
+    doc = parse("# An article\n\n2026-11-20\n\nWhat happened.\n2026-11-21 was a Saturday.\n")
+    assert first_paragraph(doc) == "What happened."
+
+
 def test_document_without_text_has_no_first_paragraph() -> None:
     assert first_paragraph(parse("# Title\n=> /a A\n\n")) is None
 
