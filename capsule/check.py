@@ -11,6 +11,7 @@ from typing import Literal
 from urllib.parse import unquote_to_bytes, urlsplit
 
 from capsule.articles import article_date
+from capsule.meta import check_meta_files
 from capsule.mime import is_gemtext
 from capsule.paths import join_within_root
 from capsule.publication import ARCHIVE_PATH, ATOM_PATH, GEMFEED_PATH, SEARCH_PATH
@@ -106,6 +107,10 @@ class _Checker:
             self._check_page(url, file_path)
         if SECURITY_TXT_PATH in self.files:
             self._check_security_txt()
+        for ignored in check_meta_files(self.root):
+            # The server skips such a line (or, for `protect`, admits nobody) and warns once.
+            where = ignored.source.lstrip("/")
+            self.problems.append(Problem("error", where, ignored.line, ignored.reason))
         problems = sorted(self.problems, key=lambda p: (p.path, p.line or 0))
         return CheckReport(tuple(problems), len(self.pages))
 

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any, cast
 
 from capsule.check import check_capsule
-from capsule.meta import check_meta_files
 from certs import (
     CertificateError,
     certificate_fingerprint,
@@ -262,9 +261,6 @@ def _check(config: Config) -> int:
             failed = True
             continue
         print(f"{root}:")
-        for warning in check_meta_files(root):
-            print(f"{str(warning).lstrip('/')}: error: in .meta")
-            failed = True
         print(report.format())
         failed = failed or bool(report.errors)
     print("configuration is valid" + ("; the capsule has errors" if failed else ""))

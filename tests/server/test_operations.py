@@ -251,7 +251,8 @@ def test_check_command_reports_bad_meta_lines(tmp_path: Path, root: Path) -> Non
     (root / ".meta").write_text("*.gmi lang=fr\nold.gmi colour=blue\n")
     result = capsule_command("check", "--root", str(root), "--state-dir", str(tmp_path / "s"))
     assert result.returncode == 1
-    assert ".meta:2: unknown key 'colour'" in result.stdout
+    assert ".meta:2: error: unknown key 'colour'" in result.stdout
+    assert "1 file checked, 1 error, 0 warnings" in result.stdout
 
 
 def test_check_command_passes_a_clean_capsule(tmp_path: Path, root: Path) -> None:
