@@ -14,7 +14,7 @@ from capsule.protected import AccessPolicy
 from capsule.publication import Publication
 from capsule.robots import generated_robots
 from capsule.root import Capsule
-from certs import Identity, ensure_identity, load_identity
+from certs import CertificateError, Identity, ensure_identity, load_identity
 from server.accesslog import ERROR_LOGGER
 from server.config import Config, ConfigError, HostConfig
 
@@ -28,7 +28,13 @@ class StateDirectoryError(Exception):
 def identity_for(host: HostConfig, config: Config) -> Identity:
     """The operator's certificate for a host if configured, else its self-signed one."""
     if host.cert is not None and host.key is not None:
-        return load_identity(host.name, host.cert, host.key)
+        try:
+            return load_identity(host.name, host.cert, host.key)
+        except CertificateError as error:
+            raise CertificateError(
+                f"certificate of host {host.name!r} (hosts.cert and hosts.key, or cert_dir): "
+                f"{error}"
+            ) from None
     try:
         return ensure_identity(host.name, config.state_dir)
     except OSError as error:
