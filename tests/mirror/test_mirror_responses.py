@@ -294,6 +294,12 @@ def test_errors_are_never_not_modified(mirror: Mirror) -> None:
     assert get(mirror, "/missing.html", if_none_match="*").status == 404
 
 
+def test_a_not_found_page_links_to_no_gemini_page(mirror: Mirror) -> None:
+    page = html(get(mirror, "/missing.html"))
+    assert "404" in page
+    assert "gemini://" not in page
+
+
 def test_traversal_outside_the_root_is_not_found(mirror: Mirror) -> None:
     assert get(mirror, "/../secret.txt").status == 404
 
