@@ -1,5 +1,5 @@
 """Per-path metadata from `.meta` files: MIME type, language, redirects, gone, listings,
-protection."""
+protection, drafts and publication times."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import re
 import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from fnmatch import translate
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from capsule.access import (
     narrowest,
     parse_protection,
 )
+from capsule.front_lines import NEVER, parse_publication_time
 from capsule.mime import is_textual
 from capsule.paths import split_path
 from capsule.resources import target_problem
@@ -36,8 +38,14 @@ _MIME = re.compile(
 )
 _LANG_TAG = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*", re.ASCII)
 _KEYS = frozenset(
-    {"mime", "lang", "redirect", "redirect-temporary", "gone", "listing", "protect"}
+    {
+        "mime", "lang", "redirect", "redirect-temporary", "gone", "listing", "protect", "draft",
+        "published",
+    }
 )
+_HOLDING_KEYS = ("protect", "draft", "published")
+"""Keys whose lines hold paths back from readers: a bad one holds its pattern back anyway."""
+_GLOB = re.compile(r"[*?\[]")
 _LISTING_VALUES = {"yes": True, "no": False}
 
 
@@ -53,6 +61,10 @@ class Meta:
     listing: bool = False
     protect: Protection | None = None
     """Who may see the path, if it is protected; a request without a certificate may not."""
+    draft: bool = False
+    """Whether the path is a draft, which only the staff may see."""
+    published: datetime | None = None
+    """When the path is published (aware, UTC), if a rule says so."""
 
 
 NO_META = Meta()
@@ -75,6 +87,8 @@ class MetaRule:
     gone: bool = False
     listing: bool | None = None
     protect: Protection | None = None
+    draft: bool = False
+    published: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +100,18 @@ class MetaRules:
     _patterns: tuple[Callable[[str], object], ...] = field(init=False, repr=False, compare=False)
     protecting: ProtectRules = field(init=False, repr=False, compare=False)
     """The `protect` rules, which cover what lies below the directories they match too."""
+    drafting: ProtectRules = field(init=False, repr=False, compare=False)
+    """The `draft` rules, which cover what lies below the directories they match too."""
+    hiding: ProtectRules = field(init=False, repr=False, compare=False)
+    """The `protect` and `draft` rules together: what keeps a path out of every list."""
+    _withdrawing: tuple[frozenset[str], Callable[[str], object] | None] = field(
+        init=False, repr=False, compare=False
+    )
+    """The patterns of `gone` and redirect rules: the literal ones, and a matcher of the others
+    (globs), if any."""
+    _publishing: tuple[tuple[Callable[[str], object], datetime], ...] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         # Compiled once per version of the file: lookups only run the regexes.
@@ -94,7 +120,49 @@ class MetaRules:
         protecting = tuple(
             ProtectRule(rule.pattern, rule.protect) for rule in self.rules if rule.protect
         )
+        # What a draft admits is the staff's, known to the access policy: only coverage counts.
+        drafting = tuple(
+            ProtectRule(rule.pattern, NO_CERTIFICATE) for rule in self.rules if rule.draft
+        )
         object.__setattr__(self, "protecting", ProtectRules(protecting))
+        object.__setattr__(self, "drafting", ProtectRules(drafting))
+        object.__setattr__(self, "hiding", ProtectRules(protecting + drafting))
+        withdrawing = [rule.pattern for rule in self.rules if rule.gone or rule.redirect]
+        literal = frozenset(pattern for pattern in withdrawing if not _GLOB.search(pattern))
+        globs = [translate(pattern) for pattern in withdrawing if pattern not in literal]
+        # One regex for every glob: a page is matched once, whatever the number of lines.
+        either = re.compile("|".join(globs)).match if globs else None
+        object.__setattr__(self, "_withdrawing", (literal, either))
+        publishing = tuple(
+            (match, rule.published)
+            for rule, match in zip(self.rules, patterns, strict=True)
+            if rule.published is not None
+        )
+        object.__setattr__(self, "_publishing", publishing)
+
+    @property
+    def affects_lists(self) -> bool:
+        """Whether any rule here keeps paths out of the lists, or sets when they are published."""
+        return bool(self.hiding) or self.withdraws_or_publishes
+
+    @property
+    def withdraws_or_publishes(self) -> bool:
+        """Whether any rule here marks paths gone, redirects them or sets when they are
+        published: rules about the paths they match, not what lies below."""
+        return bool(self._withdrawing[0] or self._withdrawing[1] or self._publishing)
+
+    def withdraws(self, relative: str) -> bool:
+        """Whether a rule marks `relative` gone or redirects it (no later rule can undo that)."""
+        literal, globs = self._withdrawing
+        return relative in literal or (globs is not None and globs(relative) is not None)
+
+    def publication(self, relative: str) -> datetime | None:
+        """The publication time the last rule setting one for `relative` gives, if any."""
+        found = None
+        for match, published in self._publishing:
+            if match(relative):
+                found = published
+        return found
 
     def matching(self, relative: str) -> Iterator[MetaRule]:
         """The rules that apply to a path relative to the file's directory, in file order."""
@@ -107,7 +175,9 @@ class _Effective:
     """Settings gathered along a path; each rule laid over the last overrides what it sets,
     except protection: every protect rule that covers the path must admit a certificate."""
 
-    __slots__ = ("gone", "lang", "listing", "mime", "permanent", "protect", "redirect")
+    __slots__ = (
+        "draft", "gone", "lang", "listing", "mime", "permanent", "protect", "published", "redirect"
+    )
 
     def __init__(self) -> None:
         self.mime: str | None = None
@@ -117,6 +187,8 @@ class _Effective:
         self.gone = False
         self.listing = False
         self.protect: Protection | None = None
+        self.draft = False
+        self.published: datetime | None = None
 
     def add(self, rule: MetaRule) -> None:
         if rule.gone or rule.redirect is not None:
@@ -127,11 +199,13 @@ class _Effective:
             self.lang = rule.lang
         if rule.listing is not None:
             self.listing = rule.listing
+        if rule.published is not None:
+            self.published = rule.published
 
     def meta(self) -> Meta:
         return Meta(
             self.mime, self.lang, self.redirect, self.permanent, self.gone, self.listing,
-            self.protect,
+            self.protect, self.draft, self.published,
         )
 
 
@@ -170,24 +244,39 @@ def parse_meta(text: str, source: str) -> tuple[MetaRules, list[MetaWarning]]:
                 warnings.append(MetaWarning(source, number, str(problem)))
             else:
                 rules.append(closed)
-                warnings.append(MetaWarning(source, number, str(problem), _CLOSED))
+                warnings.append(MetaWarning(source, number, str(problem), _closed(closed)))
     return MetaRules(source, tuple(rules)), warnings
 
 
-_CLOSED = "line ignored, but its paths stay protected and admit no certificate until it is fixed"
-
-
 def _failing_closed(words: list[str], number: int) -> MetaRule | None:
-    """For a bad line that protects something, a rule protecting its pattern from everybody:
-    a typo in a fingerprint must not publish what it meant to protect."""
+    """For a bad line that protects, drafts or schedules something, a rule holding its pattern
+    back from everybody: a typo in a fingerprint or a time must not publish it."""
     if words[0].partition("=")[0] in _KEYS:
         return None
-    if not any(word.partition("=")[0] == "protect" for word in words[1:]):
+    keys = {word.partition("=")[0] for word in words[1:]}
+    if not keys.intersection(_HOLDING_KEYS):
         return None
     try:
-        return MetaRule(_pattern(words[0]), number, protect=NO_CERTIFICATE)
+        pattern = _pattern(words[0])
     except _BadLine:
         return None
+    return MetaRule(
+        pattern,
+        number,
+        protect=NO_CERTIFICATE if "protect" in keys else None,
+        draft="draft" in keys,
+        published=NEVER if "published" in keys else None,
+    )
+
+
+def _closed(rule: MetaRule) -> str:
+    """What happens to the paths of a bad line that holds them back."""
+    held = [
+        *(["protected and admit no certificate"] if rule.protect else []),
+        *(["drafts"] if rule.draft else []),
+        *(["unpublished"] if rule.published else []),
+    ]
+    return f"line ignored, but its paths stay {' and '.join(held)} until it is fixed"
 
 
 def _words(line: str) -> list[str]:
@@ -233,10 +322,12 @@ def _setting(rule: MetaRule, setting: str) -> MetaRule:
     key, equals, value = setting.partition("=")
     if key not in _KEYS:
         raise _BadLine(f"unknown key {key!r}")
+    if key in ("gone", "draft") and equals:
+        raise _BadLine(f"{key!r} takes no value")
     if key == "gone":
-        if equals:
-            raise _BadLine("'gone' takes no value")
         return replace(rule, gone=True, redirect=None)
+    if key == "draft":
+        return replace(rule, draft=True)
     if key == "listing":
         if not equals:
             return replace(rule, listing=True)
@@ -254,6 +345,14 @@ def _setting(rule: MetaRule, setting: str) -> MetaRule:
             return replace(rule, protect=parse_protection(value))
         except ValueError as error:
             raise _BadLine(f"bad value for 'protect': {error}") from None
+    if key == "published":
+        published = parse_publication_time(value)
+        if published is None:
+            raise _BadLine(
+                f"bad value for 'published': {value!r} (a date or a time such as "
+                "2026-11-25T08:00:00Z)"
+            )
+        return replace(rule, published=published)
     return replace(rule, redirect=_target(value), permanent=key == "redirect", gone=False)
 
 
@@ -319,6 +418,8 @@ class MetaIndex:
                     protect = rules.protecting.protection(relative, is_directory)
                     effective.protect = narrowest(effective.protect, protect)
                     found = found or protect is not None
+                if rules.drafting and rules.drafting.protection(relative, is_directory) is not None:
+                    effective.draft = found = True
         return effective.meta() if found else NO_META
 
     def rules_at(self, directory: str) -> MetaRules | None:
