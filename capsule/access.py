@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from fnmatch import translate
+from typing import NewType
 
 from capsule.resources import (
     AccessRefusal,
@@ -15,6 +16,10 @@ from capsule.resources import (
     CertificateRequired,
 )
 from capsule.tree import INDEX_NAME
+
+Fingerprint = NewType("Fingerprint", str)
+"""A certificate's SHA-256 fingerprint as 64 lowercase hex digits, as `parse_fingerprint`
+returns it; a setting of this type is read with that function."""
 
 FINGERPRINT_PREFIX = "sha256:"
 ANY_CERTIFICATE_WORD = "any"

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
-from pathlib import PurePosixPath
+from datetime import UTC, date, datetime, time
 
 from capsule.mime import is_gemtext
 
 _DATED_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[-_](?P<slug>.+))?$")
-_YEAR, _TWO_DIGITS = re.compile(r"^\d{4}$"), re.compile(r"^\d{2}$")
+_YEAR, _TWO_DIGITS = re.compile(r"\d{4}"), re.compile(r"\d{2}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,22 +28,34 @@ def article_date(path: str) -> tuple[date, str] | None:
     (also `YYYY-MM-DD.gmi`, whose slug is empty). A date in the file name wins over one in the
     directories.
     """
-    pure = PurePosixPath(path)
-    if not is_gemtext(pure.name) or pure.stem == "index":
+    directory, _, name = path.rpartition("/")
+    # Most pages are no articles: neither a name nor a last directory starting with digits.
+    if not name[:1].isdigit() and not directory[-2:].isdigit():
         return None
-    named = _DATED_NAME.match(pure.stem)
+    dot = name.rfind(".")
+    # A leading dot names a file, not a suffix, as for pathlib's stem.
+    stem = name[:dot] if dot > 0 else name
+    if stem == "index" or not is_gemtext(name):
+        return None
+    named = _DATED_NAME.match(stem)
     if named is not None:
         published = _valid_date(*named.group(1, 2, 3))
         if published is not None:
             return published, named.group("slug") or ""
-    parents = pure.parent.parts
-    if len(parents) >= 3:
-        year, month, day = parents[-3:]
-        if _YEAR.match(year) and _TWO_DIGITS.match(month) and _TWO_DIGITS.match(day):
+    parents = directory.rsplit("/", 3)[-3:]
+    if len(parents) == 3:
+        year, month, day = parents
+        if _YEAR.fullmatch(year) and _TWO_DIGITS.fullmatch(month) and _TWO_DIGITS.fullmatch(day):
             published = _valid_date(year, month, day)
             if published is not None:
-                return published, pure.stem
+                return published, stem
     return None
+
+
+def release_of(published: date) -> datetime:
+    """When an article dated `published` is released, short of a time of its own: the start
+    of that day in UTC."""
+    return datetime.combine(published, time(), UTC)
 
 
 def fallback_title(published: date, slug: str) -> str:

@@ -8,8 +8,8 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -23,13 +23,14 @@ from capsule.catalog_db import (
     is_damaged,
     raise_if_out_of_descriptors,
 )
+from capsule.front_lines import front_lines
 from capsule.scan import Listing, TreeScanner, parent_of, resources_exhausted
 from capsule.search_text import fts_query, plain_text
 from gemtext import parse
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # page_text rows share their rowid with pages.id, so updates never scan the text index.
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS pages (
@@ -38,7 +39,9 @@ CREATE TABLE IF NOT EXISTS pages (
     mtime_ns INTEGER NOT NULL,
     size INTEGER NOT NULL,
     published TEXT,
-    title TEXT NOT NULL
+    title TEXT NOT NULL,
+    draft INTEGER NOT NULL DEFAULT 0,
+    release TEXT
 );
 CREATE INDEX IF NOT EXISTS pages_by_date ON pages(published) WHERE published IS NOT NULL;
 CREATE VIRTUAL TABLE IF NOT EXISTS page_text USING fts5(
@@ -84,6 +87,10 @@ class Snapshot:
     """The URL path of every page (a tuple: an eighth of the memory of a set)."""
     meta_files: frozenset[str] = frozenset()
     """The URL path of every `.meta` file, which may protect pages."""
+    drafts: frozenset[str] = frozenset()
+    """The pages whose front lines say they are drafts."""
+    releases: Mapping[str, datetime] = field(default_factory=dict)
+    """The publication times the front lines of pages give, by page."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +134,8 @@ class Catalog:
         self._known: dict[str, tuple[int, int, int]] = {}
         self._by_path: dict[str, Article] = {}
         self._meta_files: dict[str, tuple[int, int]] = {}
+        self._front: dict[str, tuple[bool, datetime | None]] = {}
+        """Whether a page is a draft and when it is published, for pages with front lines."""
         self._snapshot = Snapshot()
         self._hidden_json: tuple[frozenset[str], str] | None = None
         try:
@@ -210,12 +219,17 @@ class Catalog:
             self._data_version = self._current_data_version()
         known: dict[str, tuple[int, int, int]] = {}
         by_path: dict[str, Article] = {}
-        for page_id, path, mtime_ns, size, published, page_title in connection.execute(
-            "SELECT id, path, mtime_ns, size, published, title FROM pages"
+        front: dict[str, tuple[bool, datetime | None]] = {}
+        for page_id, path, mtime_ns, size, published, page_title, draft, release in (
+            connection.execute(
+                "SELECT id, path, mtime_ns, size, published, title, draft, release FROM pages"
+            )
         ):
             known[path] = (page_id, mtime_ns, size)
             if published is not None:
                 by_path[path] = Article(path, date.fromisoformat(published), page_title)
+            if draft or release is not None:
+                front[path] = (bool(draft), _time(release))
         meta_files = {
             path: (mtime_ns, size)
             for path, mtime_ns, size in connection.execute(
@@ -223,6 +237,7 @@ class Catalog:
             )
         }
         self._known, self._by_path, self._meta_files = known, by_path, meta_files
+        self._front = front
         self._scanner = TreeScanner(self.root)
         self._stale = self._damage_reported = False
         self._publish()
@@ -304,6 +319,7 @@ class Catalog:
         for path in removed:
             page_id = self._known.pop(path)[0]
             self._by_path.pop(path, None)
+            self._front.pop(path, None)
             connection.execute("DELETE FROM pages WHERE id = ?", (page_id,))
             connection.execute("DELETE FROM page_text WHERE rowid = ?", (page_id,))
         meta_files = self._store_meta_files(connection, listing.meta_files)
@@ -333,7 +349,7 @@ class Catalog:
         keep the previous articles until that is done."""
         self._set_aside(error)
         self._open()
-        self._known, self._by_path, self._meta_files = {}, {}, {}
+        self._known, self._by_path, self._meta_files, self._front = {}, {}, {}, {}
         self._scanner = TreeScanner(self.root)
         self._stale = self._suspect = self._damage_reported = False
         changes = self._index(full=True)
@@ -487,10 +503,13 @@ class Catalog:
 
     def _publish(self) -> None:
         # One assignment, so that readers in other threads see one moment.
+        front = self._front
         self._snapshot = Snapshot(
             _newest_first(self._by_path.values()),
             tuple(self._known),
             frozenset(self._meta_files),
+            frozenset(path for path, (draft, _) in front.items() if draft),
+            {path: release for path, (_, release) in front.items() if release is not None},
         )
 
     def _store(
@@ -506,21 +525,28 @@ class Catalog:
             if resources_exhausted(error):
                 raise
             return
-        document = parse(text)
+        front = front_lines(text)
+        for line, problem in front.problems:
+            logger.warning("%s:%d: %s", path, line, problem)
+        document = parse(front.body(text))
         dated = article_date(path)
         page_title = titles.page_title(document, path)
         published = dated[0].isoformat() if dated else None
+        release = None if front.published is None else front.published.isoformat()
+        row = (published, page_title, int(front.draft), release)
         if page_id is None:
             cursor = connection.execute(
-                "INSERT INTO pages (path, mtime_ns, size, published, title) VALUES (?, ?, ?, ?, ?)",
-                (path, *signature, published, page_title),
+                "INSERT INTO pages (path, mtime_ns, size, published, title, draft, release) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (path, *signature, *row),
             )
             assert cursor.lastrowid is not None
             page_id = cursor.lastrowid
         else:
             connection.execute(
-                "UPDATE pages SET mtime_ns = ?, size = ?, published = ?, title = ? WHERE id = ?",
-                (*signature, published, page_title, page_id),
+                "UPDATE pages SET mtime_ns = ?, size = ?, published = ?, title = ?, draft = ?, "
+                "release = ? WHERE id = ?",
+                (*signature, *row, page_id),
             )
             connection.execute("DELETE FROM page_text WHERE rowid = ?", (page_id,))
         connection.execute(
@@ -530,6 +556,14 @@ class Catalog:
         self._known[path] = (page_id, *signature)
         if dated is not None:
             self._by_path[path] = Article(path, dated[0], page_title)
+        if front.draft or front.published is not None:
+            self._front[path] = (front.draft, front.published)
+        else:
+            self._front.pop(path, None)
+
+
+def _time(stored: str | None) -> datetime | None:
+    return None if stored is None else datetime.fromisoformat(stored)
 
 
 def _reason(error: OSError | sqlite3.Error) -> str:

@@ -1,5 +1,5 @@
-"""Checking a capsule root before publishing: broken internal links, malformed gemtext, and
-what security.txt lacks."""
+"""Checking a capsule root before publishing: broken internal links, malformed gemtext, front
+lines that cannot be read, and what security.txt lacks."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Literal
 from urllib.parse import unquote_to_bytes, urlsplit
 
 from capsule.articles import article_date
+from capsule.front_lines import front_lines
 from capsule.meta import check_meta_files
 from capsule.mime import is_gemtext
 from capsule.paths import join_within_root
@@ -108,7 +109,8 @@ class _Checker:
         if SECURITY_TXT_PATH in self.files:
             self._check_security_txt()
         for ignored in check_meta_files(self.root):
-            # The server skips such a line (or, for `protect`, admits nobody) and warns once.
+            # The server skips such a line (or holds its paths back, for protect, draft and
+            # published) and warns once.
             where = ignored.source.lstrip("/")
             self.problems.append(Problem("error", where, ignored.line, ignored.reason))
         problems = sorted(self.problems, key=lambda p: (p.path, p.line or 0))
@@ -152,6 +154,8 @@ class _Checker:
             self._add("error", url, first_bad, f"not valid UTF-8 (byte 0x{data[error.start]:02x})")
             # The site serves such a page with replacement characters, links and all.
             text = data.decode("utf-8", errors="replace")
+        for number, problem in front_lines(text).problems:
+            self._add("error", url, number, problem)
         for number, line in numbered(parse(text)):
             match line:
                 case Link():

@@ -13,11 +13,11 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def directory_listing(
-    directory: Path, path: str, root: Path, is_protected: Callable[[str], bool]
+    directory: Path, path: str, root: Path, withheld: Callable[[str], bool]
 ) -> str:
     """A gemtext page linking to what the capsule serves in `directory` (served at `path`),
-    directories first, less what `is_protected` says of its URL path."""
-    directories, files = _entries(directory, path, root, is_protected)
+    directories first, less what `withheld` says of its URL path."""
+    directories, files = _entries(directory, path, root, withheld)
     lines = [f"# Index of {_label(path)}", ""]
     if path != "/":
         lines.append("=> ../ Parent directory")
@@ -29,13 +29,13 @@ def directory_listing(
 
 
 def _entries(
-    directory: Path, path: str, root: Path, is_protected: Callable[[str], bool]
+    directory: Path, path: str, root: Path, withheld: Callable[[str], bool]
 ) -> tuple[list[str], list[str]]:
     try:
         found = list_served(str(directory), path, root)
     except OSError:
         return [], []
-    served = [item for item in found if isinstance(item, Served) and not is_protected(item.url)]
+    served = [item for item in found if isinstance(item, Served) and not withheld(item.url)]
     directories = [item.name for item in served if item.is_directory]
     files = [item.name for item in served if not item.is_directory]
     return sorted(directories, key=_order), sorted(files, key=_order)

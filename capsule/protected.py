@@ -1,52 +1,162 @@
-"""Which paths of a capsule are protected: per request, and over a whole catalog at once."""
+"""What readers may see of a capsule: protected paths, drafts, articles not published yet and
+withdrawn pages, per request and over a whole catalog at once."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
-from capsule.access import NO_RULES, Protection, ProtectRules, narrowest
-from capsule.articles import Article
+from capsule.access import (
+    NO_CERTIFICATE,
+    NO_RULES,
+    ClientIdentity,
+    Protection,
+    ProtectRules,
+    narrowest,
+    refusal,
+)
+from capsule.articles import Article, article_date, release_of
 from capsule.catalog import Catalog, Snapshot
-from capsule.meta import META_NAME, NO_META, Meta, MetaIndex
+from capsule.front_lines import NEVER, NO_FRONT_LINES, FrontLines
+from capsule.meta import META_NAME, NO_META, Meta, MetaIndex, MetaRules
+from capsule.redirects import RedirectRule, find_redirect
 from capsule.tree import served_names
+
+Clock = Callable[[], datetime]
+"""Where "now" comes from: an aware datetime."""
+
+
+def utc_now() -> datetime:
+    """The current time, in UTC."""
+    return datetime.now(UTC)
 
 
 class AccessPolicy:
-    """The protection of the paths under one root: the operator's rules for that root, and the
-    `protect` rules of the `.meta` files along each path. Every rule covering a path must admit
-    a certificate, so no rule can open what another protects."""
+    """What readers may see under one root: the operator's protect rules for that root and the
+    `protect` and `draft` rules of the `.meta` files along each path (every rule covering a path
+    must admit a certificate, so no rule can open what another protects); the staff, who alone
+    see drafts and pages before their publication time; and the operator's redirects, which
+    withdraw what they cover from every list. `clock` says what time it is."""
 
-    def __init__(self, meta: MetaIndex, configured: ProtectRules = NO_RULES) -> None:
+    def __init__(
+        self,
+        meta: MetaIndex,
+        configured: ProtectRules = NO_RULES,
+        *,
+        staff: Protection = NO_CERTIFICATE,
+        redirects: tuple[RedirectRule, ...] = (),
+        clock: Clock = utc_now,
+    ) -> None:
         self.meta = meta
         self.configured = configured
+        self.staff = staff
+        self.redirects = redirects
+        self.clock = clock
+
+    def lookup(self, path: str) -> Meta:
+        """The `.meta` settings of `path` (decoded, starting with "/")."""
+        return NO_META if served_names(path) is None else self.meta.lookup(path)
 
     def protection(self, path: str, meta: Meta | None = None) -> Protection | None:
         """What protects `path` (decoded, starting with "/"), None if it is public; `meta` is
-        its metadata when the caller has looked it up already."""
+        its metadata when the caller has looked it up already. A draft admits the staff."""
         if meta is None:
-            meta = NO_META if served_names(path) is None else self.meta.lookup(path)
+            meta = self.lookup(path)
         configured = self.configured.protection(path[1:], path.endswith("/"))
-        return narrowest(configured, meta.protect)
+        return narrowest(configured, meta.protect, self.staff if meta.draft else None)
+
+    def is_staff(self, identity: ClientIdentity | None, moment: datetime) -> bool:
+        """Whether a request with `identity` at `moment` comes from the staff."""
+        return identity is not None and refusal(self.staff, identity, moment) is None
+
+    def withdrawn(self, path: str, meta: Meta) -> bool:
+        """Whether `path` is gone or redirected, by `.meta` (`meta`) or by the operator."""
+        return meta.gone or meta.redirect is not None or bool(
+            self.redirects and find_redirect(self.redirects, path)
+        )
+
+    def published_at(
+        self, path: str, meta: Meta, front: datetime | None = None
+    ) -> datetime | None:
+        """When `path` is published: the time its front line gives (`front`), else its `.meta`
+        files (`meta`), else the start of its article date in UTC; None if nothing dates it."""
+        if front is not None:
+            return front
+        if meta.published is not None:
+            return meta.published
+        dated = article_date(path)
+        return None if dated is None else release_of(dated[0])
+
+    def unpublished(
+        self, path: str, meta: Meta, moment: datetime, front: datetime | None = None
+    ) -> bool:
+        """Whether `path` is not published yet at `moment` (see `published_at`)."""
+        when = self.published_at(path, meta, front)
+        return when is not None and when > moment
+
+    def unlisted(
+        self, path: str, moment: datetime, front: FrontLines = NO_FRONT_LINES
+    ) -> bool:
+        """Whether lists leave `path` out at `moment`, by the `.meta` files and configuration as
+        they are now and the page's `front` lines: protected, a draft, withdrawn or not
+        published yet."""
+        meta = self.lookup(path)
+        return (
+            front.draft
+            or self.protection(path, meta) is not None
+            or self.withdrawn(path, meta)
+            or self.unpublished(path, meta, moment, front.published)
+        )
 
 
 @dataclass(frozen=True, slots=True)
 class Visible:
-    """What a catalog may show of itself, as of one snapshot."""
+    """What a catalog may show of itself, as of one snapshot and one moment."""
 
     articles: tuple[Article, ...]
-    """The articles no rule protects, newest first."""
+    """The articles readers may see, newest first."""
     hidden: frozenset[str]
-    """The pages some rule protects."""
+    """The pages lists leave out: protected, drafts, withdrawn, or not published yet."""
 
 
-_Places = tuple[tuple[str, ProtectRules], ...]
-"""Each directory (a URL path ending in "/") with protect rules, and those rules."""
+@dataclass(frozen=True, slots=True)
+class _Place:
+    """A directory (a URL path ending in "/") with rules that shape lists, and those rules."""
+
+    directory: str
+    hiding: ProtectRules | None
+    """Rules that cover what lies below the directories they match too (protect, draft), if
+    any."""
+    rules: MetaRules | None = None
+    """The `.meta` file there, if it has rules for gone, redirects or publication times."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Judged:
+    """What the rules say of a catalog's pages, whatever the time."""
+
+    hidden: frozenset[str] = frozenset()
+    """The pages protected, drafted by `.meta` or withdrawn."""
+    published: Mapping[str, datetime] = field(default_factory=dict)
+    """The publication times `.meta` rules give pages that are not hidden."""
+
+
+@dataclass(frozen=True, slots=True)
+class _State:
+    snapshot: Snapshot
+    places: tuple[_Place, ...]
+    judged: _Judged
+    since: datetime
+    until: datetime
+    """The first publication time after `since`: `visible` holds until then."""
+    visible: Visible
 
 
 class Visibility:
-    """The protected pages of a catalog, worked out again only when the catalog changes (its
-    pages or its `.meta` files); when the rules did not change, only new pages are looked at.
+    """What a catalog may show, worked out again only when the catalog changes (its pages or
+    its `.meta` files; when the rules did not change, only new pages are looked at) or when a
+    page's publication time comes, which needs neither a change on disk nor a restart.
 
     Requests read the result without touching the disk; safe to share between threads.
     """
@@ -54,64 +164,121 @@ class Visibility:
     def __init__(self, catalog: Catalog, policy: AccessPolicy) -> None:
         self.catalog = catalog
         self.policy = policy
-        self._state: tuple[Snapshot, _Places, Visible] | None = None
+        self._state: _State | None = None
 
-    def current(self) -> Visible:
-        """What the catalog may show as of its latest snapshot."""
+    def current(self, now: datetime | None = None) -> Visible:
+        """What the catalog may show as of its latest snapshot, at `now` (by default the
+        policy's clock)."""
+        now = self.policy.clock() if now is None else now
         snapshot = self.catalog.snapshot
         state = self._state
-        if state is not None and state[0] is snapshot:
-            return state[2]
-        places = self._places(snapshot)
-        if not places:
-            hidden: frozenset[str] = frozenset()
-        elif state is not None and state[1] == places:
-            hidden = _updated(state[2].hidden, state[0].pages, snapshot.pages, places)
+        if state is not None and state.snapshot is snapshot:
+            if state.since <= now < state.until:
+                return state.visible
+            places, judged = state.places, state.judged
         else:
-            hidden = _protected(snapshot.pages, places)
+            places = self._places(snapshot)
+            judged = self._judged(snapshot, places, state)
+        pending = _pending(snapshot, judged, now)
+        hidden = judged.hidden | snapshot.drafts
+        if pending:
+            hidden = hidden | {path for _, path in pending}
         articles = snapshot.articles
         if hidden:
             articles = tuple([article for article in articles if article.path not in hidden])
+        until = pending[0][0] if pending else NEVER
         visible = Visible(articles, hidden)
         # One assignment: another thread sees the old state or the new one, whole.
-        self._state = (snapshot, places, visible)
+        self._state = _State(snapshot, places, judged, now, until, visible)
         return visible
 
-    def _places(self, snapshot: Snapshot) -> _Places:
-        places = [("/", self.policy.configured)] if self.policy.configured else []
-        for meta_file in sorted(snapshot.meta_files):
+    def _judged(
+        self, snapshot: Snapshot, places: tuple[_Place, ...], state: _State | None
+    ) -> _Judged:
+        redirects = self.policy.redirects
+        if not places and not redirects:
+            return _Judged()
+        if state is not None and state.places == places:
+            before = state.snapshot.pages
+            if snapshot.pages is before:
+                return state.judged
+            current = set(snapshot.pages)
+            added = _judge(current.difference(before), places, redirects)
+            kept = state.judged
+            return _Judged(
+                frozenset(kept.hidden & current) | added.hidden,
+                {
+                    **{path: when for path, when in kept.published.items() if path in current},
+                    **added.published,
+                },
+            )
+        return _judge(snapshot.pages, places, redirects)
+
+    def _places(self, snapshot: Snapshot) -> tuple[_Place, ...]:
+        configured = self.policy.configured
+        places = [_Place("/", configured)] if configured else []
+        for meta_file in snapshot.meta_files:
             directory = meta_file.removesuffix(META_NAME)
             rules = self.policy.meta.rules_at(directory)
-            if rules is not None and rules.protecting:
-                places.append((directory, rules.protecting))
-        return tuple(places)
+            if rules is not None and rules.affects_lists:
+                hiding = rules.hiding if rules.hiding else None
+                exact = rules if rules.withdraws_or_publishes else None
+                places.append(_Place(directory, hiding, exact))
+        # A directory sorts before those below it: nearer rules come later, as in lookups.
+        return tuple(sorted(places, key=lambda place: (place.directory, place.rules is not None)))
 
 
-def _updated(
-    hidden: frozenset[str], before: tuple[str, ...], pages: tuple[str, ...], places: _Places
-) -> frozenset[str]:
-    """`hidden` (of the pages `before`) brought up to date for `pages`, under the same rules:
-    only the pages added are judged."""
-    if pages is before:
-        return hidden
-    current = set(pages)
-    return frozenset(hidden & current) | _protected(current.difference(before), places)
-
-
-def _protected(pages: Iterable[str], places: _Places) -> frozenset[str]:
-    """The pages that some place's rules protect; each folder is judged once."""
+def _judge(
+    pages: Iterable[str], places: tuple[_Place, ...], redirects: tuple[RedirectRule, ...]
+) -> _Judged:
+    """What `places` and `redirects` say of `pages`; each folder is judged once for the rules
+    that cover whole directories."""
     folders: dict[tuple[int, str], bool] = {}
-    found = []
+    hidden = []
+    published = {}
     for page in pages:
-        for index, (directory, rules) in enumerate(places):
-            if not page.startswith(directory):
+        if redirects and find_redirect(redirects, page) is not None:
+            hidden.append(page)
+            continue
+        when = None
+        for index, place in enumerate(places):
+            if not page.startswith(place.directory):
                 continue
-            relative = page[len(directory) :]
-            folder = relative[: relative.rfind("/") + 1]
-            covered = folders.get((index, folder))
-            if covered is None:
-                covered = folders[(index, folder)] = rules.folder_protection(folder) is not None
-            if covered or rules.matching(relative) is not None:
-                found.append(page)
-                break
-    return frozenset(found)
+            relative = page[len(place.directory) :]
+            hiding = place.hiding
+            if hiding is not None:
+                folder = relative[: relative.rfind("/") + 1]
+                covered = folders.get((index, folder))
+                if covered is None:
+                    covered = hiding.folder_protection(folder) is not None
+                    folders[(index, folder)] = covered
+                if covered or hiding.matching(relative) is not None:
+                    break
+            rules = place.rules
+            if rules is not None:
+                if rules.withdraws(relative):
+                    break
+                when = rules.publication(relative) or when
+        else:
+            if when is not None:
+                published[page] = when
+            continue
+        # Some rule broke off the loop: it hides the page.
+        hidden.append(page)
+    return _Judged(frozenset(hidden), published)
+
+
+def _pending(snapshot: Snapshot, judged: _Judged, now: datetime) -> list[tuple[datetime, str]]:
+    """The pages not published at `now`, with their publication times, soonest first."""
+    # A front line's time comes before the `.meta` files' time, as in published_at.
+    timed = {**judged.published, **snapshot.releases}
+    pending = [(when, path) for path, when in timed.items() if when > now]
+    today = now.astimezone(UTC).date()
+    # Newest first: the articles dated after today lead the list.
+    for article in snapshot.articles:
+        if article.published <= today:
+            break
+        if article.path not in timed:
+            pending.append((release_of(article.published), article.path))
+    pending.sort()
+    return pending

@@ -8,8 +8,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from capsule.access import Fingerprint, Protection
 from capsule.articles import Article, article_date
-from capsule.catalog import Catalog
+from capsule.catalog import Catalog, Snapshot
+from capsule.front_lines import FrontLines
 from capsule.markers import RECENT_MARKER
 from capsule.meta import MetaIndex
 from capsule.protected import AccessPolicy, Visibility
@@ -56,13 +58,24 @@ class PublicationSettings:
         help="recent articles listed under every article, 0 for none",
     )
     search_results: int = setting(20, bound=POSITIVE, help="results a search answers at most")
+    staff: tuple[Fingerprint, ...] = setting(
+        (),
+        help="fingerprints of the client certificates that may see drafts, and articles before "
+        "their publication time",
+    )
+
+    @property
+    def staff_protection(self) -> Protection:
+        """What the staff's fingerprints admit: those certificates, none if nobody is staff."""
+        return Protection(frozenset(self.staff))
 
 
 class Publication:
-    """Answers the generated paths of a capsule from its catalog, leaving protected pages out.
+    """Answers the generated paths of a capsule from its catalog, leaving out what readers may
+    not see: protected pages, drafts, withdrawn pages and articles not published yet.
 
-    `access` says what is protected; by default what the `.meta` files under the catalog's root
-    protect. A capsule and its publication share one.
+    `access` says what that is; by default what the `.meta` files under the catalog's root say.
+    A capsule and its publication share one.
     """
 
     def __init__(
@@ -75,7 +88,9 @@ class Publication:
         self.catalog = catalog
         self.settings = settings
         self.lang = lang
-        self.access = access or AccessPolicy(MetaIndex(catalog.root))
+        self.access = access or AccessPolicy(
+            MetaIndex(catalog.root), staff=settings.staff_protection
+        )
         self.visibility = Visibility(catalog, self.access)
         self._months_of: tuple[Article, ...] | None = None
         self._months: dict[tuple[int, int], list[Article]] = {}
@@ -83,7 +98,9 @@ class Publication:
     @property
     def title(self) -> str:
         """The publication's name: configured, else its index page's heading, else "Articles"."""
-        if self.access.protection(_INDEX_PAGE) is not None:
+        now = self.access.clock()
+        front = _front_of(self.catalog.snapshot, _INDEX_PAGE)
+        if self.access.unlisted(_INDEX_PAGE, now, front):
             return self.settings.title or "Articles"
         indexed = self.catalog.title_of(_INDEX_PAGE)
         # An index without a heading is titled by its path, which names no publication.
@@ -96,7 +113,7 @@ class Publication:
         if path == GEMFEED_PATH:
             return self._page(self._gemfeed())
         if path == ATOM_PATH:
-            articles = self._articles()[: self.settings.feed_size]
+            articles = self.articles()[: self.settings.feed_size]
             return Feed(self.title, ATOM_PATH, articles, self.settings.subtitle)
         if path == SEARCH_PATH:
             if not query or not query.strip():
@@ -117,7 +134,7 @@ class Publication:
             gemtext = RECENT_MARKER.sub(self._recent_marker, gemtext)
         count = self.settings.recent_under_articles
         if count and article_date(path) is not None:
-            others = [a for a in self._articles()[: count + 1] if a.path != path][:count]
+            others = [a for a in self.articles()[: count + 1] if a.path != path][:count]
             if others:
                 tail = "\n".join(gemfeed_line(article) for article in others)
                 gemtext = gemtext.rstrip("\n") + "\n\n## More articles\n" + tail + "\n"
@@ -125,10 +142,11 @@ class Publication:
 
     def _recent_marker(self, match: re.Match[str]) -> str:
         count = int(match.group(1) or self.settings.recent_size)
-        return "\n".join(gemfeed_line(a) for a in self._articles()[:count])
+        return "\n".join(gemfeed_line(a) for a in self.articles()[:count])
 
-    def _articles(self) -> tuple[Article, ...]:
-        """The articles no rule protects, newest first."""
+    def articles(self) -> tuple[Article, ...]:
+        """The articles readers may see now, newest first: the archive's, the feeds' and the
+        sitemaps' list."""
         return self.visibility.current().articles
 
     def _page(self, gemtext: str) -> Page:
@@ -147,7 +165,7 @@ class Publication:
                 f"=> /archive/{year}/{month:02d}/ {calendar.month_name[month]} {year} "
                 f"({count} {noun})"
             )
-        if not self._articles():
+        if not self.articles():
             lines.append("Nothing published yet.")
         lines += ["", f"=> {GEMFEED_PATH} Subscribe (gemfeed)", f"=> {ATOM_PATH} Atom feed"]
         return "\n".join(lines) + "\n"
@@ -177,7 +195,7 @@ class Publication:
         return self._page("\n".join(lines) + "\n")
 
     def _gemfeed(self) -> str:
-        articles = self._articles()[: self.settings.feed_size]
+        articles = self.articles()[: self.settings.feed_size]
         # A "## " line right under the title is the feed's subtitle (the subscription convention).
         subtitle = " ".join(self.settings.subtitle.split())
         lines = [f"# {self.title}", *([f"## {subtitle}"] if subtitle else []), ""]
@@ -186,10 +204,15 @@ class Publication:
         return "\n".join(lines) + "\n"
 
     def _search(self, query: str) -> str:
-        hidden = self.visibility.current().hidden
+        now = self.access.clock()
+        hidden = self.visibility.current(now).hidden
         hits = self.catalog.search(query, self.settings.search_results, hidden)
         # The catalog learns of a new `.meta` file at its next refresh; the file applies now.
-        hits = [hit for hit in hits if self.access.protection(hit.path) is None]
+        snapshot = self.catalog.snapshot
+        hits = [
+            hit for hit in hits
+            if not self.access.unlisted(hit.path, now, _front_of(snapshot, hit.path))
+        ]
         shown = " ".join(query.split())
         lines = [f"# Search: {shown}", ""]
         if not hits:
@@ -203,14 +226,19 @@ class Publication:
         return "\n".join(lines) + "\n"
 
     def _by_month(self) -> dict[tuple[int, int], list[Article]]:
-        """Articles grouped by month, recomputed only when the catalog's snapshot changes."""
-        articles = self._articles()
+        """Articles grouped by month, recomputed only when the list of articles changes."""
+        articles = self.articles()
         if self._months_of is not articles:
             months: dict[tuple[int, int], list[Article]] = defaultdict(list)
             for article in articles:
                 months[(article.published.year, article.published.month)].append(article)
             self._months, self._months_of = dict(months), articles
         return self._months
+
+
+def _front_of(snapshot: Snapshot, path: str) -> FrontLines:
+    """What the front lines of the page at `path` said when the catalog last read it."""
+    return FrontLines(path in snapshot.drafts, snapshot.releases.get(path))
 
 
 def _is_generated_directory(path: str) -> bool:

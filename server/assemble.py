@@ -72,7 +72,12 @@ def _capsule(
     root: Path, config: Config, catalogs: dict[Path, Catalog], index_writer: bool
 ) -> Capsule:
     catalog = _catalog(root, config, catalogs, index_writer) if config.index.enabled else None
-    access = AccessPolicy(MetaIndex(root), protect_rules(config, root))
+    access = AccessPolicy(
+        MetaIndex(root),
+        protect_rules(config, root),
+        staff=config.publication.staff_protection,
+        redirects=config.redirects,
+    )
     publication = (
         Publication(catalog, config.publication, config.lang, access) if catalog else None
     )
@@ -80,7 +85,6 @@ def _capsule(
         root,
         config.lang,
         publication,
-        redirects=config.redirects,
         max_page_bytes=config.limits.max_page_bytes,
         robots=generated_robots(config.robots, searchable=publication is not None),
         access=access,

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from capsule.access import ProtectRule, parse_protection
+from capsule.access import Fingerprint, ProtectRule, parse_fingerprint, parse_protection
 from capsule.meta import relative_pattern
 from capsule.publication import PublicationSettings
 from capsule.redirects import RedirectRule
@@ -236,6 +236,8 @@ class _Settings:
             return self.addresses(key)
         if typing.get_origin(kind) is tuple and typing.get_args(kind)[0] == _NETWORK:
             return self.networks(key)
+        if typing.get_origin(kind) is tuple and typing.get_args(kind)[0] is Fingerprint:
+            return self.fingerprints(key)
         if typing.get_origin(kind) is tuple and typing.get_args(kind)[0] is str:
             return self.path_prefixes(key)
         raise TypeError(f"{key}: no conversion from the configuration to {kind}")
@@ -307,6 +309,18 @@ class _Settings:
                     key, item, "is not an absolute path (no spaces, control characters, ? or #)"
                 )
         return tuple(value)
+
+    def fingerprints(self, key: str) -> tuple[Fingerprint, ...]:
+        value, _ = self.raw(key)
+        if not isinstance(value, list | tuple) or not all(isinstance(item, str) for item in value):
+            raise self.fail(key, value, "is not a list of certificate fingerprints")
+        found = []
+        for item in value:
+            try:
+                found.append(Fingerprint(parse_fingerprint(item)))
+            except ValueError as error:
+                raise self.fail(key, item, f"is not a fingerprint: {error}") from None
+        return tuple(dict.fromkeys(found))
 
     def section(self, name: str) -> Any:
         declared = (setting for setting in SETTINGS.values() if setting.section == name)

@@ -44,8 +44,9 @@ def web_robots_txt(robots: Robots, sitemap: str | None) -> bytes:
 class Sitemaps:
     """The sitemap files of each capsule with a catalog, for one origin at a time each.
 
-    They are made from the catalog's article list, the archive's own, when first asked for
-    after the catalog changed (a new snapshot of articles), never by reading the disk.
+    They are made from the publication's article list, the archive's own (so nothing readers
+    may not see), when first asked for after that list changed (the catalog changed, or an
+    article's publication time came), never by reading the disk.
     """
 
     def __init__(self) -> None:
@@ -68,7 +69,7 @@ class Sitemaps:
         if capsule.publication is None:
             return {}
         catalog = capsule.publication.catalog
-        articles = catalog.articles
+        articles = capsule.publication.articles()
         key = (capsule, origin)
         with self._lock:
             made = self._made.get(key)

@@ -34,7 +34,8 @@ def export(config: Config, outdir: Path) -> int:
     Every file under the root is written, then robots.txt and the sitemaps, then every page
     reachable by internal links from those pages (generated ones such as an archive
     included), each through `Mirror.respond`.
-    Protected files are left out: the mirror answers them 403.
+    What readers may not see is left out: protected files and drafts (the mirror answers
+    them 403), withdrawn files and files not published yet.
     """
     mirror, _ = build_mirror(config)
     for catalog in catalogs_of(mirror.capsules):
@@ -46,10 +47,10 @@ def export(config: Config, outdir: Path) -> int:
     if target == root or target.is_relative_to(root):
         raise ConfigError(f"build: {outdir} is inside the capsule root {root}")
     published = list(_published(root))
-    files = [path for path in published if capsule.protection(path) is None]
-    if protected := len(published) - len(files):
-        logger.warning("build: %d protected files not written (they need a Gemini client "
-                       "certificate)", protected)
+    files = [path for path in published if not capsule.withheld(path)]
+    if withheld := len(published) - len(files):
+        logger.warning("build: %d files not written: protected, drafts, withdrawn or not "
+                       "published yet", withheld)
     pages = [mirror_path(path) for path in files if is_gemtext(path)]
     capsule = mirror.capsules[host]
     robots = [ROBOTS_PATH] if capsule.robots is not None else []

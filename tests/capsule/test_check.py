@@ -448,3 +448,26 @@ def test_security_txt_at_the_top_of_the_root_is_not_read(root: Path) -> None:
     # RFC 9116 publishes it under /.well-known/; the top-level file is a legacy place.
     write(root, {"security.txt": "nothing useful\n"})
     assert check_capsule(root).problems == ()
+
+
+def test_front_lines_that_cannot_be_read_are_errors_with_their_line(root: Path) -> None:
+    write(root, {
+        "draft.gmi": "Status: draft\n# Draft\n=> /page.gmi Page\n",
+        "typo.gmi": "Status: drfat\nPublished: friday noon\n# Typo\n",
+    })
+    report = check_capsule(root)
+    assert [problem.format() for problem in report.problems] == [
+        "typo.gmi:1: error: unknown status 'drfat' (draft or published); held back as a draft "
+        "until it is fixed",
+        "typo.gmi:2: error: 'friday noon' is not a date or a time such as 2026-11-25T08:00:00Z; "
+        "held back until it is fixed",
+    ]
+
+
+def test_links_to_drafts_and_articles_not_published_yet_are_not_broken(root: Path) -> None:
+    write(root, {
+        "2099/01/01/later.gmi": "# Later\n",
+        "soon.gmi": "Status: draft\n# Soon\n",
+        "links.gmi": "# Links\n=> /2099/01/01/later.gmi Later\n=> soon.gmi Soon\n",
+    })
+    assert check_capsule(root).problems == ()

@@ -16,6 +16,7 @@ from capsule.meta import (
     check_meta_files,
     parse_meta,
 )
+from capsule.protected import AccessPolicy
 from capsule.publication import Publication, PublicationSettings
 from capsule.redirects import RedirectRule
 from capsule.resources import File, Gone, NotFound, Page, Redirect
@@ -378,7 +379,8 @@ def test_bad_line_does_not_stop_the_good_ones(root: Path, capsule: Capsule) -> N
 
 def test_operator_redirect_comes_before_meta(root: Path) -> None:
     write(root / ".meta", "a.gmi gone\n")
-    capsule = Capsule(root, "en", redirects=(RedirectRule("/a.gmi", "/sub/b.gmi"),))
+    access = AccessPolicy(MetaIndex(root), redirects=(RedirectRule("/a.gmi", "/sub/b.gmi"),))
+    capsule = Capsule(root, "en", access=access)
     assert capsule.resolve("/a.gmi") == Redirect("/sub/b.gmi", permanent=True)
 
 

@@ -101,7 +101,8 @@ def test_public_paths_ignore_certificates(capsule: Capsule) -> None:
 
 def test_protection_comes_before_redirects_gone_and_not_found(root: Path) -> None:
     write_page(root, "members/.meta", "old.gmi redirect=/new.gmi\nremoved.gmi gone\n")
-    capsule = Capsule(root, redirects=(RedirectRule("/members/moved.gmi", "/open.gmi"),))
+    redirects = (RedirectRule("/members/moved.gmi", "/open.gmi"),)
+    capsule = Capsule(root, access=AccessPolicy(MetaIndex(root), redirects=redirects))
     for path in ("/members/old.gmi", "/members/removed.gmi", "/members/moved.gmi",
                  "/members/nothing-here.gmi"):
         assert capsule.resolve(path) == CertificateRequired(), path
