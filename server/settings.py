@@ -23,7 +23,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from capsule.access import Fingerprint, ProtectRule, parse_fingerprint, parse_protection
-from capsule.meta import relative_pattern
 from capsule.publication import PublicationSettings
 from capsule.redirects import RedirectRule
 from capsule.resources import target_problem
@@ -42,6 +41,7 @@ from server.config import (
     ProtectedPaths,
 )
 from server.hostnames import HostNameError, ascii_host
+from server.path_tables import check_keys, table_host, table_paths
 from server.titan_settings import titan_tables
 
 SECTIONS: dict[str, type] = {
@@ -437,23 +437,8 @@ def _protected_paths(
 ) -> ProtectedPaths:
     """One `[[protect]]` table, every problem named by its key."""
     key = f"protect[{index}]"
-    for name in table:
-        if name not in PROTECT_KEYS:
-            raise ConfigError(f"{origin}: unknown key {key}.{name}")
-    paths = table.get("paths")
-    if isinstance(paths, str):
-        paths = [paths]
-    if not isinstance(paths, list) or not paths or not all(isinstance(p, str) for p in paths):
-        raise ConfigError(f"{key}.paths ({origin}): {paths!r} is not a list of path patterns")
-    patterns = []
-    for path in paths:
-        relative = relative_pattern(path) if path.startswith("/") else None
-        if relative is None:
-            raise ConfigError(
-                f"{key}.paths ({origin}): {path!r} is not a path pattern from the root, such as "
-                "/members/ (no '.', '..' or empty segments)"
-            )
-        patterns.append(relative)
+    check_keys(table, PROTECT_KEYS, key, origin)
+    patterns = table_paths(table, key, origin, "/members/")
     identities = table.get("identities")
     if not isinstance(identities, str | list) or not all(
         isinstance(item, str) for item in identities
@@ -466,13 +451,8 @@ def _protected_paths(
         protection = parse_protection(identities)
     except ValueError as error:
         raise ConfigError(f"{key}.identities ({origin}): {error}") from None
-    host = table.get("host")
-    if host is not None and (not isinstance(host, str) or host.lower().rstrip(".") not in hosts):
-        raise ConfigError(
-            f"{key}.host ({origin}): {host!r} is not one of the hosts ({', '.join(hosts)})"
-        )
-    rules = tuple(ProtectRule(pattern, protection) for pattern in patterns)
-    return ProtectedPaths(rules, host.lower().rstrip(".") if host is not None else None)
+    host = table_host(table, key, origin, hosts)
+    return ProtectedPaths(tuple(ProtectRule(pattern, protection) for pattern in patterns), host)
 
 
 _NETWORK = ipaddress.IPv4Network | ipaddress.IPv6Network

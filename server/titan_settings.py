@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from capsule.access import ANY_CERTIFICATE_WORD, parse_protection
-from capsule.meta import relative_pattern
 from capsule.setting import declaration_of
 from capsule.upload_policy import UploadPolicy, UploadRule
 from server.config import Config, ConfigError, TitanPaths
+from server.path_tables import check_keys, table_host, table_paths
 
 DEDICATED_TITAN_KEYS = ("host", "paths", "identities")
 """Keys of a `[[titan]]` table read here; the others are declared on UploadRule's fields."""
@@ -50,31 +50,11 @@ def upload_policy(config: Config, root: Path) -> UploadPolicy:
 
 
 def _titan_table(table: dict[str, Any], key: str, origin: str, hosts: list[str]) -> TitanPaths:
-    for name in table:
-        if name not in TITAN_KEYS:
-            raise ConfigError(f"{origin}: unknown key {key}.{name}")
-    paths = table.get("paths")
-    if isinstance(paths, str):
-        paths = [paths]
-    if not isinstance(paths, list) or not paths or not all(isinstance(p, str) for p in paths):
-        raise ConfigError(f"{key}.paths ({origin}): {paths!r} is not a list of path patterns")
-    patterns = []
-    for path in paths:
-        relative = relative_pattern(path) if path.startswith("/") else None
-        if relative is None:
-            raise ConfigError(
-                f"{key}.paths ({origin}): {path!r} is not a path pattern from the root, such as "
-                "/notes/ (no '.', '..' or empty segments)"
-            )
-        patterns.append(relative)
+    check_keys(table, TITAN_KEYS, key, origin)
+    patterns = table_paths(table, key, origin, "/notes/")
     identities = _identities(table.get("identities"), key, origin)
     rule = UploadRule(tuple(patterns), identities, **_declared(table, key, origin))
-    host = table.get("host")
-    if host is not None and (not isinstance(host, str) or host.lower().rstrip(".") not in hosts):
-        raise ConfigError(
-            f"{key}.host ({origin}): {host!r} is not one of the hosts ({', '.join(hosts)})"
-        )
-    return TitanPaths(rule, host.lower().rstrip(".") if host is not None else None)
+    return TitanPaths(rule, table_host(table, key, origin, hosts))
 
 
 def _identities(value: object, key: str, origin: str) -> frozenset[str]:
