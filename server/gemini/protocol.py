@@ -141,14 +141,9 @@ def parse_request(
         return ResponseHeader(PROXY_REQUEST_REFUSED, "This server only serves gemini:// URLs")
     if "#" in url:
         return bad_request("URL must not contain a fragment")
-    if "@" in parts.netloc:
-        return bad_request("URL must not contain userinfo")
-    if not (parts.hostname or "").rstrip("."):
-        return bad_request("URL has no host")
-    # An international name may come in Unicode or in its xn-- form: both are the stored one.
-    host = matching_host(parts.hostname or "")
-    if host is None or host not in hosts or (port is not None and port not in ports):
-        return ResponseHeader(PROXY_REQUEST_REFUSED, "Proxy request refused")
+    host = our_host(parts, hosts, ports)
+    if isinstance(host, ResponseHeader):
+        return host
     path = _decode(parts.path)
     query = _decode(parts.query) if "?" in url else None
     if _BAD_ESCAPE.search(url) or path is None or (query is None and "?" in url):
@@ -159,6 +154,21 @@ def parse_request(
     if "\x00" in path:
         return bad_request("URL path contains NUL")
     return Request(url, host, port, remove_dot_segments(path), query)
+
+
+def our_host(
+    parts: SplitResult, hosts: frozenset[str], ports: frozenset[int]
+) -> str | ResponseHeader:
+    """The host of a URL split by `urlsplit`, if it is one of ours on one of our ports (in the
+    stored form: an international name may come in Unicode or as xn--); else the answer."""
+    if "@" in parts.netloc:
+        return bad_request("URL must not contain userinfo")
+    if not (parts.hostname or "").rstrip("."):
+        return bad_request("URL has no host")
+    host = matching_host(parts.hostname or "")
+    if host is None or host not in hosts or (parts.port is not None and parts.port not in ports):
+        return ResponseHeader(PROXY_REQUEST_REFUSED, "Proxy request refused")
+    return host
 
 
 def response_header(resource: Resource) -> ResponseHeader:

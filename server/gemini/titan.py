@@ -15,15 +15,14 @@ from capsule.paths import gemini_url, join_within_root
 from capsule.resources import AccessRefusal, CertificateNotAuthorised, CertificateRequired
 from server.gemini.protocol import (
     BAD_REQUEST,
-    PROXY_REQUEST_REFUSED,
     REDIRECT_TEMPORARY,
     SUCCESS,
     TEMPORARY_FAILURE,
     ResponseHeader,
     bad_request,
+    our_host,
     response_header,
 )
-from server.hostnames import matching_host
 
 SCHEME = "titan"
 DEFAULT_MIME = "text/gemini"
@@ -87,13 +86,9 @@ def parse_titan_request(
         return bad_request("URL must not contain a fragment")
     if "?" in url:
         return bad_request("A titan URL has no query: parameters follow the path after ';'")
-    if "@" in parts.netloc:
-        return bad_request("URL must not contain userinfo")
-    if not (parts.hostname or "").rstrip("."):
-        return bad_request("URL has no host")
-    host = matching_host(parts.hostname or "")
-    if host is None or host not in hosts or (port is not None and port not in ports):
-        return ResponseHeader(PROXY_REQUEST_REFUSED, "Proxy request refused")
+    host = our_host(parts, hosts, ports)
+    if isinstance(host, ResponseHeader):
+        return host
     if _BAD_ESCAPE.search(url):
         return bad_request("URL has invalid percent-encoding")
     raw_path, _, raw_parameters = parts.path.partition(";")
