@@ -19,8 +19,9 @@ from capsule.root import Capsule
 from tests.harness import write_page
 from tests.identities import new_identity
 
-STAFF = new_identity("editor")
-READER = new_identity("reader")
+# Valid all along the injected clock's days, whatever the real date the tests run on.
+STAFF = new_identity("editor", datetime(2026, 1, 1, tzinfo=UTC), datetime(2036, 1, 1, tzinfo=UTC))
+READER = new_identity("reader", datetime(2026, 1, 1, tzinfo=UTC), datetime(2036, 1, 1, tzinfo=UTC))
 
 START = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 PAST = "/2026/11/25/yesterday.gmi"
