@@ -118,10 +118,9 @@ def bad_request(reason: str) -> ResponseHeader:
     return ResponseHeader(BAD_REQUEST, reason)
 
 
-def parse_request(
-    line: bytes, hosts: frozenset[str], ports: frozenset[int]
-) -> Request | ResponseHeader:
-    """Validate a request line (without CRLF) for our host names and ports."""
+def split_request_line(line: bytes) -> tuple[str, SplitResult] | ResponseHeader:
+    """A request line (without CRLF) as its URL and that URL's parts, or the 59 it earns:
+    not UTF-8, empty, spaces or control characters, or not a URL (a bad port included)."""
     try:
         url = line.decode("utf-8")
     except UnicodeDecodeError:
@@ -132,9 +131,21 @@ def parse_request(
         return bad_request("Request contains spaces or control characters")
     try:
         parts = urlsplit(url)
-        port = parts.port
+        parts.port  # noqa: B018 (reading it validates the port)
     except ValueError:
         return bad_request("Malformed URL")
+    return url, parts
+
+
+def parse_request(
+    line: bytes, hosts: frozenset[str], ports: frozenset[int]
+) -> Request | ResponseHeader:
+    """Validate a request line (without CRLF) for our host names and ports."""
+    split = split_request_line(line)
+    if isinstance(split, ResponseHeader):
+        return split
+    url, parts = split
+    port = parts.port
     if not parts.scheme:
         return bad_request("Request must be an absolute URL")
     if parts.scheme.lower() != "gemini":

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import quote, unquote_to_bytes, urlsplit
+from urllib.parse import quote, unquote_to_bytes
 
 from capsule.paths import gemini_url, join_within_root
 from capsule.resources import AccessRefusal, CertificateNotAuthorised, CertificateRequired
@@ -22,6 +22,7 @@ from server.gemini.protocol import (
     bad_request,
     our_host,
     response_header,
+    split_request_line,
 )
 
 SCHEME = "titan"
@@ -69,17 +70,11 @@ def parse_titan_request(
     line: bytes, hosts: frozenset[str], ports: frozenset[int]
 ) -> TitanRequest | ResponseHeader:
     """Validate a Titan request line (without CRLF) for our host names and ports."""
-    try:
-        url = line.decode("utf-8")
-    except UnicodeDecodeError:
-        return bad_request("Request is not valid UTF-8")
-    if any(char <= " " or char == "\x7f" for char in url):
-        return bad_request("Request contains spaces or control characters")
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        return bad_request("Malformed URL")
+    split = split_request_line(line)
+    if isinstance(split, ResponseHeader):
+        return split
+    url, parts = split
+    port = parts.port
     if parts.scheme.lower() != SCHEME:
         return bad_request("Not a titan:// URL")
     if "#" in url:
