@@ -78,13 +78,13 @@ if "thread_limit" in patches:
     trio._threads.DEFAULT_LIMIT = patches["thread_limit"]
 if "gc_freeze" in patches:
     # Whenever the server reports itself ready: start-up is done, everything since is traffic.
-    import server.systemd
-    ready = server.systemd.ready
+    import server.daemon.systemd
+    ready = server.daemon.systemd.ready
     def freeze_then_ready():
         gc.collect()
         gc.freeze()
         return ready()
-    server.systemd.ready = freeze_then_ready
+    server.daemon.systemd.ready = freeze_then_ready
 for key, action in (("malloc_trim_every", lambda: libc.malloc_trim(0)),
                     ("gc_collect_every", gc.collect), ("release_every", release)):
     if key in patches:
@@ -135,7 +135,7 @@ if "probe" in patches:
             os.replace(path + ".new", path)
             os.unlink(path + ".want")
     every(0.1, answer_probe)
-from server.launch import main
+from server.daemon.launch import main
 sys.argv[1:] = sys.argv[2:]
 sys.exit(main())
 """

@@ -11,13 +11,13 @@ from typing import Literal
 from urllib.parse import unquote_to_bytes, urlsplit
 
 from capsule.articles import article_date
-from capsule.front_lines import front_lines
-from capsule.meta import check_meta_files
 from capsule.mime import is_gemtext
 from capsule.paths import join_within_root
-from capsule.publication import ARCHIVE_PATH, ATOM_PATH, GEMFEED_PATH, SEARCH_PATH
+from capsule.publication.generated import ARCHIVE_PATH, ATOM_PATH, GEMFEED_PATH, SEARCH_PATH
 from capsule.resources import AccessRefusal, File, Page, Redirect
 from capsule.root import Capsule
+from capsule.rules.front_lines import front_lines
+from capsule.rules.meta import check_meta_files
 from capsule.security_txt import SECURITY_TXT_PATH, security_txt_findings
 from capsule.tree import INDEX_NAME, BrokenLink, LeavesRoot, Served, Unlisted, walk_served
 from gemtext import Link, Preformatted, Text, numbered, parse

@@ -9,16 +9,16 @@ from dataclasses import replace
 from pathlib import Path
 from urllib.parse import quote
 
-from capsule.access import ClientIdentity, Protection, narrowest, refusal
-from capsule.front_lines import NO_FRONT_LINES, FrontLines, front_lines
-from capsule.listing import directory_listing
-from capsule.meta import NO_META, Meta, MetaIndex
 from capsule.mime import GEMTEXT, is_gemtext, mime_type
-from capsule.protected import AccessPolicy
-from capsule.publication import Publication, without_markers
-from capsule.redirects import find_redirect
+from capsule.publication.generated import Publication, without_markers
+from capsule.publication.listing import directory_listing
+from capsule.publication.robots import ROBOTS_PATH
 from capsule.resources import File, Gone, NotFound, Page, Redirect, Resource, Robots, Unavailable
-from capsule.robots import ROBOTS_PATH
+from capsule.rules.access import ClientIdentity, Protection, narrowest, refusal
+from capsule.rules.front_lines import NO_FRONT_LINES, FrontLines, front_lines
+from capsule.rules.meta import NO_META, Meta, MetaIndex
+from capsule.rules.policy import AccessPolicy
+from capsule.rules.redirects import find_redirect
 from capsule.tree import INDEX_NAME, found_inside, served_names, stays_inside
 
 logger = logging.getLogger(__name__)

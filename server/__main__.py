@@ -1,5 +1,5 @@
 """`python -m server`: the `capsule` command."""
 
-from server.launch import main
+from server.daemon.launch import main
 
 raise SystemExit(main())

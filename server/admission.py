@@ -7,7 +7,7 @@ import ipaddress
 from collections import Counter
 from dataclasses import dataclass
 
-from server.config import LimitSettings
+from server.settings.config import LimitSettings
 
 IPV6_CLIENT_PREFIX = 64
 """IPv6 clients are counted per /64: one host usually holds a whole /64."""

@@ -7,16 +7,16 @@ import logging
 from collections.abc import Mapping
 from pathlib import Path
 
-from capsule.access import ProtectRules
-from capsule.catalog import Catalog, CatalogError
-from capsule.meta import MetaIndex
-from capsule.protected import AccessPolicy
-from capsule.publication import Publication
-from capsule.robots import generated_robots
+from capsule.catalog.store import Catalog, CatalogError
+from capsule.publication.generated import Publication
+from capsule.publication.robots import generated_robots
 from capsule.root import Capsule
+from capsule.rules.access import ProtectRules
+from capsule.rules.meta import MetaIndex
+from capsule.rules.policy import AccessPolicy
 from certs import CertificateError, Identity, ensure_identity, load_identity
 from server.accesslog import ERROR_LOGGER
-from server.config import Config, ConfigError, HostConfig
+from server.settings.config import Config, ConfigError, HostConfig
 
 logger = logging.getLogger(ERROR_LOGGER)
 

@@ -10,10 +10,10 @@ import trio
 
 from certs import session_context
 from server.accesslog import AccessLog
-from server.config import Config, HostConfig, LimitSettings, ListenAddress, TitanPaths
+from server.daemon.sockets import bound_ports
 from server.gemini.server import GeminiServer
 from server.gemini.site import build_site
-from server.listening import bound_ports
+from server.settings.config import Config, HostConfig, LimitSettings, ListenAddress, TitanPaths
 from tests.harness import RunningServer, StartServer, write_capsule
 
 

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 import trio
 
-from server.config import Config
 from server.gemini.server import GeminiServer
+from server.settings.config import Config
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from capsule.access import ClientIdentity
+from capsule.rules.access import ClientIdentity
 
 
 def client_certificate(

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from urllib.parse import SplitResult, unquote_to_bytes, urlsplit
 
 from capsule.paths import gemini_url, remove_dot_segments
+from capsule.publication.robots import ROBOTS_MIME
 from capsule.resources import (
     CertificateNotAuthorised,
     CertificateNotValid,
@@ -23,7 +24,6 @@ from capsule.resources import (
     Robots,
     Unavailable,
 )
-from capsule.robots import ROBOTS_MIME
 from server.hostnames import matching_host
 
 MAX_URL_BYTES = 1024

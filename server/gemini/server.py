@@ -10,15 +10,14 @@ from dataclasses import dataclass
 
 import trio
 
-from capsule.access import ClientIdentity
-from capsule.atom import render_atom
+from capsule.publication.atom import render_atom
+from capsule.publication.robots import gemini_robots_txt
 from capsule.resources import Feed, File, NotFound, Page, Resource, Robots, Unavailable
-from capsule.robots import gemini_robots_txt
 from capsule.root import Capsule
+from capsule.rules.access import ClientIdentity
 from certs import certificate_fingerprint
 from server.accesslog import ERROR_LOGGER, AccessLog, AccessRecord
 from server.admission import admission_for, apply_limits
-from server.config import LimitSettings
 from server.gemini import protocol, titan
 from server.gemini.prefixed_stream import PrefixedStream
 from server.gemini.proxy_protocol import ProxyError, ProxyHeader, ProxyHeaderReader
@@ -28,6 +27,7 @@ from server.gemini.upload import serve_upload
 from server.listening import accept_until, client_address
 from server.opening import open_file
 from server.send_deadline import SendDeadlineStream, SendTimeout
+from server.settings.config import LimitSettings
 
 logger = logging.getLogger(ERROR_LOGGER)
 

@@ -8,13 +8,13 @@ from pathlib import Path
 
 from OpenSSL import SSL
 
+from capsule.authoring.writes import RootWriter
 from capsule.root import Capsule
-from capsule.upload_policy import UploadPolicy
-from capsule.writes import RootWriter
+from capsule.rules.upload_policy import UploadPolicy
 from certs import HostContexts, Identity
 from server.assemble import build_capsules, identity_for
-from server.config import Config
-from server.titan_settings import upload_policy
+from server.settings.config import Config
+from server.settings.titan import upload_policy
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,16 +11,16 @@ from typing import Protocol
 
 import trio
 
-from capsule.access import ClientIdentity
-from capsule.upload_policy import UploadRule, UploadsClosed
-from capsule.writes import PendingWrite, RootWriter, Unwritable
+from capsule.authoring.writes import PendingWrite, RootWriter, Unwritable
+from capsule.rules.access import ClientIdentity
+from capsule.rules.upload_policy import UploadRule, UploadsClosed
 from server.accesslog import ERROR_LOGGER
 from server.admission import RateLimiter
-from server.config import LimitSettings
 from server.gemini import titan
 from server.gemini.protocol import ResponseHeader, slow_down
 from server.gemini.site import Site, UploadSite
 from server.gemini.tls_stream import TLSStream
+from server.settings.config import LimitSettings
 
 logger = logging.getLogger(ERROR_LOGGER)
 

@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from urllib.parse import quote
 
 from capsule.articles import Article
-from capsule.catalog import Catalog
-from capsule.publication import ARCHIVE_PATH
+from capsule.catalog.store import Catalog
+from capsule.publication.generated import ARCHIVE_PATH
+from capsule.publication.robots import robots_txt
 from capsule.resources import Robots
-from capsule.robots import robots_txt
 from capsule.root import Capsule
 from capsule.tree import INDEX_NAME
 from server.mirror.links import mirror_path

@@ -13,17 +13,17 @@ from urllib.parse import unquote, urlsplit
 
 from capsule.mime import is_gemtext
 from capsule.paths import join, remove_dot_segments
+from capsule.publication.robots import ROBOTS_PATH
 from capsule.resources import File
-from capsule.robots import ROBOTS_PATH
 from capsule.tree import Served, walk_served
 from server.accesslog import ERROR_LOGGER
 from server.assemble import catalogs_of
-from server.config import Config, ConfigError
 from server.mirror.links import PAGE_INDEX, PAGE_SUFFIX, mirror_path
 from server.mirror.pages import STYLESHEET_PATH
 from server.mirror.responses import ATOM, HTML, Request, Response
 from server.mirror.site import build_mirror
 from server.mirror.sitemap import SITEMAP_MIME
+from server.settings.config import Config, ConfigError
 
 logger = logging.getLogger(ERROR_LOGGER)
 

@@ -9,9 +9,9 @@ from urllib.parse import quote
 import jinja2
 
 import gemtext
+from capsule.catalog.titles import page_title
 from capsule.paths import gemini_url
-from capsule.publication import ARCHIVE_PATH, ATOM_PATH, SEARCH_PATH
-from capsule.titles import page_title
+from capsule.publication.generated import ARCHIVE_PATH, ATOM_PATH, SEARCH_PATH
 from server.hostnames import unicode_host
 from server.mirror.favicon import FAVICON_PATH
 from server.mirror.links import INPUT_FIELD, mirror_path, raw_path, rewrite_link

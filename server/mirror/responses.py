@@ -10,8 +10,9 @@ from email.utils import formatdate, parsedate_to_datetime
 from http import HTTPStatus
 from urllib.parse import parse_qs, unquote
 
-from capsule.atom import render_atom
 from capsule.mime import GEMTEXT
+from capsule.publication.atom import render_atom
+from capsule.publication.robots import ROBOTS_MIME
 from capsule.resources import (
     CertificateNotAuthorised,
     CertificateNotValid,
@@ -27,7 +28,6 @@ from capsule.resources import (
     Robots,
     Unavailable,
 )
-from capsule.robots import ROBOTS_MIME
 from capsule.root import Capsule
 from server.hostnames import unicode_host
 from server.mirror.crawlers import Sitemaps, web_robots_txt

@@ -17,7 +17,6 @@ import trio
 from capsule.resources import File, NotFound, Unavailable
 from server.accesslog import ERROR_LOGGER, AccessLog, AccessRecord
 from server.admission import admission_for, apply_limits
-from server.config import LimitSettings, MirrorSettings
 from server.listening import accept_until, client_address
 from server.mirror import responses
 from server.mirror.links import capsule_target
@@ -31,6 +30,7 @@ from server.mirror.request import (
 from server.mirror.responses import Mirror, Response
 from server.opening import OpenedFile, open_file
 from server.send_deadline import SendDeadlineStream, SendTimeout
+from server.settings.config import LimitSettings, MirrorSettings
 
 logger = logging.getLogger(ERROR_LOGGER)
 

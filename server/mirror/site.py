@@ -7,10 +7,10 @@ from urllib.parse import urlsplit
 
 from capsule.root import Capsule
 from server.assemble import build_capsules
-from server.config import Config, MirrorSettings
 from server.mirror.pages import PageRenderer
 from server.mirror.request import HostNames
 from server.mirror.responses import Mirror
+from server.settings.config import Config, MirrorSettings
 
 
 def build_mirror(

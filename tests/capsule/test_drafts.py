@@ -8,11 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from capsule.access import ClientIdentity, Protection, ProtectRule, ProtectRules
-from capsule.catalog import Catalog, Changes
-from capsule.meta import MetaIndex
-from capsule.protected import AccessPolicy
-from capsule.publication import Publication, PublicationSettings
+from capsule.catalog.store import Catalog, Changes
+from capsule.publication.generated import Publication, PublicationSettings
 from capsule.resources import (
     CertificateNotAuthorised,
     CertificateNotValid,
@@ -22,7 +19,10 @@ from capsule.resources import (
     Resource,
 )
 from capsule.root import Capsule
-from tests.capsule.test_meta import rewrite
+from capsule.rules.access import ClientIdentity, Protection, ProtectRule, ProtectRules
+from capsule.rules.meta import MetaIndex
+from capsule.rules.policy import AccessPolicy
+from tests.capsule.rules.test_meta import rewrite
 from tests.harness import write_page
 from tests.identities import new_identity
 

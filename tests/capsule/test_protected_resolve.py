@@ -7,18 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from capsule.access import (
-    ANY_CERTIFICATE,
-    ClientIdentity,
-    Protection,
-    ProtectRule,
-    ProtectRules,
-)
-from capsule.catalog import Catalog
-from capsule.meta import MetaIndex
-from capsule.protected import AccessPolicy
-from capsule.publication import Publication, PublicationSettings
-from capsule.redirects import RedirectRule
+from capsule.catalog.store import Catalog
+from capsule.publication.generated import Publication, PublicationSettings
 from capsule.resources import (
     CertificateNotAuthorised,
     CertificateNotValid,
@@ -29,6 +19,16 @@ from capsule.resources import (
     Redirect,
 )
 from capsule.root import Capsule
+from capsule.rules.access import (
+    ANY_CERTIFICATE,
+    ClientIdentity,
+    Protection,
+    ProtectRule,
+    ProtectRules,
+)
+from capsule.rules.meta import MetaIndex
+from capsule.rules.policy import AccessPolicy
+from capsule.rules.redirects import RedirectRule
 from gemtext import Link, parse
 from tests.harness import write_page
 from tests.identities import new_identity

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from capsule.access import Protection
-from capsule.catalog import Catalog
-from capsule.meta import MetaIndex
-from capsule.protected import AccessPolicy
-from capsule.publication import Publication, PublicationSettings
+from capsule.catalog.store import Catalog
+from capsule.publication.generated import Publication, PublicationSettings
 from capsule.resources import Feed, NotFound, Page
 from capsule.root import Capsule
+from capsule.rules.access import Protection
+from capsule.rules.meta import MetaIndex
+from capsule.rules.policy import AccessPolicy
 from tests.harness import write_page
 from tests.identities import new_identity
 

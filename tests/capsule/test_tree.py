@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from capsule.catalog.scan import TreeScanner
 from capsule.check import check_capsule
-from capsule.listing import directory_listing
+from capsule.publication.listing import directory_listing
 from capsule.resources import NotFound
 from capsule.root import Capsule
-from capsule.scan import TreeScanner
 from capsule.tree import (
     BrokenLink,
     LeavesRoot,

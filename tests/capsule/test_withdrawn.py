@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from capsule.catalog import Catalog, Changes
-from capsule.meta import MetaIndex
-from capsule.protected import AccessPolicy
-from capsule.publication import Publication, PublicationSettings
-from capsule.redirects import RedirectRule
+from capsule.catalog.store import Catalog, Changes
+from capsule.publication.generated import Publication, PublicationSettings
 from capsule.resources import Feed, Gone, Page, Redirect
 from capsule.root import Capsule
+from capsule.rules.meta import MetaIndex
+from capsule.rules.policy import AccessPolicy
+from capsule.rules.redirects import RedirectRule
 from tests.harness import write_page
 
 GONE = "/2026/11/20/recalled.gmi"

@@ -13,8 +13,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from capsule.meta import MetaRule, MetaWarning, parse_meta
-from server.config import MirrorSettings
+from capsule.rules.meta import MetaRule, MetaWarning, parse_meta
 from server.gemini.protocol import (
     MAX_URL_BYTES,
     Request,
@@ -33,6 +32,7 @@ from server.gemini.proxy_protocol import (
 from server.mirror import request as mirror_request
 from server.mirror.request import HostNames, Refusal
 from server.mirror.responses import Request as MirrorRequest
+from server.settings.config import MirrorSettings
 
 # Sized so the whole file runs in a few seconds; no deadline, so a slow machine cannot flake.
 FUZZ = settings(max_examples=300, deadline=None)

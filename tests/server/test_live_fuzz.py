@@ -17,10 +17,10 @@ import trio
 
 from server.accesslog import ERROR_LOGGER, AccessLog
 from server.assemble import catalogs_of
-from server.config import Config, HostConfig, LimitSettings, ListenAddress, MirrorSettings
 from server.gemini.protocol import MAX_META_BYTES
 from server.mirror.server import MirrorServer
 from server.mirror.site import build_mirror
+from server.settings.config import Config, HostConfig, LimitSettings, ListenAddress, MirrorSettings
 from tests.harness import StartServer, fetch, open_tls
 
 SEED = 1965

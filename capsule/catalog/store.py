@@ -1,0 +1,590 @@
+"""The catalog of a capsule's gemtext pages: an incremental SQLite index with full-text search."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from capsule.articles import Article, article_date
+from capsule.catalog import titles
+from capsule.catalog.connections import (
+    UNWRITABLE,
+    Connections,
+    FailedCheck,
+    error_code,
+    is_damaged,
+    raise_if_out_of_descriptors,
+)
+from capsule.catalog.scan import Listing, TreeScanner, parent_of, resources_exhausted
+from capsule.catalog.search_text import fts_query, plain_text
+from capsule.rules.front_lines import front_lines
+from gemtext import parse
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 5
+# page_text rows share their rowid with pages.id, so updates never scan the text index.
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS pages (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE,
+    mtime_ns INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    published TEXT,
+    title TEXT NOT NULL,
+    draft INTEGER NOT NULL DEFAULT 0,
+    release TEXT
+);
+CREATE INDEX IF NOT EXISTS pages_by_date ON pages(published) WHERE published IS NOT NULL;
+CREATE VIRTUAL TABLE IF NOT EXISTS page_text USING fts5(
+    title, body, tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE TABLE IF NOT EXISTS meta_files (
+    path TEXT PRIMARY KEY,
+    mtime_ns INTEGER NOT NULL,
+    size INTEGER NOT NULL
+);
+"""
+_BATCH = 2000
+_COMPANIONS = ("-wal", "-shm", "-journal")
+
+
+class CatalogError(Exception):
+    """The catalog's database cannot be created, opened or written where it is configured."""
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What one refresh of the catalog found."""
+
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    meta_files: int = 0
+    """`.meta` files added, changed or removed."""
+
+    @property
+    def any(self) -> bool:
+        """Whether anything was added, changed or removed."""
+        return bool(self.added or self.changed or self.removed or self.meta_files)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """What the catalog holds at one moment; a new object each time anything changes."""
+
+    articles: tuple[Article, ...] = ()
+    """Every article, newest first (ties by path)."""
+    pages: tuple[str, ...] = ()
+    """The URL path of every page (a tuple: an eighth of the memory of a set)."""
+    meta_files: frozenset[str] = frozenset()
+    """The URL path of every `.meta` file, which may protect pages."""
+    drafts: frozenset[str] = frozenset()
+    """The pages whose front lines say they are drafts."""
+    releases: Mapping[str, datetime] = field(default_factory=dict)
+    """The publication times the front lines of pages give, by page."""
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """One search result: the page, its title and a snippet around the match."""
+
+    path: str
+    title: str
+    snippet: str
+
+
+class Catalog:
+    """Keeps an SQLite index of every gemtext page under a root in step with the disk.
+
+    `refresh` re-reads only files whose size or modification time changed, so it can run
+    every few seconds. Readers get an immutable snapshot of the articles, newest first.
+    Several processes may share one database: one writer indexes the disk, and the others
+    (`writer=False`) only reload what it committed. A damaged database stops nothing: the
+    writer moves it aside and rebuilds it from the disk; followers, which must not touch the
+    writer's file, keep the articles they last read until the writer has done so.
+    """
+
+    def __init__(self, root: Path, database: Path, writer: bool = True) -> None:
+        """Open `database`, creating it if need be; CatalogError if its place is unusable."""
+        self.root = root.resolve(strict=True)
+        self.database = database
+        self.writer = writer
+        self._write_lock = threading.Lock()
+        self._connections = Connections(database)
+        self._scanner = TreeScanner(self.root)
+        # data_version is per connection, so a follower always asks the same one.
+        self._version_connection: sqlite3.Connection | None = None
+        self._data_version = -1
+        self._opened: tuple[int, int] | None = None
+        """Device and inode of the database file in use, to notice it being replaced."""
+        self._stale = False
+        """Memory may disagree with the database: reload it before the next refresh."""
+        self._suspect = False
+        """A reader met damage: the writer's next refresh checks the whole file."""
+        self._damage_reported = False
+        self._known: dict[str, tuple[int, int, int]] = {}
+        self._by_path: dict[str, Article] = {}
+        self._meta_files: dict[str, tuple[int, int]] = {}
+        self._front: dict[str, tuple[bool, datetime | None]] = {}
+        """Whether a page is a draft and when it is published, for pages with front lines."""
+        self._snapshot = Snapshot()
+        self._hidden_json: tuple[frozenset[str], str] | None = None
+        try:
+            self._start()
+        except (OSError, sqlite3.Error) as error:
+            self.close()
+            if isinstance(error, sqlite3.Error) and error_code(error) not in UNWRITABLE:
+                raise
+            raise CatalogError(
+                f"capsule needs to create and write {database} for search and the archive: "
+                f"{_reason(error)}"
+            ) from error
+
+    def _start(self) -> None:
+        """Open the database and load it; set it aside if damaged (the writer), or wait."""
+        self.database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            self._open()
+            self._load()
+        except sqlite3.DatabaseError as error:
+            if not is_damaged(error):
+                raise
+            if not self.writer:
+                self._report_damage(error)
+                self._stale = True
+                return
+            # Empty now; the first refresh indexes the whole disk.
+            self._set_aside(error)
+            self._open()
+
+    def _open(self) -> None:
+        """Open the file now at the database path, creating its tables, and note which it is."""
+        self._create_schema()
+        if not self.writer:
+            if self._version_connection is not None:
+                self._version_connection.close()
+            self._version_connection = sqlite3.connect(self.database, check_same_thread=False)
+        info = os.stat(self.database)
+        self._opened = (info.st_dev, info.st_ino)
+
+    def _create_schema(self) -> None:
+        """Create the tables, or rebuild them for another schema version, atomically."""
+        connection = self._connections.get()
+        if connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+            return
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            version = connection.execute("PRAGMA user_version").fetchone()[0]
+            if version != SCHEMA_VERSION:
+                connection.execute("DROP TABLE IF EXISTS pages")
+                connection.execute("DROP TABLE IF EXISTS page_text")
+                connection.execute("DROP TABLE IF EXISTS meta_files")
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        connection.execute(statement)
+                connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            connection.commit()
+        except BaseException:
+            connection.rollback()
+            raise
+
+    def _moved(self) -> bool:
+        """Whether the database path names another file than the one in use, or none."""
+        try:
+            info = os.stat(self.database)
+        except FileNotFoundError:
+            return True
+        return (info.st_dev, info.st_ino) != self._opened
+
+    def _reopen(self) -> None:
+        """Switch to the file now at the database path, through fresh connections."""
+        self._connections.renew()
+        self._open()
+        self._stale = True
+
+    def _load(self) -> None:
+        """Read what the database holds into memory (at start, when following a writer, and
+        after a failed refresh); the next scan then lists every directory."""
+        connection = self._connections.get()
+        if not self.writer:
+            self._data_version = self._current_data_version()
+        known: dict[str, tuple[int, int, int]] = {}
+        by_path: dict[str, Article] = {}
+        front: dict[str, tuple[bool, datetime | None]] = {}
+        for page_id, path, mtime_ns, size, published, page_title, draft, release in (
+            connection.execute(
+                "SELECT id, path, mtime_ns, size, published, title, draft, release FROM pages"
+            )
+        ):
+            known[path] = (page_id, mtime_ns, size)
+            if published is not None:
+                by_path[path] = Article(path, date.fromisoformat(published), page_title)
+            if draft or release is not None:
+                front[path] = (bool(draft), _time(release))
+        meta_files = {
+            path: (mtime_ns, size)
+            for path, mtime_ns, size in connection.execute(
+                "SELECT path, mtime_ns, size FROM meta_files"
+            )
+        }
+        self._known, self._by_path, self._meta_files = known, by_path, meta_files
+        self._front = front
+        self._scanner = TreeScanner(self.root)
+        self._stale = self._damage_reported = False
+        self._publish()
+
+    @property
+    def articles(self) -> tuple[Article, ...]:
+        """Every article, newest first (ties by path)."""
+        return self._snapshot.articles
+
+    @property
+    def snapshot(self) -> Snapshot:
+        """The articles, pages and `.meta` files as of the last change, all from one moment."""
+        return self._snapshot
+
+    def modified(self, path: str) -> datetime | None:
+        """When the page at `path` was last modified on disk, as the catalog last saw it."""
+        known = self._known.get(path)
+        return None if known is None else datetime.fromtimestamp(known[1] / 1e9, UTC)
+
+    def refresh(self, full: bool = True) -> Changes:
+        """Bring the index in step with the disk; safe to call from any thread.
+
+        A quick refresh (`full=False`) re-lists only directories whose mtime changed: it sees
+        new, deleted and renamed pages but not in-place edits, which a full refresh finds.
+        Running out of descriptors raises OSError (EMFILE, ENFILE); the next refresh retries.
+        """
+        with self._write_lock:
+            return self._write(full) if self.writer else self._follow()
+
+    def _write(self, full: bool) -> Changes:
+        """One refresh as the writer; a damaged database is set aside and rebuilt."""
+        try:
+            try:
+                self._prepare(full)
+                return self._index(full)
+            except sqlite3.Error as error:
+                if not is_damaged(error):
+                    raise_if_out_of_descriptors(error, self.database)
+                    raise
+                self._connections.discard()
+                return self._rebuild(error)
+        except BaseException:
+            # Closing the connection rolls back what was half-written; memory is reloaded
+            # from what was committed at the next refresh.
+            self._connections.discard()
+            self._stale = True
+            raise
+
+    def _prepare(self, full: bool) -> None:
+        """Make memory match the file at the database path, and have SQLite check that file
+        at each full refresh and after a reader met damage."""
+        if self._moved():
+            self._reopen()
+        if self._stale:
+            self._load()
+        if full or self._suspect:
+            self._verify(thorough=self._suspect)
+            self._suspect = False
+
+    def _index(self, full: bool) -> Changes:
+        """One refresh as the writer: store what changed on disk, drop what vanished."""
+        listing = self._scanner.scan(full)
+        connection = self._connections.get()
+        added = changed = pending = 0
+        for path, signature in listing.files.items():
+            previous = self._known.get(path)
+            if previous is not None and previous[1:] == signature:
+                continue
+            self._store(connection, path, signature, previous[0] if previous else None)
+            if previous is None:
+                added += 1
+            else:
+                changed += 1
+            pending += 1
+            if pending >= _BATCH:
+                connection.commit()
+                pending = 0
+        removed = self._removed(listing)
+        for path in removed:
+            page_id = self._known.pop(path)[0]
+            self._by_path.pop(path, None)
+            self._front.pop(path, None)
+            connection.execute("DELETE FROM pages WHERE id = ?", (page_id,))
+            connection.execute("DELETE FROM page_text WHERE rowid = ?", (page_id,))
+        meta_files = self._store_meta_files(connection, listing.meta_files)
+        connection.commit()
+        changes = Changes(added, changed, len(removed), meta_files)
+        if changes.any:
+            self._publish()
+        return changes
+
+    def _store_meta_files(
+        self, connection: sqlite3.Connection, found: dict[str, tuple[int, int]]
+    ) -> int:
+        """Record the `.meta` files a scan found; how many were added, changed or removed."""
+        removed = self._meta_files.keys() - found.keys()
+        for path in removed:
+            connection.execute("DELETE FROM meta_files WHERE path = ?", (path,))
+        changed = [(path, *signature) for path, signature in found.items()
+                   if self._meta_files.get(path) != signature]
+        connection.executemany(
+            "INSERT OR REPLACE INTO meta_files (path, mtime_ns, size) VALUES (?, ?, ?)", changed
+        )
+        self._meta_files = dict(found)
+        return len(removed) + len(changed)
+
+    def _rebuild(self, error: sqlite3.Error) -> Changes:
+        """Set the damaged database aside and index the whole disk into a fresh one; readers
+        keep the previous articles until that is done."""
+        self._set_aside(error)
+        self._open()
+        self._known, self._by_path, self._meta_files, self._front = {}, {}, {}, {}
+        self._scanner = TreeScanner(self.root)
+        self._stale = self._suspect = self._damage_reported = False
+        changes = self._index(full=True)
+        self._publish()
+        return changes
+
+    def _set_aside(self, error: sqlite3.Error) -> None:
+        """Move the database and its companion files to `<name>.corrupt-<UTC time>`."""
+        self._connections.renew()
+        aside = _aside_name(self.database)
+        # Companions first: a stale -wal beside a fresh database would be replayed into it.
+        for suffix in (*_COMPANIONS, ""):
+            with contextlib.suppress(FileNotFoundError):
+                os.replace(f"{self.database}{suffix}", f"{aside}{suffix}")
+        logger.warning(
+            "catalog %s is damaged (%s): moved it aside to %s; rebuilding it from %s",
+            self.database, error, aside, self.root,
+        )
+
+    def _verify(self, thorough: bool) -> None:
+        """Have SQLite check the file through a fresh connection, which reads the disk rather
+        than a cache; `thorough` also checks the full-text index, which takes longer."""
+        with contextlib.closing(sqlite3.connect(self.database, timeout=30)) as connection:
+            found = connection.execute("PRAGMA quick_check(1)").fetchone()[0]
+            if thorough and found == "ok":
+                connection.execute("INSERT INTO page_text (page_text) VALUES ('integrity-check')")
+        if found != "ok":
+            raise FailedCheck(" ".join(found.split()))
+
+    def _follow(self) -> Changes:
+        """Reload from the database if the writer committed, or replaced it, since the last look."""
+        before, meta_before = set(self._known), dict(self._meta_files)
+        try:
+            if self._moved():
+                self._reopen()
+            if not self._stale and self._current_data_version() == self._data_version:
+                return Changes()
+            self._load()
+        except sqlite3.Error as error:
+            if not is_damaged(error):
+                raise_if_out_of_descriptors(error, self.database)
+                raise
+            # The file is the writer's to set aside; until it has, try again at each refresh.
+            self._report_damage(error)
+            self._stale = True
+            return Changes()
+        after = set(self._known)
+        meta_changed = meta_before.items() ^ self._meta_files.items()
+        return Changes(
+            added=len(after - before),
+            removed=len(before - after),
+            meta_files=len({path for path, _ in meta_changed}),
+        )
+
+    def _current_data_version(self) -> int:
+        assert self._version_connection is not None, "only followers track data_version"
+        version: int = self._version_connection.execute("PRAGMA data_version").fetchone()[0]
+        return version
+
+    def _removed(self, listing: Listing) -> list[str]:
+        """Known pages a complete listing lacks; otherwise those that a listed directory no
+        longer holds, or whose directory is gone."""
+        if listing.complete:
+            return [path for path in self._known if path not in listing.files]
+        gone_from = listing.listed | listing.vanished
+        if not gone_from:
+            return []
+        return [
+            path
+            for path in self._known
+            if parent_of(path) in gone_from and path not in listing.files
+        ]
+
+    def search(
+        self, query: str, limit: int = 20, hidden: frozenset[str] = frozenset()
+    ) -> list[SearchHit]:
+        """Pages matching every word of `query`, best first, less the paths in `hidden` (which
+        leave their places to others); FTS syntax in the query is inert.
+
+        A damaged database finds nothing until it is rebuilt.
+        """
+        match = fts_query(query)
+        if not match:
+            return []
+        parameters: tuple[str | int, ...] = (match, limit)
+        leaving_out = ""
+        if hidden:
+            leaving_out = "AND pages.path NOT IN (SELECT value FROM json_each(?)) "
+            parameters = (match, self._as_json(hidden), limit)
+        try:
+            rows = (
+                self._connections.get()
+                .execute(
+                    "SELECT pages.path, pages.title, snippet(page_text, 1, '', '', '…', 16) "
+                    "FROM page_text JOIN pages ON pages.id = page_text.rowid "
+                    f"WHERE page_text MATCH ? {leaving_out}"
+                    "ORDER BY bm25(page_text, 8.0, 1.0) LIMIT ?",
+                    parameters,
+                )
+                .fetchall()
+            )
+        except sqlite3.DatabaseError as error:
+            if not is_damaged(error):
+                raise
+            self._report_damage(error)
+            return []
+        return [
+            SearchHit(path, page_title, " ".join(snip.split())) for path, page_title, snip in rows
+        ]
+
+    def _as_json(self, paths: frozenset[str]) -> str:
+        """`paths` as a JSON array, kept while the same set is asked for again."""
+        cached = self._hidden_json
+        if cached is None or cached[0] is not paths:
+            cached = (paths, json.dumps(sorted(paths)))
+            self._hidden_json = cached
+        return cached[1]
+
+    def title_of(self, path: str) -> str | None:
+        """The indexed title of a page, if it is in the catalog (and the catalog is sound)."""
+        try:
+            row = (
+                self._connections.get()
+                .execute("SELECT title FROM pages WHERE path = ?", (path,))
+                .fetchone()
+            )
+        except sqlite3.DatabaseError as error:
+            if not is_damaged(error):
+                raise
+            self._report_damage(error)
+            return None
+        return None if row is None else str(row[0])
+
+    def _report_damage(self, error: sqlite3.Error) -> None:
+        """Say once that the database is damaged, and have the writer check it soon."""
+        self._suspect = True
+        if not self._damage_reported:
+            self._damage_reported = True
+            logger.warning(
+                "catalog %s is damaged (%s); serving the articles last read until %s rebuilds it",
+                self.database, error, "the next refresh" if self.writer else "the writer",
+            )
+
+    def close(self) -> None:
+        """Close every connection the catalog opened; a later use opens new ones."""
+        self._connections.close_all()
+        if self._version_connection is not None:
+            self._version_connection.close()
+            self._version_connection = None
+        self._opened = None
+
+    def _publish(self) -> None:
+        # One assignment, so that readers in other threads see one moment.
+        front = self._front
+        self._snapshot = Snapshot(
+            _newest_first(self._by_path.values()),
+            tuple(self._known),
+            frozenset(self._meta_files),
+            frozenset(path for path, (draft, _) in front.items() if draft),
+            {path: release for path, (_, release) in front.items() if release is not None},
+        )
+
+    def _store(
+        self,
+        connection: sqlite3.Connection,
+        path: str,
+        signature: tuple[int, int],
+        page_id: int | None,
+    ) -> None:
+        try:
+            text = (self.root / path.lstrip("/")).read_bytes().decode("utf-8", errors="replace")
+        except OSError as error:
+            if resources_exhausted(error):
+                raise
+            return
+        front = front_lines(text)
+        for line, problem in front.problems:
+            logger.warning("%s:%d: %s", path, line, problem)
+        document = parse(front.body(text))
+        dated = article_date(path)
+        page_title = titles.page_title(document, path)
+        published = dated[0].isoformat() if dated else None
+        release = None if front.published is None else front.published.isoformat()
+        row = (published, page_title, int(front.draft), release)
+        if page_id is None:
+            cursor = connection.execute(
+                "INSERT INTO pages (path, mtime_ns, size, published, title, draft, release) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (path, *signature, *row),
+            )
+            assert cursor.lastrowid is not None
+            page_id = cursor.lastrowid
+        else:
+            connection.execute(
+                "UPDATE pages SET mtime_ns = ?, size = ?, published = ?, title = ?, draft = ?, "
+                "release = ? WHERE id = ?",
+                (*signature, *row, page_id),
+            )
+            connection.execute("DELETE FROM page_text WHERE rowid = ?", (page_id,))
+        connection.execute(
+            "INSERT INTO page_text (rowid, title, body) VALUES (?, ?, ?)",
+            (page_id, page_title, plain_text(document)),
+        )
+        self._known[path] = (page_id, *signature)
+        if dated is not None:
+            self._by_path[path] = Article(path, dated[0], page_title)
+        if front.draft or front.published is not None:
+            self._front[path] = (front.draft, front.published)
+        else:
+            self._front.pop(path, None)
+
+
+def _time(stored: str | None) -> datetime | None:
+    return None if stored is None else datetime.fromisoformat(stored)
+
+
+def _reason(error: OSError | sqlite3.Error) -> str:
+    if isinstance(error, FileExistsError):
+        return f"{error.filename} is not a directory"
+    if isinstance(error, OSError) and error.strerror:
+        return f"{error.strerror}: {error.filename}" if error.filename else error.strerror
+    return str(error)
+
+
+def _aside_name(database: Path) -> Path:
+    """`<name>.corrupt-<UTC time>` beside the database, numbered if that is taken."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    aside = database.with_name(f"{database.name}.corrupt-{stamp}")
+    number = 1
+    while aside.exists():
+        aside = database.with_name(f"{database.name}.corrupt-{stamp}.{number}")
+        number += 1
+    return aside
+
+
+def _newest_first(articles: Iterable[Article]) -> tuple[Article, ...]:
+    by_path = sorted(articles, key=lambda article: article.path)
+    return tuple(sorted(by_path, key=lambda article: article.published, reverse=True))

@@ -1,0 +1,261 @@
+"""Running the servers: one process or supervised workers; signals, reload and drain."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import signal
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import trio
+from OpenSSL import SSL
+
+from capsule.catalog.store import Catalog
+from certs import session_context
+from server.accesslog import ERROR_LOGGER, AccessLog, configure_logging
+from server.assemble import build_capsules, catalogs_of, identity_for
+from server.daemon import systemd
+from server.daemon.config_pipe import receive_configs
+from server.daemon.descriptors import fit_connection_caps, raise_open_file_limit
+from server.daemon.indexing import keep_fresh
+from server.daemon.memory import freeze_start_up, release_memory, thaw
+from server.daemon.sockets import (
+    activated_listeners,
+    bound_ports,
+    listener_url,
+    open_listeners,
+)
+from server.daemon.workers import supervise
+from server.gemini.server import GeminiServer
+from server.gemini.site import build_site
+from server.hostnames import unicode_host
+from server.mirror.server import MirrorServer
+from server.mirror.site import build_mirror
+from server.settings.config import (
+    DEFAULT_GEMINI_PORT,
+    Config,
+)
+
+logger = logging.getLogger(ERROR_LOGGER)
+
+Reload = Callable[[], Config]
+"""Reads the configuration again (the command line and the file), validated."""
+
+
+@dataclass
+class Service:
+    """The running servers and what they serve; `apply` swaps in a new config."""
+
+    config: Config
+    environ: Mapping[str, str]
+    gemini: GeminiServer
+    mirror: MirrorServer | None
+    ports: frozenset[int]
+    session_context: SSL.Context
+    catalogs: dict[Path, Catalog] = field(default_factory=dict)
+    index_writer: bool = True
+
+    def current_catalogs(self) -> list[Catalog]:
+        """Catalogs of the capsules being served now."""
+        return catalogs_of(self.gemini.site.capsules)
+
+    def apply(self, config: Config) -> None:
+        """Serve `config` from now on; listeners stay, new connections see the new site."""
+        if config.listen != self.config.listen or config.workers != self.config.workers:
+            logger.warning("listen addresses and workers change only on restart")
+        if (config.mirror is None) != (self.mirror is None):
+            logger.warning("turning the mirror on or off takes a restart")
+        capsules = build_capsules(config, self.catalogs, self.index_writer)
+        site = build_site(config, self.ports, self.session_context, capsules)
+        self.gemini.reconfigure(site, config.limits, config.proxy_protocol, config.trusted_proxies)
+        if self.mirror is not None and config.mirror is not None:
+            mirror, names = build_mirror(config, capsules)
+            self.mirror.reconfigure(mirror, names, config.limits, config.mirror)
+        self.config = config
+
+
+async def serve(
+    config: Config,
+    *,
+    reload: Reload | None = None,
+    config_fd: int | None = None,
+    on_ready: Callable[[list[str]], None] | None = None,
+    environ: Mapping[str, str] | None = None,
+    reuse_port: bool = False,
+    index_writer: bool = True,
+    tls_session: SSL.Context | None = None,
+) -> None:
+    """Serve until SIGTERM or SIGINT, then drain in-flight requests and return.
+
+    New configs come either from SIGHUP, which calls `reload`, or from a supervisor over the
+    pipe `config_fd`; a bad one is reported and the current one keeps serving. A worker that
+    follows another's catalog has `index_writer` False. Workers share the supervisor's
+    `tls_session` context, and so its session-ticket key.
+    """
+    tls_session = tls_session if tls_session is not None else session_context()
+    environ = environ if environ is not None else {}
+    listeners = activated_listeners(environ, "gemini") or await open_listeners(
+        config.listen, "listen", reuse_port
+    )
+    ports = bound_ports(listeners) | {DEFAULT_GEMINI_PORT}
+    catalogs: dict[Path, Catalog] = {}
+    capsules = build_capsules(config, catalogs, index_writer)
+    access_log = AccessLog()
+    gemini = GeminiServer(
+        build_site(config, ports, tls_session, capsules),
+        config.limits,
+        access_log,
+        config.proxy_protocol,
+        config.trusted_proxies,
+    )
+    shown = unicode_host(config.hosts[0].name)
+    urls = [listener_url("gemini", listener, shown) for listener in listeners]
+    mirror_server, mirror_listeners = None, []
+    if config.mirror is not None:
+        mirror, names = build_mirror(config, capsules)
+        mirror_server = MirrorServer(mirror, names, config.limits, config.mirror, access_log)
+        mirror_listeners = activated_listeners(environ, "mirror") or await open_listeners(
+            config.mirror.listen, "mirror.listen", reuse_port
+        )
+        urls += [listener_url("http", listener, "localhost") for listener in mirror_listeners]
+    service = Service(
+        config, environ, gemini, mirror_server, ports, tls_session, catalogs, index_writer
+    )
+    shutdown = trio.Event()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(_wait_for_stop_signal, shutdown)
+        reloads = trio.CancelScope()
+        if config_fd is not None:
+            await nursery.start(_apply_from_supervisor, service, config_fd, reloads)
+        elif reload is not None:
+            await nursery.start(_reload_on_sighup, service, reload, reloads)
+        nursery.start_soon(keep_fresh, service.current_catalogs, config.index, shutdown)
+        nursery.start_soon(release_memory, config.limits.memory_release_interval, shutdown)
+        nursery.start_soon(
+            access_log.flush_periodically, lambda: service.config.access_log_flush, shutdown
+        )
+        nursery.start_soon(gemini.serve, listeners, shutdown)
+        if mirror_server is not None:
+            nursery.start_soon(mirror_server.serve, mirror_listeners, shutdown)
+        for url in urls:
+            logger.info("serving %s", url)
+        freeze_start_up()
+        logger.info("ready")
+        serving = systemd.status(f"serving {', '.join(urls)}")
+        systemd.notify_or_warn(environ, systemd.ready() + "\n" + serving)
+        if on_ready is not None:
+            on_ready(urls)
+        await shutdown.wait()
+        reloads.cancel()
+        systemd.notify_or_warn(environ, systemd.stopping())
+        drain = service.config.limits.drain_timeout
+        logger.info("stopping: draining in-flight requests (up to %.0fs)", drain)
+        nursery.cancel_scope.deadline = trio.current_time() + drain + 1
+    access_log.flush()  # the lines of the requests that finished while draining
+    for catalog in service.catalogs.values():
+        catalog.close()
+
+
+async def _wait_for_stop_signal(
+    shutdown: trio.Event, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+) -> None:
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        task_status.started()
+        async for _ in signals:
+            shutdown.set()
+            return
+
+
+async def _reload_on_sighup(
+    service: Service,
+    reload: Reload,
+    scope: trio.CancelScope,
+    *,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    with scope, trio.open_signal_receiver(signal.SIGHUP) as signals:
+        task_status.started()
+        async for _ in signals:
+            systemd.notify_or_warn(service.environ, systemd.reloading())
+            try:
+                config = await trio.to_thread.run_sync(reload)
+            except Exception as error:
+                logger.error("reload refused, still serving the previous config: %s", error)
+            else:
+                await _apply(service, config)
+            systemd.notify_or_warn(service.environ, systemd.ready())
+
+
+async def _apply_from_supervisor(
+    service: Service,
+    config_fd: int,
+    scope: trio.CancelScope,
+    *,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    with scope:
+        async with trio.lowlevel.FdStream(config_fd) as pipe:
+            task_status.started()
+            async for config in receive_configs(pipe):
+                await _apply(service, config)
+
+
+async def _apply(service: Service, config: Config) -> None:
+    """Serve `config` from now on; whatever goes wrong, the previous one keeps serving."""
+    thaw()  # what the new config replaces must become collectable
+    try:
+        await trio.to_thread.run_sync(service.apply, config)
+    except Exception as error:
+        logger.error("reload refused, still serving the previous config: %s", error)
+    else:
+        configure_logging(config.log_level)
+        logger.info("reloaded the configuration and certificates")
+    freeze_start_up()
+
+
+def run_server(config: Config, reload: Reload, environ: Mapping[str, str]) -> int:
+    """Serve in this process, or supervise `config.workers` worker processes."""
+    open_files = raise_open_file_limit()  # workers inherit it
+    config = fit_connection_caps(config, open_files)
+    read_config = reload
+
+    def reload_fitted() -> Config:
+        return fit_connection_caps(read_config(), open_files)
+
+    reload = reload_fitted
+    for host in config.hosts:
+        # Made once here, before anything else: not by workers racing each other, and a state
+        # directory that cannot hold them stops the start with one line.
+        identity_for(host, config)
+    # One session-ticket key for the whole deployment: made once, before workers are forked,
+    # and kept across reloads, so every worker resumes every session.
+    tls_session = session_context()
+    if config.workers == 1:
+        trio.run(
+            functools.partial(
+                serve, config, reload=reload, environ=environ, tls_session=tls_session
+            )
+        )
+        return 0
+    # Only the supervisor talks to systemd (NotifyAccess=main).
+    quiet = {key: value for key, value in environ.items() if key != "NOTIFY_SOCKET"}
+
+    def work(config: Config, report_ready: Callable[[], None], slot: int, config_fd: int) -> None:
+        # Sockets passed by systemd were inherited: every worker serves them.
+        own = {**quiet, "LISTEN_PID": str(os.getpid())} if "LISTEN_FDS" in quiet else quiet
+        worker = functools.partial(
+            serve,
+            config,
+            config_fd=config_fd,
+            on_ready=lambda _urls: report_ready(),
+            environ=own,
+            reuse_port=True,
+            index_writer=slot == 0,  # the first worker keeps the index; the others follow it
+            tls_session=tls_session,
+        )
+        trio.run(worker)
+
+    return supervise(config, work, reload, environ)
