@@ -20,7 +20,7 @@ from server.config import LimitSettings
 from server.gemini import titan
 from server.gemini.protocol import ResponseHeader, slow_down
 from server.gemini.site import Site, UploadSite
-from server.gemini.tls_stream import TLSStream
+from server.tls_stream import TLSStream
 
 logger = logging.getLogger(ERROR_LOGGER)
 
