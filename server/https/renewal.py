@@ -1,0 +1,122 @@
+"""Keeps the ACME certificates: obtains the missing ones, renews each at two thirds of its life.
+
+One process per deployment runs it (the one that also keeps the catalog); the certificates it
+writes reach every worker through `HttpsCertificates`, which follows the files.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import trio
+from cryptography import x509
+
+from certs import read_certificate
+from certs.acme import AcmeAccount, AcmeError, obtain_certificate, renewal_time
+from certs.errors import CertificateError
+from certs.layout import acme_files
+from server.accesslog import ERROR_LOGGER
+from server.config import Config
+from server.https.certificates import acme_hosts
+
+logger = logging.getLogger(ERROR_LOGGER)
+
+Clock = Callable[[], datetime]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class CertificateKeeper:
+    """Obtains and renews the certificates of `acme_hosts(config)`, calling `renewed` after each."""
+
+    def __init__(
+        self, config: Config, renewed: Callable[[], None], clock: Clock = _utc_now
+    ) -> None:
+        self._config = config
+        self._renewed = renewed
+        self._clock = clock
+        self._wake = trio.Event()
+        self._retry_at: dict[str, datetime] = {}
+
+    def reconfigure(self, config: Config) -> None:
+        """Keep the hosts of `config` from now on (a new host gets its certificate at once)."""
+        self._config = config
+        self._retry_at.clear()
+        self._wake.set()
+
+    async def run(self, shutdown: trio.Event) -> None:
+        """Obtain and renew until `shutdown` is set."""
+        while not shutdown.is_set():
+            self._wake = trio.Event()
+            next_time = await self._renew_due()
+            delay = (next_time - self._clock()).total_seconds() if next_time else float("inf")
+            with trio.move_on_after(max(delay, 0)):
+                await _either(self._wake, shutdown)
+
+    async def _renew_due(self) -> datetime | None:
+        """Renew every certificate that is due; when the next one will be."""
+        config = self._config
+        account = AcmeAccount(
+            config.https.acme_directory,
+            config.https.acme_email or "",
+            config.state_dir,
+            config.https.acme_ca_bundle,
+            config.https.acme_timeout,
+        )
+        upcoming = []
+        for host in acme_hosts(config):
+            due = self._due(host.name)
+            if due <= self._clock():
+                due = await self._obtain(account, host.name)
+            upcoming.append(due)
+        return min(upcoming, default=None)
+
+    def _due(self, host: str) -> datetime:
+        """When `host` needs a certificate: a failed order's retry, else its renewal time."""
+        if host in self._retry_at:
+            return self._retry_at[host]
+        try:
+            return renewal_time(read_certificate(acme_files(self._config.state_dir, host).cert))
+        except CertificateError:
+            return self._clock()  # none yet (or unreadable): order one now
+
+    async def _obtain(self, account: AcmeAccount, host: str) -> datetime:
+        """Order a certificate for `host`; when to look at it next."""
+        started = trio.current_time()
+        try:
+            cert: x509.Certificate = await trio.to_thread.run_sync(
+                obtain_certificate, account, host, abandon_on_cancel=True
+            )
+        except (AcmeError, OSError) as error:
+            retry = self._config.https.acme_retry_interval
+            logger.error("ACME: no certificate for %s, next try in %.0fs: %s", host, retry, error)
+            self._retry_at[host] = self._clock() + timedelta(seconds=retry)
+            return self._retry_at[host]
+        self._retry_at.pop(host, None)
+        self._renewed()
+        renewal = renewal_time(cert)
+        logger.info(
+            "ACME: certificate for %s (serial %x) in %.1fs, valid until %s, renewed from %s",
+            host,
+            cert.serial_number,
+            trio.current_time() - started,
+            cert.not_valid_after_utc.isoformat(),
+            renewal.isoformat(),
+        )
+        return renewal
+
+
+async def _either(*events: trio.Event) -> None:
+    """Return as soon as one of `events` is set."""
+    async with trio.open_nursery() as nursery:
+        for event in events:
+            nursery.start_soon(_cancel_when_set, event, nursery.cancel_scope)
+
+
+async def _cancel_when_set(event: trio.Event, scope: trio.CancelScope) -> None:
+    await event.wait()
+    scope.cancel()
