@@ -281,7 +281,9 @@ class _Settings:
         value, _ = self.raw(key)
         if isinstance(value, str):
             value = [value]
-        if not isinstance(value, list | tuple) or not value:
+        # An empty list turns off only what is off by default (https.listen), never Gemini.
+        empty_allowed = SETTINGS[key].default == ()
+        if not isinstance(value, list | tuple) or not (value or empty_allowed):
             raise self.fail(key, value, "is not a list of ADDRESS:PORT")
         try:
             return tuple(
