@@ -83,8 +83,6 @@ class Service:
             self.mirror.reconfigure(mirror, names, config.limits, config.mirror, config.https)
         if self.https is not None:
             self.https.reconfigure(config)
-        if self.certificate_keeper is not None:
-            self.certificate_keeper.reconfigure(config)
         self.config = config
 
 
@@ -254,6 +252,8 @@ async def _apply(service: Service, config: Config) -> None:
     except Exception as error:
         logger.error("reload refused, still serving the previous config: %s", error)
     else:
+        if service.certificate_keeper is not None:
+            service.certificate_keeper.reconfigure(config)  # on the event loop: it wakes a task
         configure_logging(config.log_level)
         logger.info("reloaded the configuration and certificates")
     freeze_start_up()

@@ -7,6 +7,7 @@ state directory (`certs.layout.acme_files`), every file 0600.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -27,6 +28,8 @@ from certs.layout import acme_directory, acme_files
 _FILE_MODE = 0o600
 _PRIVATE_DIR_MODE = 0o700
 _USER_AGENT = "capsule"
+_ACCOUNT_KEY_LOCK = threading.Lock()
+"""Hosts are ordered in parallel threads; only one of them may make the account key."""
 
 
 class AcmeError(Exception):
@@ -123,7 +126,11 @@ def _http01(authorization: messages.AuthorizationResource) -> messages.Challenge
 
 def _account_key(state_dir: Path) -> ec.EllipticCurvePrivateKey:
     """The ACME account's key, made on first use (ECDSA P-256, 0600)."""
-    path = acme_directory(state_dir) / "account.key"
+    with _ACCOUNT_KEY_LOCK:
+        return _read_or_make_account_key(acme_directory(state_dir) / "account.key")
+
+
+def _read_or_make_account_key(path: Path) -> ec.EllipticCurvePrivateKey:
     if path.exists():
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
         if not isinstance(key, ec.EllipticCurvePrivateKey):

@@ -67,13 +67,14 @@ class CertificateKeeper:
             config.https.acme_ca_bundle,
             config.https.acme_timeout,
         )
-        upcoming = []
-        for host in acme_hosts(config):
-            due = self._due(host.name)
-            if due <= self._clock():
-                due = await self._obtain(account, host.name)
-            upcoming.append(due)
-        return min(upcoming, default=None)
+        upcoming: dict[str, datetime] = {}
+        async with trio.open_nursery() as nursery:
+            # Hosts are ordered side by side: each waits mostly on the CA's validation.
+            for host in acme_hosts(config):
+                upcoming[host.name] = self._due(host.name)
+                if upcoming[host.name] <= self._clock():
+                    nursery.start_soon(self._obtain, account, host.name, upcoming)
+        return min(upcoming.values(), default=None)
 
     def _due(self, host: str) -> datetime:
         """When `host` needs a certificate: a failed order's retry, else its renewal time."""
@@ -84,8 +85,10 @@ class CertificateKeeper:
         except CertificateError:
             return self._clock()  # none yet (or unreadable): order one now
 
-    async def _obtain(self, account: AcmeAccount, host: str) -> datetime:
-        """Order a certificate for `host`; when to look at it next."""
+    async def _obtain(
+        self, account: AcmeAccount, host: str, upcoming: dict[str, datetime]
+    ) -> None:
+        """Order a certificate for `host`; `upcoming[host]` becomes when to look at it next."""
         started = trio.current_time()
         try:
             cert: x509.Certificate = await trio.to_thread.run_sync(
@@ -94,8 +97,8 @@ class CertificateKeeper:
         except (AcmeError, OSError) as error:
             retry = self._config.https.acme_retry_interval
             logger.error("ACME: no certificate for %s, next try in %.0fs: %s", host, retry, error)
-            self._retry_at[host] = self._clock() + timedelta(seconds=retry)
-            return self._retry_at[host]
+            self._retry_at[host] = upcoming[host] = self._clock() + timedelta(seconds=retry)
+            return
         self._retry_at.pop(host, None)
         self._renewed()
         renewal = renewal_time(cert)
@@ -107,7 +110,7 @@ class CertificateKeeper:
             cert.not_valid_after_utc.isoformat(),
             renewal.isoformat(),
         )
-        return renewal
+        upcoming[host] = renewal
 
 
 async def _either(*events: trio.Event) -> None:
