@@ -103,7 +103,8 @@ def fetch_https(deployment: Deployment, name: str, path: str = "/") -> Fetched:
         response = http.client.HTTPResponse(tls)  # type: ignore[arg-type]
         response.begin()
         response.read()
-    return Fetched(response.status, dict(response.getheaders()), x509.load_der_x509_certificate(der))
+    certificate = x509.load_der_x509_certificate(der)
+    return Fetched(response.status, dict(response.getheaders()), certificate)
 
 
 def fetch_http(port: int, name: str, path: str) -> http.client.HTTPResponse:
