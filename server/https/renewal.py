@@ -49,13 +49,19 @@ class CertificateKeeper:
         self._wake.set()
 
     async def run(self, shutdown: trio.Event) -> None:
-        """Obtain and renew until `shutdown` is set."""
-        while not shutdown.is_set():
+        """Obtain and renew until `shutdown` is set, abandoning an order under way then."""
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._keep)
+            await shutdown.wait()
+            nursery.cancel_scope.cancel()
+
+    async def _keep(self) -> None:
+        while True:
             self._wake = trio.Event()
             next_time = await self._renew_due()
             delay = (next_time - self._clock()).total_seconds() if next_time else float("inf")
             with trio.move_on_after(max(delay, 0)):
-                await _either(self._wake, shutdown)
+                await self._wake.wait()
 
     async def _renew_due(self) -> datetime | None:
         """Renew every certificate that is due; when the next one will be."""
@@ -112,14 +118,3 @@ class CertificateKeeper:
         )
         upcoming[host] = renewal
 
-
-async def _either(*events: trio.Event) -> None:
-    """Return as soon as one of `events` is set."""
-    async with trio.open_nursery() as nursery:
-        for event in events:
-            nursery.start_soon(_cancel_when_set, event, nursery.cancel_scope)
-
-
-async def _cancel_when_set(event: trio.Event, scope: trio.CancelScope) -> None:
-    await event.wait()
-    scope.cancel()
