@@ -36,7 +36,7 @@ GEMLOAD = Path(__file__).resolve().parent.parent.parent / "shared" / "tools" / "
 BARE_SERVER = r"""
 import sys, trio
 from certs import HostContexts, ensure_identity, session_context
-from server.gemini.tls_stream import TLSStream
+from server.tls_stream import TLSStream
 from pathlib import Path
 hosts = HostContexts({"localhost": ensure_identity("localhost", Path(sys.argv[1]))}, "localhost")
 session = session_context()

@@ -108,7 +108,7 @@ if "probe" in patches:
             return xml.read().count("<heap nr=")
 
     def snapshot():
-        from server.gemini.tls_stream import TLSStream  # loaded by now, after OPENSSL_CONF
+        from server.tls_stream import TLSStream  # loaded by now, after OPENSSL_CONF
         info = libc.mallinfo2()
         objects = gc.get_objects()
         def count(kind):

@@ -1,4 +1,4 @@
-"""The TLS contexts of a Gemini server: client identities, SNI, session tickets, host scoping.
+"""The TLS contexts of the servers: client identities, SNI, session tickets, host scoping.
 
 Two kinds of pyOpenSSL context:
 
@@ -43,10 +43,14 @@ _SESSION_ID_CONTEXT = b"capsule"
 _TLS13_SUITES = b"TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384"
 
 
-def session_context() -> SSL.Context:
-    """The deployment's first context for every connection; make it before forking workers."""
+def session_context(*, client_certificates: bool = True) -> SSL.Context:
+    """The deployment's first context for every connection; make it before forking workers.
+
+    `client_certificates` asks every client for one (Gemini); HTTPS asks none, since a browser
+    asked for a certificate offers the reader a choice of identities.
+    """
     context = SSL.Context(SSL.TLS_SERVER_METHOD)
-    _common_settings(context, _SESSION_ID_CONTEXT)
+    _common_settings(context, _SESSION_ID_CONTEXT, client_certificates)
     # Tickets carry the whole session, so every worker can resume every session; a
     # per-process cache would only serve session-id resumption inside one worker.
     context.set_session_cache_mode(SSL.SESS_CACHE_OFF)
@@ -68,9 +72,16 @@ def _accept_any_certificate(
 class HostContexts:
     """The certificate of every host name of one configuration, and which one a client gets."""
 
-    def __init__(self, identities: Mapping[str, Identity], default_host: str) -> None:
+    def __init__(
+        self,
+        identities: Mapping[str, Identity],
+        default_host: str,
+        *,
+        client_certificates: bool = True,
+    ) -> None:
         if default_host not in identities:
             raise ValueError(f"default host {default_host!r} has no identity")
+        self._client_certificates = client_certificates
         self._by_name: dict[bytes, SSL.Context] = {}
         # A host's own name beats the same name appearing in another host's certificate.
         for host, identity in identities.items():
@@ -79,14 +90,17 @@ class HostContexts:
             for name in identity.names:
                 self._add(name, identity)
         default = identities[default_host]
-        self._no_name = _name_context(default, _scope(b""))
+        self._no_name = self._name_context(default, b"")
         # Names we do not serve share one context: their requests are refused anyway.
-        self._other_name = _name_context(default, _scope(b"?"))
+        self._other_name = self._name_context(default, b"?")
 
     def _add(self, name: str, identity: Identity) -> None:
         key = _normalise(name.encode("ascii"))  # configured names are stored as punycode
         if key not in self._by_name:
-            self._by_name[key] = _name_context(identity, _scope(key))
+            self._by_name[key] = self._name_context(identity, key)
+
+    def _name_context(self, identity: Identity, name: bytes) -> SSL.Context:
+        return _name_context(identity, _scope(name), self._client_certificates)
 
     def select(self, name: bytes | None) -> SSL.Context:
         """The context for the SNI `name`: its host's certificate, scoped to that name."""
@@ -126,22 +140,27 @@ def _on_server_name(connection: SSL.Connection) -> None:
             connection.set_context(chosen)
 
 
-def _common_settings(context: SSL.Context, session_id_context: bytes) -> None:
+def _common_settings(
+    context: SSL.Context, session_id_context: bytes, client_certificates: bool
+) -> None:
     context.set_min_proto_version(SSL.TLS1_2_VERSION)
     context.set_options(SSL.OP_NO_RENEGOTIATION | SSL.OP_CIPHER_SERVER_PREFERENCE)
     # AES-128-GCM first, as TLS 1.3 mandates every client support it: its SHA-256 transcript
     # and key schedule cost less per handshake than AES-256-GCM's SHA-384.
     context.set_tls13_ciphersuites(_TLS13_SUITES)
-    # Ask for a client certificate, accept any, and let clients send none.
-    context.set_verify(SSL.VERIFY_PEER, _accept_any_certificate)
+    if client_certificates:
+        # Ask for a client certificate, accept any, and let clients send none.
+        context.set_verify(SSL.VERIFY_PEER, _accept_any_certificate)
     # Required for resumption with VERIFY_PEER: without it OpenSSL fails a resuming handshake
     # ("session id context uninitialized") instead of making a full one.
     context.set_session_id(session_id_context)
 
 
-def _name_context(identity: Identity, session_id_context: bytes) -> SSL.Context:
+def _name_context(
+    identity: Identity, session_id_context: bytes, client_certificates: bool
+) -> SSL.Context:
     context = SSL.Context(SSL.TLS_SERVER_METHOD)
-    _common_settings(context, session_id_context)
+    _common_settings(context, session_id_context, client_certificates)
     try:
         context.use_certificate_chain_file(str(identity.cert_path))
         context.use_privatekey_file(str(identity.key_path))

@@ -30,5 +30,15 @@ def operator_files(cert_dir: Path, host: str) -> CertificateFiles:
     return _pair(cert_dir / host)
 
 
+def acme_files(state_dir: Path, host: str) -> CertificateFiles:
+    """Where capsule keeps the certificate ACME issued for `host`: `STATE/acme/HOST/`."""
+    return _pair(acme_directory(state_dir) / host)
+
+
+def acme_directory(state_dir: Path) -> Path:
+    """Everything ACME: the account key, the certificates, the pending challenges."""
+    return state_dir / "acme"
+
+
 def _pair(directory: Path) -> CertificateFiles:
     return CertificateFiles(directory / CERT_NAME, directory / KEY_NAME)

@@ -21,7 +21,7 @@ from cryptography.x509.oid import NameOID
 from OpenSSL import SSL
 
 from certs import HostContexts
-from server.gemini.tls_stream import TLSStream
+from server.tls_stream import TLSStream
 
 TLS12, TLS13 = ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3
 VERSION_NAMES = {TLS12: "TLSv1.2", TLS13: "TLSv1.3"}

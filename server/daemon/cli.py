@@ -87,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve Gemini only",
     )
     _add_settings(mirror, _rendering_options())
+    _add_settings(serve.add_argument_group("https"), _flags_of("https"))
     publication = serve.add_argument_group("articles, feeds and search")
     _add_settings(publication, _flags_of("index") + _flags_of("publication"))
     _add_settings(serve.add_argument_group("limits"), _flags_of("limits"))

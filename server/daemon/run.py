@@ -15,6 +15,7 @@ from OpenSSL import SSL
 
 from capsule.catalog.store import Catalog
 from certs import session_context
+from certs.acme import ChallengeTokens
 from server.accesslog import ERROR_LOGGER, AccessLog, configure_logging
 from server.assemble import build_capsules, catalogs_of, identity_for
 from server.daemon import systemd
@@ -32,7 +33,9 @@ from server.daemon.workers import supervise
 from server.gemini.server import GeminiServer
 from server.gemini.site import build_site
 from server.hostnames import unicode_host
-from server.mirror.server import MirrorServer
+from server.https.certificates import HttpsCertificates
+from server.https.renewal import CertificateKeeper
+from server.mirror.server import HttpsEndpoint, MirrorServer
 from server.mirror.site import build_mirror
 from server.settings.config import (
     DEFAULT_GEMINI_PORT,
@@ -57,6 +60,8 @@ class Service:
     session_context: SSL.Context
     catalogs: dict[Path, Catalog] = field(default_factory=dict)
     index_writer: bool = True
+    https: HttpsCertificates | None = None
+    certificate_keeper: CertificateKeeper | None = None
 
     def current_catalogs(self) -> list[Catalog]:
         """Catalogs of the capsules being served now."""
@@ -68,12 +73,16 @@ class Service:
             logger.warning("listen addresses and workers change only on restart")
         if (config.mirror is None) != (self.mirror is None):
             logger.warning("turning the mirror on or off takes a restart")
+        if config.https.listen != self.config.https.listen:
+            logger.warning("HTTPS listen addresses change only on restart")
         capsules = build_capsules(config, self.catalogs, self.index_writer)
         site = build_site(config, self.ports, self.session_context, capsules)
         self.gemini.reconfigure(site, config.limits, config.proxy_protocol, config.trusted_proxies)
         if self.mirror is not None and config.mirror is not None:
             mirror, names = build_mirror(config, capsules)
-            self.mirror.reconfigure(mirror, names, config.limits, config.mirror)
+            self.mirror.reconfigure(mirror, names, config.limits, config.mirror, config.https)
+        if self.https is not None:
+            self.https.reconfigure(config)
         self.config = config
 
 
@@ -87,13 +96,15 @@ async def serve(
     reuse_port: bool = False,
     index_writer: bool = True,
     tls_session: SSL.Context | None = None,
+    https_session: SSL.Context | None = None,
 ) -> None:
     """Serve until SIGTERM or SIGINT, then drain in-flight requests and return.
 
     New configs come either from SIGHUP, which calls `reload`, or from a supervisor over the
     pipe `config_fd`; a bad one is reported and the current one keeps serving. A worker that
-    follows another's catalog has `index_writer` False. Workers share the supervisor's
-    `tls_session` context, and so its session-ticket key.
+    follows another's catalog has `index_writer` False; the one that keeps it also keeps the
+    ACME certificates. Workers share the supervisor's `tls_session` and `https_session`
+    contexts, and so their session-ticket keys.
     """
     tls_session = tls_session if tls_session is not None else session_context()
     environ = environ if environ is not None else {}
@@ -113,16 +124,40 @@ async def serve(
     )
     shown = unicode_host(config.hosts[0].name)
     urls = [listener_url("gemini", listener, shown) for listener in listeners]
-    mirror_server, mirror_listeners = None, []
+    mirror_server, mirror_listeners, https_listeners = None, [], []
+    https, keeper = None, None
     if config.mirror is not None:
         mirror, names = build_mirror(config, capsules)
-        mirror_server = MirrorServer(mirror, names, config.limits, config.mirror, access_log)
+        endpoint = None
+        if config.https.listen:
+            https_listeners = activated_listeners(environ, "https") or await open_listeners(
+                config.https.listen, "https.listen", reuse_port
+            )
+            https = HttpsCertificates(config)
+            session = https_session or session_context(client_certificates=False)
+            port = int(https_listeners[0].socket.getsockname()[1])
+            endpoint = HttpsEndpoint(https, session, port, ChallengeTokens(config.state_dir))
+            if index_writer:
+                keeper = CertificateKeeper(config, https.refresh)
+        mirror_server = MirrorServer(
+            mirror, names, config.limits, config.mirror, access_log, endpoint, config.https
+        )
         mirror_listeners = activated_listeners(environ, "mirror") or await open_listeners(
             config.mirror.listen, "mirror.listen", reuse_port
         )
         urls += [listener_url("http", listener, "localhost") for listener in mirror_listeners]
+        urls += [listener_url("https", listener, "localhost") for listener in https_listeners]
     service = Service(
-        config, environ, gemini, mirror_server, ports, tls_session, catalogs, index_writer
+        config,
+        environ,
+        gemini,
+        mirror_server,
+        ports,
+        tls_session,
+        catalogs,
+        index_writer,
+        https,
+        keeper,
     )
     shutdown = trio.Event()
     async with trio.open_nursery() as nursery:
@@ -140,6 +175,12 @@ async def serve(
         nursery.start_soon(gemini.serve, listeners, shutdown)
         if mirror_server is not None:
             nursery.start_soon(mirror_server.serve, mirror_listeners, shutdown)
+            if https_listeners:
+                nursery.start_soon(
+                    functools.partial(mirror_server.serve, https_listeners, shutdown, tls=True)
+                )
+        if keeper is not None:
+            nursery.start_soon(keeper.run, shutdown)
         for url in urls:
             logger.info("serving %s", url)
         freeze_start_up()
@@ -211,6 +252,8 @@ async def _apply(service: Service, config: Config) -> None:
     except Exception as error:
         logger.error("reload refused, still serving the previous config: %s", error)
     else:
+        if service.certificate_keeper is not None:
+            service.certificate_keeper.reconfigure(config)  # on the event loop: it wakes a task
         configure_logging(config.log_level)
         logger.info("reloaded the configuration and certificates")
     freeze_start_up()
@@ -233,10 +276,16 @@ def run_server(config: Config, reload: Reload, environ: Mapping[str, str]) -> in
     # One session-ticket key for the whole deployment: made once, before workers are forked,
     # and kept across reloads, so every worker resumes every session.
     tls_session = session_context()
+    https_session = session_context(client_certificates=False)
     if config.workers == 1:
         trio.run(
             functools.partial(
-                serve, config, reload=reload, environ=environ, tls_session=tls_session
+                serve,
+                config,
+                reload=reload,
+                environ=environ,
+                tls_session=tls_session,
+                https_session=https_session,
             )
         )
         return 0
@@ -255,6 +304,7 @@ def run_server(config: Config, reload: Reload, environ: Mapping[str, str]) -> in
             reuse_port=True,
             index_writer=slot == 0,  # the first worker keeps the index; the others follow it
             tls_session=tls_session,
+            https_session=https_session,
         )
         trio.run(worker)
 

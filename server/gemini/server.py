@@ -22,12 +22,12 @@ from server.gemini import protocol, titan
 from server.gemini.prefixed_stream import PrefixedStream
 from server.gemini.proxy_protocol import ProxyError, ProxyHeader, ProxyHeaderReader
 from server.gemini.site import Site
-from server.gemini.tls_stream import TLSStream
 from server.gemini.upload import serve_upload
 from server.listening import accept_until, client_address
 from server.opening import open_file
 from server.send_deadline import SendDeadlineStream, SendTimeout
 from server.settings.config import LimitSettings
+from server.tls_stream import TLSStream
 
 logger = logging.getLogger(ERROR_LOGGER)
 

@@ -19,8 +19,8 @@ from server.admission import RateLimiter
 from server.gemini import titan
 from server.gemini.protocol import ResponseHeader, slow_down
 from server.gemini.site import Site, UploadSite
-from server.gemini.tls_stream import TLSStream
 from server.settings.config import LimitSettings
+from server.tls_stream import TLSStream
 
 logger = logging.getLogger(ERROR_LOGGER)
 

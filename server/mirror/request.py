@@ -90,9 +90,14 @@ def smuggling_refusal(head: bytes) -> Refusal | None:
 
 
 def parse_request(
-    method: bytes, target: bytes, headers: Iterable[tuple[bytes, bytes]], hosts: HostNames
+    method: bytes,
+    target: bytes,
+    headers: Iterable[tuple[bytes, bytes]],
+    hosts: HostNames,
+    scheme: str = "http",
 ) -> Request | Refusal:
-    """Validate a request head as h11 delivers it (header names lower-case)."""
+    """Validate a request head as h11 delivers it (header names lower-case), received over
+    `scheme` (http or https)."""
     fields: dict[bytes, bytes] = {}
     for name, value in headers:
         fields.setdefault(name, value)
@@ -130,7 +135,7 @@ def parse_request(
         host=host,
         path=remove_dot_segments(path),
         query=query if question else None,
-        origin=f"http://{host_header}",
+        origin=f"{scheme}://{host_header}",
         if_none_match=_text(fields.get(b"if-none-match")),
         if_modified_since=_text(fields.get(b"if-modified-since")),
     )

@@ -38,6 +38,7 @@ from server.mirror.sitemap import SITEMAP_MIME
 
 REASONS = {
     HTTPStatus.BAD_REQUEST: "Bad request",
+    HTTPStatus.NOT_FOUND: "Not found",
     HTTPStatus.METHOD_NOT_ALLOWED: "Method not allowed",
     HTTPStatus.REQUEST_ENTITY_TOO_LARGE: "Request body too large",
     HTTPStatus.MISDIRECTED_REQUEST: "This server does not serve that host",

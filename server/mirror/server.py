@@ -1,4 +1,4 @@
-"""The mirror's HTTP/1.1 listener on trio and h11: accept, read requests, stream answers."""
+"""The mirror's HTTP/1.1 listeners on trio and h11, plain and TLS: accept, read, stream answers."""
 
 from __future__ import annotations
 
@@ -13,12 +13,15 @@ from http import HTTPStatus
 
 import h11
 import trio
+from OpenSSL import SSL
 
 from capsule.resources import File, NotFound, Unavailable
+from certs.acme import ChallengeTokens, challenge_token
 from server.accesslog import ERROR_LOGGER, AccessLog, AccessRecord
 from server.admission import admission_for, apply_limits
+from server.https.certificates import HttpsCertificates
 from server.listening import accept_until, client_address
-from server.mirror import responses
+from server.mirror import responses, secure
 from server.mirror.links import capsule_target
 from server.mirror.request import (
     HostNames,
@@ -30,7 +33,8 @@ from server.mirror.request import (
 from server.mirror.responses import Mirror, Response
 from server.opening import OpenedFile, open_file
 from server.send_deadline import SendDeadlineStream, SendTimeout
-from server.settings.config import LimitSettings, MirrorSettings
+from server.settings.config import HttpsSettings, LimitSettings, MirrorSettings
+from server.tls_stream import TLSStream
 
 logger = logging.getLogger(ERROR_LOGGER)
 
@@ -55,6 +59,18 @@ class _SourceFailed(Exception):
     """The file being streamed failed or ended early, after its header was sent."""
 
 
+@dataclass(frozen=True, slots=True)
+class HttpsEndpoint:
+    """The mirror's HTTPS side: certificates by host name, the deployment's TLS session context
+    (one ticket key for every worker), the port plain HTTP redirects to, and the ACME challenges
+    plain HTTP still answers."""
+
+    certificates: HttpsCertificates
+    session: SSL.Context
+    port: int
+    challenges: ChallengeTokens
+
+
 @dataclass(slots=True)
 class _Exchange:
     """One request on a connection, for the access log."""
@@ -76,28 +92,48 @@ class MirrorServer:
         limits: LimitSettings,
         settings: MirrorSettings,
         access_log: AccessLog,
+        https: HttpsEndpoint | None = None,
+        https_settings: HttpsSettings | None = None,
     ) -> None:
         self.mirror = mirror
         self.hosts = hosts
         self.limits = limits
         self.settings = settings
         self.access_log = access_log
+        self.https = https
+        """Set when the mirror also serves HTTPS: plain HTTP then redirects there."""
+        self.https_settings = https_settings or HttpsSettings()
         self.gate, self.rate = admission_for(limits)
         self._waiting: set[trio.CancelScope] = set()
         self._stopping = False
 
     def reconfigure(
-        self, mirror: Mirror, hosts: HostNames, limits: LimitSettings, settings: MirrorSettings
+        self,
+        mirror: Mirror,
+        hosts: HostNames,
+        limits: LimitSettings,
+        settings: MirrorSettings,
+        https_settings: HttpsSettings,
     ) -> None:
         """Serve new requests from `mirror` under `limits`; open connections keep going."""
         self.mirror, self.hosts, self.limits, self.settings = mirror, hosts, limits, settings
+        self.https_settings = https_settings
         apply_limits(self.gate, self.rate, limits)
 
-    async def serve(self, listeners: Sequence[trio.SocketListener], shutdown: trio.Event) -> None:
-        """Accept until `shutdown` is set, then close idle connections and drain the others."""
+    async def serve(
+        self,
+        listeners: Sequence[trio.SocketListener],
+        shutdown: trio.Event,
+        *,
+        tls: bool = False,
+    ) -> None:
+        """Accept until `shutdown` is set, then close idle connections and drain the others.
+
+        With `tls`, the listeners are the HTTPS ones (the server must have an HttpsEndpoint).
+        """
         await accept_until(
             listeners,
-            self.handle_connection,
+            self.handle_tls_connection if tls else self.handle_connection,
             shutdown,
             lambda: self.limits.drain_timeout,
             self._close_idle_connections,
@@ -109,25 +145,37 @@ class MirrorServer:
             scope.cancel()
 
     async def handle_connection(self, stream: trio.SocketStream) -> None:
-        """Serve requests on one connection until either side closes it or it idles out.
+        """Serve requests on one plain HTTP connection until either side closes it or it idles
+        out.
 
         The connection is a boundary: whatever fails inside it is answered or closed, logged
         once, and ends here.
         """
+        await self._handle(stream, tls=False)
+
+    async def handle_tls_connection(self, stream: trio.SocketStream) -> None:
+        """Serve requests on one HTTPS connection, as `handle_connection` does."""
+        await self._handle(stream, tls=True)
+
+    async def _handle(self, stream: trio.SocketStream, tls: bool) -> None:
         client = client_address(stream)
         if not self.gate.admit(client):
             await trio.aclose_forcefully(stream)
             return
         try:
-            await self._serve_connection(stream, client)
+            await self._serve_connection(stream, client, tls)
         except Exception:
             logger.exception("%s: connection failed", client)
         finally:
             self.gate.release(client)
             await trio.aclose_forcefully(stream)
 
-    async def _serve_connection(self, stream: trio.SocketStream, client: str) -> None:
-        transport = SendDeadlineStream(stream, self.limits.send_timeout)
+    async def _serve_connection(self, stream: trio.SocketStream, client: str, tls: bool) -> None:
+        transport: trio.abc.Stream = SendDeadlineStream(stream, self.limits.send_timeout)
+        if tls:
+            assert self.https is not None, "HTTPS listeners need an HttpsEndpoint"
+            contexts = self.https.certificates.contexts()
+            transport = TLSStream(transport, self.https.session, contexts)
         connection = h11.Connection(
             h11.SERVER, max_incomplete_event_size=self.settings.max_header_bytes
         )
@@ -137,7 +185,7 @@ class MirrorServer:
             while not self._stopping:
                 served += 1
                 last = served >= self.settings.max_requests_per_connection
-                if not await self._exchange(transport, connection, client, timeout, last):
+                if not await self._exchange(stream, transport, connection, client, timeout, last):
                     break
                 connection.start_next_cycle()
                 timeout = self.settings.keepalive_timeout
@@ -145,10 +193,15 @@ class MirrorServer:
             pass
         except h11.LocalProtocolError as error:
             logger.warning("%s: response aborted: %s", client, error)
+        if isinstance(transport, TLSStream):
+            # close_notify, so the client knows the last response ended where it ended.
+            with trio.move_on_after(self.limits.send_timeout):
+                await transport.aclose()
 
     async def _exchange(
         self,
-        transport: SendDeadlineStream,
+        stream: trio.SocketStream,
+        transport: trio.abc.Stream,
         connection: h11.Connection,
         client: str,
         timeout: float,
@@ -161,7 +214,10 @@ class MirrorServer:
         try:
             received = await self._read(transport, connection, exchange, timeout)
             if isinstance(received, h11.Request):
-                response, source = await self._answer(received, client, exchange)
+                secure_connection = isinstance(transport, TLSStream)
+                response, source = await self._answer(
+                    received, client, exchange, secure_connection
+                )
             else:
                 response = received
             with trio.move_on_after(self.limits.exchange_timeout) as scope:
@@ -170,7 +226,7 @@ class MirrorServer:
         except SendTimeout as error:
             logger.info("%s: %s%s dropped: %s", client, exchange.host, exchange.path, error)
             with contextlib.suppress(OSError):
-                transport.transport_stream.setsockopt(
+                stream.setsockopt(
                     socket.SOL_SOCKET, socket.SO_LINGER, _RESET_ON_CLOSE
                 )
             return False
@@ -196,7 +252,7 @@ class MirrorServer:
                         exchange.status,
                         exchange.bytes_sent,
                         trio.current_time() - started,
-                        "http",
+                        "https" if isinstance(transport, TLSStream) else "http",
                     )
                 )
 
@@ -259,10 +315,11 @@ class MirrorServer:
         return event if refusal is None else refusal
 
     async def _answer(
-        self, head: h11.Request, client: str, exchange: _Exchange
+        self, head: h11.Request, client: str, exchange: _Exchange, tls: bool
     ) -> tuple[Response, OpenedFile | None]:
         """The response to a request, with its file already open if it streams one."""
-        request = parse_request(head.method, head.target, head.headers, self.hosts)
+        scheme = "https" if tls else "http"
+        request = parse_request(head.method, head.target, head.headers, self.hosts, scheme)
         exchange.path = head.target.decode("ascii", errors="replace")
         if isinstance(request, Refusal):
             return _REFUSALS[request](self.mirror), None
@@ -270,6 +327,13 @@ class MirrorServer:
         wait = self.rate.retry_after(client, trio.current_time())
         if wait is not None:
             return responses.too_many_requests(self.mirror, wait), None
+        if self.https is not None and not tls:
+            # Plain HTTP only answers ACME's challenges; everything else moves to HTTPS.
+            token = challenge_token(request.path)
+            if token is None:
+                return secure.to_https(request.origin or "", exchange.path, self.https.port), None
+            found = await trio.to_thread.run_sync(self.https.challenges.lookup, token)
+            return secure.challenge_answer(self.mirror, found), None
         # Resolving and rendering read the disk and take CPU: off the event loop.
         response = await trio.to_thread.run_sync(self.mirror.respond, request)
         if not isinstance(response.body, File):
@@ -296,6 +360,8 @@ class MirrorServer:
             ("Server", SERVER_NAME.decode()),
             *response.headers,
         ]
+        if isinstance(transport, TLSStream):
+            headers += secure.hsts(self.https_settings.hsts_max_age)
         if close or self._stopping or connection.their_state is not h11.DONE:
             headers.append(("Connection", "close"))
         exchange.status = response.status

@@ -222,6 +222,58 @@ class MirrorSettings:
     )
 
 
+LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
+
+
+@dataclass(frozen=True, slots=True)
+class HttpsSettings:
+    """The mirror over HTTPS of its own: where, with which certificates, and HSTS."""
+
+    listen: tuple[ListenAddress, ...] = setting(
+        (),
+        flag="--https",
+        metavar="ADDR:PORT",
+        help="an address to serve the mirror on over HTTPS, repeatable; the HTTP listeners then "
+        "redirect to it",
+    )
+    hsts_max_age: int = setting(
+        0,
+        flag="--hsts-max-age",
+        metavar="SECONDS",
+        help="send Strict-Transport-Security with this max-age over HTTPS; 0 sends none",
+    )
+    acme_email: str | None = setting(
+        None,
+        flag="--acme-email",
+        metavar="EMAIL",
+        help="obtain and renew the HTTPS certificates of hosts without operator certificates "
+        "over ACME, with this contact address",
+    )
+    acme_directory: str = setting(
+        LETS_ENCRYPT,
+        flag="--acme-directory",
+        metavar="URL",
+        help="the ACME server's directory URL",
+    )
+    acme_ca_bundle: Path | None = setting(  # noqa: RUF009 (setting() returns a dataclasses.field)
+        None,
+        flag="--acme-ca-bundle",
+        metavar="FILE",
+        shown_default="the system's",
+        help="CA certificates to trust for the ACME server's own HTTPS, e.g. a test server's",
+    )
+    acme_timeout: float = setting(
+        90.0,
+        bound=POSITIVE,
+        help="seconds for the ACME server to validate a host and issue its certificate",
+    )
+    acme_retry_interval: float = setting(
+        600.0,
+        bound=POSITIVE,
+        help="seconds before a failed ACME order is tried again",
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class IndexSettings:
     """The catalog of articles and search: whether to keep one, and how often to refresh it."""
@@ -304,6 +356,7 @@ class Config:
     limits: LimitSettings = field(default_factory=LimitSettings)
     mirror: MirrorSettings | None = None
     """The HTTP mirror; None serves Gemini only."""
+    https: HttpsSettings = field(default_factory=HttpsSettings)
     index: IndexSettings = field(default_factory=IndexSettings)
     publication: PublicationSettings = field(default_factory=PublicationSettings)
     robots: RobotsSettings = field(default_factory=RobotsSettings)

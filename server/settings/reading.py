@@ -1,8 +1,8 @@
 """Settings from a TOML file and the command line, validated into one frozen Config.
 
 Each setting is declared once, on a field of Config or of the sections `[limits]`, `[mirror]`,
-`[index]`, `[publication]` and `[robots]`: its key, real type, default and bound drive the
-reading, the conversion and the messages here, and the flags of the command line. Hosts,
+`[https]`, `[index]`, `[publication]` and `[robots]`: its key, real type, default and bound drive
+the reading, the conversion and the messages here, and the flags of the command line. Hosts,
 redirects, protected paths, `[[titan]]` tables (`server.settings.titan`) and `mirror.enabled`
 (there is no mirror at all when it is false) keep dedicated code.
 """
@@ -35,6 +35,7 @@ from server.settings.config import (
     Config,
     ConfigError,
     HostConfig,
+    HttpsSettings,
     IndexSettings,
     LimitSettings,
     ListenAddress,
@@ -47,6 +48,7 @@ from server.settings.titan import titan_tables
 SECTIONS: dict[str, type] = {
     "limits": LimitSettings,
     "mirror": MirrorSettings,
+    "https": HttpsSettings,
     "index": IndexSettings,
     "publication": PublicationSettings,
     "robots": RobotsSettings,
@@ -183,6 +185,7 @@ def build_config(values: Values, defaults: Mapping[str, Any]) -> Config:
         hosts=hosts,
         limits=settings.section("limits"),
         mirror=settings.mirror(),
+        https=settings.https(),
         index=settings.section("index"),
         publication=settings.section("publication"),
         robots=settings.section("robots"),
@@ -278,7 +281,9 @@ class _Settings:
         value, _ = self.raw(key)
         if isinstance(value, str):
             value = [value]
-        if not isinstance(value, list | tuple) or not value:
+        # An empty list turns off only what is off by default (https.listen), never Gemini.
+        empty_allowed = SETTINGS[key].default == ()
+        if not isinstance(value, list | tuple) or not (value or empty_allowed):
             raise self.fail(key, value, "is not a list of ADDRESS:PORT")
         try:
             return tuple(
@@ -337,6 +342,19 @@ class _Settings:
                 raise self.fail("mirror.base_url", mirror.base_url, "is not an http(s) URL")
             mirror = dataclasses.replace(mirror, base_url=self.ascii_url(mirror.base_url))
         return mirror
+
+    def https(self) -> HttpsSettings:
+        https: HttpsSettings = self.section("https")
+        if https.listen and "mirror.enabled" in self.values and not self.flag("mirror.enabled"):
+            raise self.fail("https.listen", [str(a) for a in https.listen], "needs the mirror")
+        if https.acme_email is not None:
+            if not https.listen:
+                raise self.fail("https.acme_email", https.acme_email, "needs https.listen")
+            if "@" not in https.acme_email:
+                raise self.fail("https.acme_email", https.acme_email, "is not an email address")
+        if not https.acme_directory.startswith("https://"):
+            raise self.fail("https.acme_directory", https.acme_directory, "is not an https URL")
+        return https
 
     def ascii_url(self, url: str) -> str:
         """The base URL with an international host name in its `xn--` form, as links need it."""

@@ -261,3 +261,15 @@ def test_rebuilding_with_a_broken_certificate_or_key_names_the_files(
         HostContexts(identities, "b.example")
     assert str(identity.cert_path) in str(caught.value)
     assert str(identity.key_path) in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("client_certificates", "mode"), [(True, SSL.VERIFY_PEER), (False, SSL.VERIFY_NONE)]
+)
+def test_https_contexts_ask_no_client_certificate_and_gemini_ones_do(
+    identities: dict[str, Identity], client_certificates: bool, mode: int
+) -> None:
+    session = session_context(client_certificates=client_certificates)
+    hosts = HostContexts(identities, "a.example", client_certificates=client_certificates)
+    assert session.get_verify_mode() == mode
+    assert hosts.select(b"a.example").get_verify_mode() == mode

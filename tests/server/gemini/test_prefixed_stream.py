@@ -12,7 +12,7 @@ import trio.testing
 from certs import HostContexts, ensure_identity, session_context
 from server.gemini.prefixed_stream import PrefixedStream
 from server.gemini.proxy_protocol import ProxyHeader, ProxyHeaderReader
-from server.gemini.tls_stream import TLSStream
+from server.tls_stream import TLSStream
 from tests.harness import client_context
 
 Pair = tuple[trio.abc.HalfCloseableStream, trio.abc.HalfCloseableStream]

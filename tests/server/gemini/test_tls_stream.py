@@ -34,7 +34,7 @@ from certs import (
     read_certificate,
     session_context,
 )
-from server.gemini.tls_stream import TLSStream
+from server.tls_stream import TLSStream
 from tests.tls_harness import (
     DEADLINE,
     TLS12,
@@ -430,7 +430,7 @@ import trio
 import trio.testing
 
 from certs import HostContexts, ensure_identity, session_context
-from server.gemini.tls_stream import TLSStream
+from server.tls_stream import TLSStream
 from tests.tls_harness import client_context
 
 

@@ -4,7 +4,9 @@ Which table lists which settings:
 - "Serving your own capsule": every top-level setting that has a flag, and `--config`.
 - "The HTTP mirror": every `[mirror]` setting that is not a number, and `--no-http`.
 - "Limits": every `[limits]` setting, and the number settings of `[mirror]` (its HTTP-only
-  limits). A setting without a flag is named by its key and marked "(file only)".
+  limits).
+- "HTTPS of its own": every `[https]` setting.
+A setting without a flag is named by its key and marked "(file only)".
 A row names a flag with its metavar (none for a switch), or a key; its default cell, backticks
 aside, is the declaration's shown default, "none" when it has none. The catalog's and feeds'
 flags have no table: the TOML example, checked below, lists them with every other key.
@@ -63,6 +65,7 @@ def table(heading: str) -> list[Row]:
 OPTIONS = table("## Serving your own capsule")
 MIRROR = table("## The HTTP mirror")
 LIMITS = table("## Limits")
+HTTPS = table("### HTTPS of its own (--https, ACME)")
 
 
 def by_name(setting: Setting) -> str:
@@ -99,7 +102,12 @@ def test_limits_table_lists_every_limit_and_the_mirror_limits() -> None:
     assert {row.name for row in LIMITS} == declared
 
 
-@pytest.mark.parametrize("row", OPTIONS + MIRROR + LIMITS, ids=lambda row: row.name)
+def test_https_table_lists_every_https_setting() -> None:
+    declared = {by_name(s) for s in SETTINGS.values() if s.section == "https"}
+    assert {row.name for row in HTTPS} == declared
+
+
+@pytest.mark.parametrize("row", OPTIONS + MIRROR + LIMITS + HTTPS, ids=lambda row: row.name)
 def test_a_row_says_what_its_declaration_says(row: Row) -> None:
     if row.name in ("--config", "--no-http"):
         return  # not settings: the file itself, and the mirror's absence
@@ -112,7 +120,9 @@ def test_a_row_says_what_its_declaration_says(row: Row) -> None:
 
 
 @pytest.mark.parametrize(
-    "row", [row for row in OPTIONS + MIRROR + LIMITS if not row.file_only], ids=lambda r: r.name
+    "row",
+    [row for row in OPTIONS + MIRROR + LIMITS + HTTPS if not row.file_only],
+    ids=lambda r: r.name,
 )
 def test_a_flag_in_a_table_is_an_option_of_serve_with_that_metavar(row: Row) -> None:
     options = serve_options()

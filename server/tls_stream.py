@@ -1,4 +1,4 @@
-"""Server-side TLS for trio over pyOpenSSL memory BIOs: the one TLS path of the Gemini server.
+"""Server-side TLS for trio over pyOpenSSL memory BIOs: the one TLS path of Gemini and HTTPS.
 
 `TLSStream` is a `trio.abc.Stream` over an `OpenSSL.SSL.Connection(context, None)`: OpenSSL reads
 ciphertext from one memory BIO (fed with `bio_write`) and writes ciphertext to another (drained
