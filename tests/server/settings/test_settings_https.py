@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.server.settings.test_settings import config_from
 
 from server.settings.config import LETS_ENCRYPT, ConfigError, ListenAddress
+from tests.server.settings.test_settings import config_from
 
 
 def test_https_is_off_and_acme_points_at_lets_encrypt_by_default(tmp_path: Path) -> None:
