@@ -21,6 +21,7 @@ from capsule.catalog import Catalog, Snapshot
 from capsule.front_lines import NEVER, NO_FRONT_LINES, FrontLines
 from capsule.meta import META_NAME, NO_META, Meta, MetaIndex, MetaRules
 from capsule.redirects import RedirectRule, find_redirect
+from capsule.resources import Gone, Redirect, Resource
 from capsule.tree import served_names
 
 Clock = Callable[[], datetime]
@@ -37,7 +38,12 @@ class AccessPolicy:
     `protect` and `draft` rules of the `.meta` files along each path (every rule covering a path
     must admit a certificate, so no rule can open what another protects); the staff, who alone
     see drafts and pages before their publication time; and the operator's redirects, which
-    withdraw what they cover from every list. `clock` says what time it is."""
+    withdraw what they cover from every list. `clock` says what time it is.
+
+    Where symlinks make the file read another than the path asked for, the rules of both paths
+    apply, and every one must let a reader through: what a direct request for the file would
+    refuse, no link serves or lists (`barrier` and `unlisted` here, `Visibility` for lists).
+    """
 
     def __init__(
         self,
@@ -85,8 +91,7 @@ class AccessPolicy:
             return front
         if meta.published is not None:
             return meta.published
-        dated = article_date(path)
-        return None if dated is None else release_of(dated[0])
+        return _dated(path)
 
     def unpublished(
         self, path: str, meta: Meta, moment: datetime, front: datetime | None = None
@@ -95,19 +100,51 @@ class AccessPolicy:
         when = self.published_at(path, meta, front)
         return when is not None and when > moment
 
+    def barrier(
+        self, path: str, meta: Meta, identity: ClientIdentity | None
+    ) -> Resource | None:
+        """What the rules of `path` (its `.meta` settings `meta`) answer a request with
+        `identity` before any file is read, if anything: a refusal (protected, or a draft by
+        `.meta`), else the operator's redirect, else gone or a `.meta` redirect.
+
+        A request is judged so on the path asked for, and again on the path of the file or
+        directory actually read when a symlink makes it another (see `Capsule.resolve`).
+        """
+        protection = self.protection(path, meta)
+        if protection is not None:
+            refused = refusal(protection, identity, self.clock())
+            if refused is not None:
+                return refused
+        if self.redirects and (redirect := find_redirect(self.redirects, path)) is not None:
+            return redirect
+        if meta.gone:
+            return Gone()
+        if meta.redirect is not None:
+            return Redirect(meta.redirect, meta.permanent)
+        return None
+
     def unlisted(
-        self, path: str, moment: datetime, front: FrontLines = NO_FRONT_LINES
+        self,
+        path: str,
+        moment: datetime,
+        front: FrontLines = NO_FRONT_LINES,
+        also: Iterable[str] = (),
     ) -> bool:
         """Whether lists leave `path` out at `moment`, by the `.meta` files and configuration as
         they are now and the page's `front` lines: protected, a draft, withdrawn or not
-        published yet."""
-        meta = self.lookup(path)
-        return (
-            front.draft
-            or self.protection(path, meta) is not None
-            or self.withdrawn(path, meta)
-            or self.unpublished(path, meta, moment, front.published)
-        )
+        published yet. `also` are the paths of what is actually read there when symlinks make
+        them others: their rules must let the page through too."""
+        if front.draft:
+            return True
+        for place in (path, *also):
+            meta = self.lookup(place)
+            if (
+                self.protection(place, meta) is not None
+                or self.withdrawn(place, meta)
+                or self.unpublished(place, meta, moment, front.published)
+            ):
+                return True
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,23 +233,30 @@ class Visibility:
         self, snapshot: Snapshot, places: tuple[_Place, ...], state: _State | None
     ) -> _Judged:
         redirects = self.policy.redirects
-        if not places and not redirects:
+        links = snapshot.links
+        if not places and not redirects and not links:
             return _Judged()
         if state is not None and state.places == places:
             before = state.snapshot.pages
-            if snapshot.pages is before:
+            if snapshot.pages is before and snapshot.links is state.snapshot.links:
                 return state.judged
             current = set(snapshot.pages)
-            added = _judge(current.difference(before), places, redirects)
+            # Symlinks are judged again each time: few, and their targets may have changed.
+            again = current.difference(before).union(links)
+            added = _judge(again, places, redirects, links)
             kept = state.judged
             return _Judged(
-                frozenset(kept.hidden & current) | added.hidden,
+                frozenset(kept.hidden & (current - again)) | added.hidden,
                 {
-                    **{path: when for path, when in kept.published.items() if path in current},
+                    **{
+                        path: when
+                        for path, when in kept.published.items()
+                        if path in current and path not in again
+                    },
                     **added.published,
                 },
             )
-        return _judge(snapshot.pages, places, redirects)
+        return _judge(snapshot.pages, places, redirects, links)
 
     def _places(self, snapshot: Snapshot) -> tuple[_Place, ...]:
         configured = self.policy.configured
@@ -229,17 +273,21 @@ class Visibility:
 
 
 def _judge(
-    pages: Iterable[str], places: tuple[_Place, ...], redirects: tuple[RedirectRule, ...]
+    pages: Iterable[str],
+    places: tuple[_Place, ...],
+    redirects: tuple[RedirectRule, ...],
+    links: Mapping[str, str],
 ) -> _Judged:
     """What `places` and `redirects` say of `pages`; each folder is judged once for the rules
-    that cover whole directories."""
+    that cover whole directories. A page that is a symlink (in `links`) is judged on the path
+    it leads to as well, as a request for it is: hidden if either is, published at the later
+    of their times."""
     folders: dict[tuple[int, str], bool] = {}
-    hidden = []
-    published = {}
-    for page in pages:
+
+    def verdict(page: str) -> tuple[bool, datetime | None]:
+        """Whether the rules hide `page`, and the publication time `.meta` rules give it."""
         if redirects and find_redirect(redirects, page) is not None:
-            hidden.append(page)
-            continue
+            return True, None
         when = None
         for index, place in enumerate(places):
             if not page.startswith(place.directory):
@@ -253,19 +301,34 @@ def _judge(
                     covered = hiding.folder_protection(folder) is not None
                     folders[(index, folder)] = covered
                 if covered or hiding.matching(relative) is not None:
-                    break
+                    return True, None
             rules = place.rules
             if rules is not None:
                 if rules.withdraws(relative):
-                    break
+                    return True, None
                 when = rules.publication(relative) or when
-        else:
-            if when is not None:
-                published[page] = when
-            continue
-        # Some rule broke off the loop: it hides the page.
-        hidden.append(page)
+        return False, when
+
+    hidden = []
+    published = {}
+    for page in pages:
+        hides, when = verdict(page)
+        real = links.get(page)
+        if real is not None and not hides:
+            hides, there = verdict(real)
+            times = [when or _dated(page), there or _dated(real)]
+            when = max((time for time in times if time is not None), default=None)
+        if hides:
+            hidden.append(page)
+        elif when is not None:
+            published[page] = when
     return _Judged(frozenset(hidden), published)
+
+
+def _dated(path: str) -> datetime | None:
+    """The start of the article date of `path` in UTC, if it is an article."""
+    dated = article_date(path)
+    return None if dated is None else release_of(dated[0])
 
 
 def _pending(snapshot: Snapshot, judged: _Judged, now: datetime) -> list[tuple[datetime, str]]:
