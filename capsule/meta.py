@@ -395,8 +395,8 @@ class MetaIndex:
         self.root = root.resolve(strict=True)
         self._root = str(self.root)
         self._cache: dict[str, tuple[tuple[int, int, int, int], MetaRules | None]] = {}
-        self._unknown: set[str] = set()
-        """The `.meta` files now not known, each logged once until it is read again."""
+        self._unknown: dict[str, bool] = {}
+        """The `.meta` files now not known, and whether that was logged: once until read."""
 
     def lookup(self, path: str) -> Meta:
         """The effective metadata of `path` (decoded, starting with '/'); the nearest rule wins."""
@@ -438,7 +438,7 @@ class MetaIndex:
         # cost of a failing stat(). Not following links: a dangling `.meta` is one not known.
         if not os.access(name, os.F_OK, follow_symlinks=False):
             self._cache.pop(name, None)
-            self._unknown.discard(name)
+            self._unknown.pop(name, None)
             return None
         try:
             info = os.stat(name)
@@ -456,9 +456,9 @@ class MetaIndex:
                 self._cache[name] = (identity, None)
                 return None
             return self._not_known(name, "a link leading out of the root")
-        if info.st_size == 0 and cached is not None and _moments_ago(info):
-            # Saved in place: truncated, the new text not written yet.
-            return self._not_known(name, "emptied moments ago, as a save in place does")
+        if info.st_size == 0 and _moments_ago(info):
+            # Saved in place: truncated, the new text not written yet. Quiet: editors do it.
+            return self._not_known(name, "emptied moments ago", logged=False)
         try:
             text = _read_unchanged(name, identity)
         except (OSError, ValueError) as error:
@@ -466,24 +466,23 @@ class MetaIndex:
         rules, warnings = parse_meta(text, self._source(name))
         for warning in warnings:
             logger.warning("%s; %s", warning, warning.outcome)
-        if name in self._unknown:
-            self._unknown.discard(name)
+        if self._unknown.pop(name, False):
             logger.warning("%s: read again; its rules apply", self._source(name))
         self._cache[name] = (identity, rules)
         return rules
 
-    def _not_known(self, name: str, reason: str) -> MetaRules:
+    def _not_known(self, name: str, reason: str, *, logged: bool = True) -> MetaRules:
         """The rules a `.meta` file that cannot be read stands for: its last rules, else
         its directory closed to everybody; logged once until it is read again."""
         cached = self._cache.get(name)
         last = cached[1] if cached is not None else None
-        if name not in self._unknown:
-            self._unknown.add(name)
+        if logged and not self._unknown.get(name, False):
             outcome = (
                 "keeping its last rules" if last is not None
                 else "its directory is closed to everybody until it can be read"
             )
             logger.warning("%s: cannot read (%s); %s", self._source(name), reason, outcome)
+        self._unknown[name] = logged or self._unknown.get(name, False)
         return last if last is not None else closed_rules(self._source(name))
 
     def _source(self, name: str) -> str:

@@ -33,6 +33,17 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True, slots=True)
+class PathRules:
+    """What the rules say of one path alone (its front lines aside)."""
+
+    protection: Protection | None
+    """Who may see it, drafts by `.meta` included; None: anybody."""
+    withdrawn: bool
+    published: datetime | None
+    """When it is published by `.meta` or its article date, if anything dates it."""
+
+
 class AccessPolicy:
     """What readers may see under one root: the operator's protect rules for that root and the
     `protect` and `draft` rules of the `.meta` files along each path (every rule covering a path
@@ -99,6 +110,13 @@ class AccessPolicy:
         """Whether `path` is not published yet at `moment` (see `published_at`)."""
         when = self.published_at(path, meta, front)
         return when is not None and when > moment
+
+    def rules_of(self, path: str) -> PathRules:
+        """What the rules say of `path` (decoded, starting with "/") alone."""
+        meta = self.lookup(path)
+        return PathRules(
+            self.protection(path, meta), self.withdrawn(path, meta), self.published_at(path, meta)
+        )
 
     def barrier(
         self, path: str, meta: Meta, identity: ClientIdentity | None
