@@ -3,6 +3,7 @@ lines that cannot be read, and what security.txt lacks."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,7 +20,15 @@ from capsule.root import Capsule
 from capsule.rules.front_lines import front_lines
 from capsule.rules.meta import check_meta_files
 from capsule.security_txt import SECURITY_TXT_PATH, security_txt_findings
-from capsule.tree import INDEX_NAME, BrokenLink, LeavesRoot, Served, Unlisted, walk_served
+from capsule.tree import (
+    INDEX_NAME,
+    BrokenLink,
+    LeavesRoot,
+    Served,
+    Unlisted,
+    real_url,
+    walk_served,
+)
 from gemtext import Link, Preformatted, Text, numbered, parse
 
 Severity = Literal["error", "warning"]
@@ -130,6 +139,10 @@ class _Checker:
                     self.files.add(url)
                     if is_gemtext(name):
                         self.pages.append((url, path))
+                    if found.is_link:
+                        self._check_link_rules(url, path, is_directory=False)
+                case Served(url=url, path=path, is_directory=True, is_link=True):
+                    self._check_link_rules(url, path, is_directory=True)
                 case LeavesRoot(url=url, target=target):
                     self._add("error", url, None, f"symlink points outside the root, to {target}")
                 case BrokenLink(url=url, error=error):
@@ -137,6 +150,27 @@ class _Checker:
                 case Unlisted(url=url, error=error):
                     message = f"cannot list directory: {error.strerror}"
                     self._add("error", url.rstrip("/"), None, message)
+
+    def _check_link_rules(self, url: str, path: str, is_directory: bool) -> None:
+        """Report a symlink whose path and target fall under different rules: it is served
+        only where both let a reader through, which is seldom what its author meant."""
+        real = real_url(str(self.root), os.path.realpath(path), is_directory)
+        here, there = self.site.access.rules_of(url), self.site.access.rules_of(real)
+        differing = [
+            name
+            for name, differs in (
+                ("protection or drafts", here.protection != there.protection),
+                ("withdrawal", here.withdrawn != there.withdrawn),
+                ("publication time", here.published != there.published),
+            )
+            if differs
+        ]
+        if differing:
+            self._add(
+                "warning", url.rstrip("/"), None,
+                f"symlink to {real} under other rules ({', '.join(differing)}); it is served "
+                "and listed only where the rules of both paths let a reader through",
+            )
 
     def _check_page(self, url: str, file_path: str) -> None:
         try:

@@ -13,13 +13,19 @@ from capsule.mime import GEMTEXT, is_gemtext, mime_type
 from capsule.publication.generated import Publication, without_markers
 from capsule.publication.listing import directory_listing
 from capsule.publication.robots import ROBOTS_PATH
-from capsule.resources import File, Gone, NotFound, Page, Redirect, Resource, Robots, Unavailable
+from capsule.resources import File, NotFound, Page, Redirect, Resource, Robots, Unavailable
 from capsule.rules.access import ClientIdentity, Protection, narrowest, refusal
 from capsule.rules.front_lines import NO_FRONT_LINES, FrontLines, front_lines
 from capsule.rules.meta import NO_META, Meta, MetaIndex
 from capsule.rules.policy import AccessPolicy
-from capsule.rules.redirects import find_redirect
-from capsule.tree import INDEX_NAME, found_inside, served_names, stays_inside
+from capsule.tree import (
+    INDEX_NAME,
+    found_inside,
+    real_url,
+    relinked,
+    served_names,
+    stays_inside,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -70,19 +76,18 @@ class Capsule:
         self.meta = access.meta
 
     def protection(self, path: str) -> Protection | None:
-        """What protects `path` (decoded, starting with '/'), a draft included; None if anybody
-        may see it."""
-        meta = self.access.lookup(path)
-        protection = self.access.protection(path, meta)
-        if self._front_of(path, meta).draft:
-            return narrowest(protection, self.access.staff)
-        return protection
+        """What protects `path` (decoded, starting with '/'), a draft included, and what is
+        read there when symlinks lead elsewhere; None if anybody may see it."""
+        front, also = self._served(path)
+        found = [self.access.protection(place) for place in (path, *also)]
+        return narrowest(*found, self.access.staff if front.draft else None)
 
     def withheld(self, path: str) -> bool:
         """Whether lists and the static export leave `path` out now: protected, a draft,
-        withdrawn, or not published yet (front lines included)."""
-        meta = self.access.lookup(path)
-        return self.access.unlisted(path, self.access.clock(), self._front_of(path, meta))
+        withdrawn, or not published yet (front lines included), by its own rules or by those of
+        what symlinks lead it to."""
+        front, also = self._served(path)
+        return self.access.unlisted(path, self.access.clock(), front, also)
 
     def resolve(
         self, path: str, query: str | None = None, identity: ClientIdentity | None = None
@@ -91,23 +96,15 @@ class Capsule:
         with the client certificate `identity`, if any; see the class for the order."""
         segments = served_names(path)
         meta = NO_META if segments is None else self.meta.lookup(path)
-        protection = self.access.protection(path, meta)
-        if protection is not None:
-            refused = refusal(protection, identity, self.access.clock())
-            if refused is not None:
-                return refused
-        if (redirect := find_redirect(self.access.redirects, path)) is not None:
-            return redirect
-        if meta.gone:
-            return Gone()
-        if meta.redirect is not None:
-            return Redirect(meta.redirect, meta.permanent)
+        barrier = self.access.barrier(path, meta, identity)
+        if barrier is not None:
+            return barrier
         resource = (
             NotFound()
             if segments is None
             else self._from_disk(path, query, segments, meta, identity)
         )
-        if isinstance(resource, Redirect) and protection is None:
+        if isinstance(resource, Redirect) and self.access.protection(path, meta) is None:
             # A directory asked for without its slash: the redirect would tell anyone that a
             # protected directory exists, so it is answered as the directory would be.
             below = self.access.protection(path + "/")
@@ -140,22 +137,35 @@ class Capsule:
         if found is None:
             return NotFound()
         real, info = Path(found[0]), found[1]
-        if stat.S_ISDIR(info.st_mode):
+        is_directory = stat.S_ISDIR(info.st_mode)
+        # Symlinks may lead elsewhere: the rules there must let the request through too.
+        elsewhere = relinked(self._root, segments, found[0], is_directory)
+        also: tuple[tuple[str, Meta], ...] = ()
+        if elsewhere is not None:
+            also = ((elsewhere, self.meta.lookup(elsewhere)),)
+            if (barrier := self.access.barrier(*also[0], identity)) is not None:
+                return barrier
+        if is_directory:
             if not path.endswith("/"):
                 # Rebuilt from its segments and encoded again: "?" or "#" in a name stay in the
                 # path, and "//name" cannot become a scheme-relative URL to another host.
                 # The query goes along, encoded again as it came decoded.
                 again = "" if query is None else "?" + quote(query, safe=_QUERY_SAFE)
                 return Redirect("/" + quote("/".join(segments)) + "/" + again, permanent=True)
-            return self._directory_index(real, path, meta, identity)
+            return self._directory_index(real, path, meta, identity, also)
         if not stat.S_ISREG(info.st_mode):
             return NotFound()
         if path.endswith("/"):
             return NotFound()
-        return self._file(real, info, path, meta, identity)
+        return self._file(real, info, path, meta, identity, also)
 
     def _directory_index(
-        self, directory: Path, path: str, meta: Meta, identity: ClientIdentity | None
+        self,
+        directory: Path,
+        path: str,
+        meta: Meta,
+        identity: ClientIdentity | None,
+        also: tuple[tuple[str, Meta], ...],
     ) -> Resource:
         index = stays_inside(self.root, directory / INDEX_NAME)
         info = _regular_file(index)
@@ -164,9 +174,15 @@ class Capsule:
                 listing = directory_listing(directory, path, self.root, self.withheld)
                 return Page(listing, meta.lang or self.lang)
             return NotFound()
+        elsewhere = relinked(str(directory), [INDEX_NAME], str(index), is_directory=False)
+        if elsewhere is not None:
+            index_there = real_url(self._root, str(index), is_directory=False)
+            also = (*also, (index_there, self.meta.lookup(index_there)))
+            if (barrier := self.access.barrier(*also[-1], identity)) is not None:
+                return barrier
         # The index page is a file too: rules naming index.gmi apply, then the directory's.
         file_meta = self.meta.lookup(path + INDEX_NAME)
-        return self._file(index, info, path, _fall_back(file_meta, meta), identity)
+        return self._file(index, info, path, _fall_back(file_meta, meta), identity, also)
 
     def _file(
         self,
@@ -175,9 +191,11 @@ class Capsule:
         path: str,
         meta: Meta,
         identity: ClientIdentity | None,
+        also: tuple[tuple[str, Meta], ...],
     ) -> Resource:
         mime, gemtext = _mime(real.name, meta)
         too_large = self.max_page_bytes is not None and info.st_size > self.max_page_bytes
+        places = ((path, meta), *also)
         if gemtext and not too_large:
             try:
                 text = real.read_bytes().decode("utf-8", errors="replace")
@@ -187,12 +205,12 @@ class Capsule:
                 logger.error("cannot read %s: %s", real, error.strerror or error)
                 return Unavailable()
             front = front_lines(text)
-            held = self._held(path, meta, front, identity)
+            held = self._held(places, front, identity)
             if held is not None:
                 return held
             return Page(front.body(text), meta.lang or self.lang, info.st_mtime)
         front = _head_front(real) if gemtext else NO_FRONT_LINES
-        held = self._held(path, meta, front, identity)
+        held = self._held(places, front, identity)
         if held is not None:
             return held
         lang = meta.lang or self.lang
@@ -201,35 +219,50 @@ class Capsule:
         return File(real, mime, info.st_size, info.st_mtime)
 
     def _held(
-        self, path: str, meta: Meta, front: FrontLines, identity: ClientIdentity | None
+        self,
+        places: tuple[tuple[str, Meta], ...],
+        front: FrontLines,
+        identity: ClientIdentity | None,
     ) -> Resource | None:
         """What a reader gets instead of a draft (by its front lines) or of a file not
-        published yet, if anything: drafts are protected for the staff, and the staff alone see
-        what is not published yet."""
+        published yet at any of its `places` (the path asked for and those symlinks lead to,
+        with their metadata), if anything: drafts are protected for the staff, and the staff
+        alone see what is not published yet."""
         if front.draft:
             refused = refusal(self.access.staff, identity, self.access.clock())
             if refused is not None:
                 return refused
-        when = self.access.published_at(path, meta, front.published)
+        times = [self.access.published_at(place, meta, front.published) for place, meta in places]
+        when = max((time for time in times if time is not None), default=None)
         if when is not None:
             moment = self.access.clock()
             if when > moment and not self.access.is_staff(identity, moment):
                 return NotFound()
         return None
 
-    def _front_of(self, path: str, meta: Meta) -> FrontLines:
-        """The front lines of the page served at `path`, if it is one; read from disk."""
+    def _served(self, path: str) -> tuple[FrontLines, tuple[str, ...]]:
+        """The front lines of the page served at `path`, if it is one, and the URL paths of
+        what is read there when symlinks make them others; read from disk."""
         segments = served_names(path)
         found = None if segments is None else found_inside(self._root, segments)
-        if found is None:
-            return NO_FRONT_LINES
-        real: Path | None = Path(found[0])
-        if stat.S_ISDIR(found[1].st_mode):
-            real = stays_inside(self.root, Path(found[0]) / INDEX_NAME)
+        if segments is None or found is None:
+            return NO_FRONT_LINES, ()
+        is_directory = stat.S_ISDIR(found[1].st_mode)
+        elsewhere = relinked(self._root, segments, found[0], is_directory)
+        also = () if elsewhere is None else (elsewhere,)
+        real = Path(found[0])
+        meta = self.meta.lookup(path)
+        if is_directory:
+            index = stays_inside(self.root, real / INDEX_NAME)
+            if index is None:
+                return NO_FRONT_LINES, also
+            if relinked(found[0], [INDEX_NAME], str(index), is_directory=False) is not None:
+                also = (*also, real_url(self._root, str(index), is_directory=False))
+            real = index
             meta = _fall_back(self.meta.lookup(path.rstrip("/") + "/" + INDEX_NAME), meta)
-        if real is None or not _mime(real.name, meta)[1]:
-            return NO_FRONT_LINES
-        return _head_front(real)
+        if not _mime(real.name, meta)[1]:
+            return NO_FRONT_LINES, also
+        return _head_front(real), also
 
 
 def _mime(name: str, meta: Meta) -> tuple[str, bool]:

@@ -69,6 +69,21 @@ def found_inside(root: str, names: Sequence[str]) -> tuple[str, os.stat_result] 
     return path, info
 
 
+def real_url(root: str, real: str, is_directory: bool) -> str:
+    """The URL path of `real`, a real path under `root` (both resolved); a directory's ends
+    in "/". What the rules of a path reached through symlinks are judged on too."""
+    relative = real[len(root) :] if root != "/" else real
+    path = relative or "/"
+    return path + "/" if is_directory and not path.endswith("/") else path
+
+
+def relinked(root: str, names: Sequence[str], real: str, is_directory: bool) -> str | None:
+    """The URL path of `real`, which `names` under `root` lead to, if symlinks make it another
+    than the path of `names`; None if it is that path."""
+    asked = root + "".join("/" + name for name in names) if root != "/" else "/" + "/".join(names)
+    return None if real == asked else real_url(root, real, is_directory)
+
+
 @dataclass(frozen=True, slots=True)
 class Served:
     """A file or directory the capsule serves, at `url` ("/a/b.gmi"; a directory's ends in "/")."""

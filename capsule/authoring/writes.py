@@ -43,6 +43,11 @@ class Target:
     created: tuple[Path, ...] = ()
     """Directories made to reach it, outermost first: removed again if the write fails."""
 
+    @property
+    def path(self) -> str:
+        """The URL path of the file written, symlinks resolved: what upload grants must cover."""
+        return "/" + self.relative
+
 
 class RootWriter:
     """Writes and deletes files under one root (resolved on construction)."""
@@ -87,6 +92,10 @@ class RootWriter:
         if os.path.lexists(file) and not stat.S_ISREG(file.stat().st_mode):
             return Unwritable(f"{names[-1]} is not a regular file")
         return Target(file, file.relative_to(self.root).as_posix(), tuple(created))
+
+    def discard(self, target: Target) -> None:
+        """Remove the directories made to reach `target`, if still empty: nothing is written."""
+        _remove_empty(target.created)
 
     def begin(self, target: Target) -> PendingWrite:
         """A temporary file beside the target, to be committed or aborted."""

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from capsule.mime import is_gemtext
 from capsule.rules.meta import META_NAME
-from capsule.tree import served_name, stays_inside
+from capsule.tree import real_url, served_name, stays_inside
 
 # A directory changed this recently may change again within its mtime's granularity.
 _SETTLE_NS = 2_000_000_000
@@ -34,6 +34,8 @@ class Listing:
     """Directories seen by an earlier scan that no longer exist."""
     complete: bool
     """Whether every directory was listed, so that `files` holds every gemtext file."""
+    links: dict[str, str]
+    """URL path -> the URL path of the file it leads to, for the symlinks among `files`."""
 
 
 class TreeScanner:
@@ -57,6 +59,7 @@ class TreeScanner:
         """List every directory (full) or only those whose mtime changed (quick)."""
         files: dict[str, tuple[int, int]] = {}
         meta_files: dict[str, tuple[int, int]] = {}
+        links: dict[str, str] = {}
         listed: set[str] = set()
         seen: dict[str, tuple[int, tuple[str, ...], bool]] = {}
         settled_before = time.time_ns() - _SETTLE_NS
@@ -74,7 +77,9 @@ class TreeScanner:
                 continue
             cached = self._directories.get(prefix)
             if full or cached is None or cached[0] != mtime:
-                subdirectories, has_meta = self._list(directory, prefix, files, meta_files)
+                subdirectories, has_meta = self._list(
+                    directory, prefix, files, meta_files, links
+                )
                 listed.add(prefix)
             else:
                 _, subdirectories, has_meta = cached
@@ -89,7 +94,7 @@ class TreeScanner:
         vanished = frozenset(self._directories.keys() - seen.keys())
         self._directories = seen
         return Listing(
-            files, meta_files, frozenset(listed), vanished, complete=len(listed) == len(seen)
+            files, meta_files, frozenset(listed), vanished, len(listed) == len(seen), links
         )
 
     def _list(
@@ -98,9 +103,11 @@ class TreeScanner:
         prefix: str,
         files: dict[str, tuple[int, int]],
         meta_files: dict[str, tuple[int, int]],
+        links: dict[str, str],
     ) -> tuple[tuple[str, ...], bool]:
         """The subdirectories of `directory`, and whether it holds a `.meta` file; its gemtext
-        and `.meta` files go into `files` and `meta_files`."""
+        and `.meta` files go into `files` and `meta_files`, and where its symlinked gemtext
+        files lead into `links`."""
         subdirectories: list[str] = []
         has_meta = False
         try:
@@ -120,31 +127,38 @@ class TreeScanner:
                     subdirectories.append(entry.name)
                 elif is_gemtext(entry.name):
                     info = entry.stat()
-                    if stat.S_ISREG(info.st_mode) and self._inside(entry):
-                        files[f"{prefix}/{entry.name}"] = (info.st_mtime_ns, info.st_size)
+                    if not stat.S_ISREG(info.st_mode):
+                        continue
+                    url = f"{prefix}/{entry.name}"
+                    if entry.is_symlink():
+                        # Counted only if it leads inside the root, and judged where it leads.
+                        real = stays_inside(self.root, entry.path)
+                        if real is None:
+                            continue
+                        links[url] = real_url(str(self.root), str(real), is_directory=False)
+                    files[url] = (info.st_mtime_ns, info.st_size)
             except OSError as error:
                 if resources_exhausted(error):
                     raise
                 continue
         return tuple(subdirectories), has_meta
 
-    def _inside(self, entry: os.DirEntry[str]) -> bool:
-        """Symlinked files count only if they point inside the root."""
-        return not entry.is_symlink() or stays_inside(self.root, entry.path) is not None
-
 
 def _add_meta(path: str, url: str, meta_files: dict[str, tuple[int, int]]) -> bool:
-    """Note the `.meta` file at `path` if it is a regular file (symlinks followed); whether it
-    is one."""
+    """Note the `.meta` file at `path`, symlinks followed; whether there is one. One that is not
+    a regular file, or leads nowhere, is noted too (size -1): its directory is closed until it
+    can be read, and lists must know it."""
     try:
         info = os.stat(path)
     except OSError as error:
         if resources_exhausted(error):
             raise
-        return False
-    if not stat.S_ISREG(info.st_mode):
-        return False
-    meta_files[url] = (info.st_mtime_ns, info.st_size)
+        try:
+            info = os.lstat(path)
+        except OSError:
+            return False
+    size = info.st_size if stat.S_ISREG(info.st_mode) else -1
+    meta_files[url] = (info.st_mtime_ns, size)
     return True
 
 

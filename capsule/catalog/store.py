@@ -30,7 +30,7 @@ from gemtext import parse
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 # page_text rows share their rowid with pages.id, so updates never scan the text index.
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS pages (
@@ -41,7 +41,8 @@ CREATE TABLE IF NOT EXISTS pages (
     published TEXT,
     title TEXT NOT NULL,
     draft INTEGER NOT NULL DEFAULT 0,
-    release TEXT
+    release TEXT,
+    real TEXT
 );
 CREATE INDEX IF NOT EXISTS pages_by_date ON pages(published) WHERE published IS NOT NULL;
 CREATE VIRTUAL TABLE IF NOT EXISTS page_text USING fts5(
@@ -91,6 +92,9 @@ class Snapshot:
     """The pages whose front lines say they are drafts."""
     releases: Mapping[str, datetime] = field(default_factory=dict)
     """The publication times the front lines of pages give, by page."""
+    links: Mapping[str, str] = field(default_factory=dict)
+    """For pages that are symlinks, the URL path of the file each leads to, whose rules must
+    let the page into lists too."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +140,8 @@ class Catalog:
         self._meta_files: dict[str, tuple[int, int]] = {}
         self._front: dict[str, tuple[bool, datetime | None]] = {}
         """Whether a page is a draft and when it is published, for pages with front lines."""
+        self._links: dict[str, str] = {}
+        """Where the pages that are symlinks lead (URL paths)."""
         self._snapshot = Snapshot()
         self._hidden_json: tuple[frozenset[str], str] | None = None
         try:
@@ -220,9 +226,11 @@ class Catalog:
         known: dict[str, tuple[int, int, int]] = {}
         by_path: dict[str, Article] = {}
         front: dict[str, tuple[bool, datetime | None]] = {}
-        for page_id, path, mtime_ns, size, published, page_title, draft, release in (
+        links: dict[str, str] = {}
+        for page_id, path, mtime_ns, size, published, page_title, draft, release, real in (
             connection.execute(
-                "SELECT id, path, mtime_ns, size, published, title, draft, release FROM pages"
+                "SELECT id, path, mtime_ns, size, published, title, draft, release, real "
+                "FROM pages"
             )
         ):
             known[path] = (page_id, mtime_ns, size)
@@ -230,6 +238,8 @@ class Catalog:
                 by_path[path] = Article(path, date.fromisoformat(published), page_title)
             if draft or release is not None:
                 front[path] = (bool(draft), _time(release))
+            if real is not None:
+                links[path] = real
         meta_files = {
             path: (mtime_ns, size)
             for path, mtime_ns, size in connection.execute(
@@ -237,7 +247,7 @@ class Catalog:
             )
         }
         self._known, self._by_path, self._meta_files = known, by_path, meta_files
-        self._front = front
+        self._front, self._links = front, links
         self._scanner = TreeScanner(self.root)
         self._stale = self._damage_reported = False
         self._publish()
@@ -304,9 +314,14 @@ class Catalog:
         added = changed = pending = 0
         for path, signature in listing.files.items():
             previous = self._known.get(path)
-            if previous is not None and previous[1:] == signature:
+            real = listing.links.get(path)
+            if (
+                previous is not None
+                and previous[1:] == signature
+                and self._links.get(path) == real
+            ):
                 continue
-            self._store(connection, path, signature, previous[0] if previous else None)
+            self._store(connection, path, signature, previous[0] if previous else None, real)
             if previous is None:
                 added += 1
             else:
@@ -320,6 +335,7 @@ class Catalog:
             page_id = self._known.pop(path)[0]
             self._by_path.pop(path, None)
             self._front.pop(path, None)
+            self._links.pop(path, None)
             connection.execute("DELETE FROM pages WHERE id = ?", (page_id,))
             connection.execute("DELETE FROM page_text WHERE rowid = ?", (page_id,))
         meta_files = self._store_meta_files(connection, listing.meta_files)
@@ -350,6 +366,7 @@ class Catalog:
         self._set_aside(error)
         self._open()
         self._known, self._by_path, self._meta_files, self._front = {}, {}, {}, {}
+        self._links = {}
         self._scanner = TreeScanner(self.root)
         self._stale = self._suspect = self._damage_reported = False
         changes = self._index(full=True)
@@ -510,6 +527,7 @@ class Catalog:
             frozenset(self._meta_files),
             frozenset(path for path, (draft, _) in front.items() if draft),
             {path: release for path, (_, release) in front.items() if release is not None},
+            dict(self._links),
         )
 
     def _store(
@@ -518,6 +536,7 @@ class Catalog:
         path: str,
         signature: tuple[int, int],
         page_id: int | None,
+        real: str | None,
     ) -> None:
         try:
             text = (self.root / path.lstrip("/")).read_bytes().decode("utf-8", errors="replace")
@@ -533,11 +552,11 @@ class Catalog:
         page_title = titles.page_title(document, path)
         published = dated[0].isoformat() if dated else None
         release = None if front.published is None else front.published.isoformat()
-        row = (published, page_title, int(front.draft), release)
+        row = (published, page_title, int(front.draft), release, real)
         if page_id is None:
             cursor = connection.execute(
-                "INSERT INTO pages (path, mtime_ns, size, published, title, draft, release) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO pages (path, mtime_ns, size, published, title, draft, release, real) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (path, *signature, *row),
             )
             assert cursor.lastrowid is not None
@@ -545,7 +564,7 @@ class Catalog:
         else:
             connection.execute(
                 "UPDATE pages SET mtime_ns = ?, size = ?, published = ?, title = ?, draft = ?, "
-                "release = ? WHERE id = ?",
+                "release = ?, real = ? WHERE id = ?",
                 (*signature, *row, page_id),
             )
             connection.execute("DELETE FROM page_text WHERE rowid = ?", (page_id,))
@@ -560,6 +579,10 @@ class Catalog:
             self._front[path] = (front.draft, front.published)
         else:
             self._front.pop(path, None)
+        if real is not None:
+            self._links[path] = real
+        else:
+            self._links.pop(path, None)
 
 
 def _time(stored: str | None) -> datetime | None:

@@ -12,7 +12,7 @@ from capsule.catalog.store import Catalog, Snapshot
 from capsule.rules.access import ProtectRules
 from capsule.rules.front_lines import NEVER
 from capsule.rules.meta import META_NAME, MetaRules
-from capsule.rules.policy import AccessPolicy
+from capsule.rules.policy import AccessPolicy, dated_release
 from capsule.rules.redirects import RedirectRule, find_redirect
 
 
@@ -102,23 +102,30 @@ class Visibility:
         self, snapshot: Snapshot, places: tuple[_Place, ...], state: _State | None
     ) -> _Judged:
         redirects = self.policy.redirects
-        if not places and not redirects:
+        links = snapshot.links
+        if not places and not redirects and not links:
             return _Judged()
         if state is not None and state.places == places:
             before = state.snapshot.pages
-            if snapshot.pages is before:
+            if snapshot.pages is before and snapshot.links is state.snapshot.links:
                 return state.judged
             current = set(snapshot.pages)
-            added = _judge(current.difference(before), places, redirects)
+            # Symlinks are judged again each time: few, and their targets may have changed.
+            again = current.difference(before).union(links)
+            added = _judge(again, places, redirects, links)
             kept = state.judged
             return _Judged(
-                frozenset(kept.hidden & current) | added.hidden,
+                frozenset(kept.hidden & (current - again)) | added.hidden,
                 {
-                    **{path: when for path, when in kept.published.items() if path in current},
+                    **{
+                        path: when
+                        for path, when in kept.published.items()
+                        if path in current and path not in again
+                    },
                     **added.published,
                 },
             )
-        return _judge(snapshot.pages, places, redirects)
+        return _judge(snapshot.pages, places, redirects, links)
 
     def _places(self, snapshot: Snapshot) -> tuple[_Place, ...]:
         configured = self.policy.configured
@@ -135,17 +142,21 @@ class Visibility:
 
 
 def _judge(
-    pages: Iterable[str], places: tuple[_Place, ...], redirects: tuple[RedirectRule, ...]
+    pages: Iterable[str],
+    places: tuple[_Place, ...],
+    redirects: tuple[RedirectRule, ...],
+    links: Mapping[str, str],
 ) -> _Judged:
     """What `places` and `redirects` say of `pages`; each folder is judged once for the rules
-    that cover whole directories."""
+    that cover whole directories. A page that is a symlink (in `links`) is judged on the path
+    it leads to as well, as a request for it is: hidden if either is, published at the later
+    of their times."""
     folders: dict[tuple[int, str], bool] = {}
-    hidden = []
-    published = {}
-    for page in pages:
+
+    def verdict(page: str) -> tuple[bool, datetime | None]:
+        """Whether the rules hide `page`, and the publication time `.meta` rules give it."""
         if redirects and find_redirect(redirects, page) is not None:
-            hidden.append(page)
-            continue
+            return True, None
         when = None
         for index, place in enumerate(places):
             if not page.startswith(place.directory):
@@ -159,18 +170,27 @@ def _judge(
                     covered = hiding.folder_protection(folder) is not None
                     folders[(index, folder)] = covered
                 if covered or hiding.matching(relative) is not None:
-                    break
+                    return True, None
             rules = place.rules
             if rules is not None:
                 if rules.withdraws(relative):
-                    break
+                    return True, None
                 when = rules.publication(relative) or when
-        else:
-            if when is not None:
-                published[page] = when
-            continue
-        # Some rule broke off the loop: it hides the page.
-        hidden.append(page)
+        return False, when
+
+    hidden = []
+    published = {}
+    for page in pages:
+        hides, when = verdict(page)
+        real = links.get(page)
+        if real is not None and not hides:
+            hides, there = verdict(real)
+            times = [when or dated_release(page), there or dated_release(real)]
+            when = max((time for time in times if time is not None), default=None)
+        if hides:
+            hidden.append(page)
+        elif when is not None:
+            published[page] = when
     return _Judged(frozenset(hidden), published)
 
 

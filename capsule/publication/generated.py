@@ -100,8 +100,9 @@ class Publication:
     def title(self) -> str:
         """The publication's name: configured, else its index page's heading, else "Articles"."""
         now = self.access.clock()
-        front = _front_of(self.catalog.snapshot, _INDEX_PAGE)
-        if self.access.unlisted(_INDEX_PAGE, now, front):
+        snapshot = self.catalog.snapshot
+        front = _front_of(snapshot, _INDEX_PAGE)
+        if self.access.unlisted(_INDEX_PAGE, now, front, _links_of(snapshot, _INDEX_PAGE)):
             return self.settings.title or "Articles"
         indexed = self.catalog.title_of(_INDEX_PAGE)
         # An index without a heading is titled by its path, which names no publication.
@@ -212,7 +213,9 @@ class Publication:
         snapshot = self.catalog.snapshot
         hits = [
             hit for hit in hits
-            if not self.access.unlisted(hit.path, now, _front_of(snapshot, hit.path))
+            if not self.access.unlisted(
+                hit.path, now, _front_of(snapshot, hit.path), _links_of(snapshot, hit.path)
+            )
         ]
         shown = " ".join(query.split())
         lines = [f"# Search: {shown}", ""]
@@ -240,6 +243,12 @@ class Publication:
 def _front_of(snapshot: Snapshot, path: str) -> FrontLines:
     """What the front lines of the page at `path` said when the catalog last read it."""
     return FrontLines(path in snapshot.drafts, snapshot.releases.get(path))
+
+
+def _links_of(snapshot: Snapshot, path: str) -> tuple[str, ...]:
+    """Where the page at `path` leads if it is a symlink, as the catalog last saw it."""
+    real = snapshot.links.get(path)
+    return () if real is None else (real,)
 
 
 def _is_generated_directory(path: str) -> bool:

@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import stat
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -385,13 +386,17 @@ class MetaIndex:
 
     Each lookup checks for a `.meta` in every directory on the path and stats those it finds;
     a file is parsed again only when its inode, size or mtime changed, so edits apply on the
-    next request. Safe to share between threads: the cache holds immutable values.
+    next request. A `.meta` that cannot be read, or changed while it was read, is not known:
+    its last rules stay, or, never read, its directory is closed to everybody (see
+    `CLOSED_PATTERN`). Safe to share between threads: the cache holds immutable values.
     """
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve(strict=True)
         self._root = str(self.root)
         self._cache: dict[str, tuple[tuple[int, int, int, int], MetaRules | None]] = {}
+        self._unknown: dict[str, bool] = {}
+        """The `.meta` files now not known, and whether that was logged: once until read."""
 
     def lookup(self, path: str) -> Meta:
         """The effective metadata of `path` (decoded, starting with '/'); the nearest rule wins."""
@@ -429,36 +434,104 @@ class MetaIndex:
     def _rules(self, directory: str) -> MetaRules | None:
         """The rules of the `.meta` file in `directory`, read again if it changed."""
         name = f"{directory}/{META_NAME}"
-        try:
-            # Most directories have no `.meta`: access() says so without raising, a third of
-            # the cost of a failing stat().
-            info = os.stat(name) if os.access(name, os.F_OK) else None
-        except (OSError, ValueError):
-            info = None
-        if info is None:
+        # Most directories have no `.meta`: access() says so without raising, a third of the
+        # cost of a failing stat(). Not following links: a dangling `.meta` is one not known.
+        if not os.access(name, os.F_OK, follow_symlinks=False):
             self._cache.pop(name, None)
+            self._unknown.pop(name, None)
             return None
-        identity = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+        try:
+            info = os.stat(name)
+        except (OSError, ValueError) as error:
+            return self._not_known(name, _reason(error))
+        if not stat.S_ISREG(info.st_mode):
+            return self._not_known(name, "not a regular file")
+        identity = _identity(info)
         cached = self._cache.get(name)
-        if cached is not None and cached[0] == identity:
+        if cached is not None and cached[0] == identity and name not in self._unknown:
             return cached[1]
-        rules = None
-        # A `.meta` reached through a symlink that leaves the root is not ours to read.
-        if stat.S_ISREG(info.st_mode) and stays_inside(self.root, name) is not None:
-            try:
-                text = Path(name).read_bytes().decode("utf-8", errors="replace")
-            except OSError as error:
-                # Not cached: a permission fix does not change the mtime.
-                logger.warning("%s: cannot read: %s", self._source(name), error.strerror)
+        if stays_inside(self.root, name) is None:
+            if stays_inside(self.root, directory) is None:
+                # Nothing is served there: the directory itself leads out of the root.
+                self._cache[name] = (identity, None)
                 return None
-            rules, warnings = parse_meta(text, self._source(name))
-            for warning in warnings:
-                logger.warning("%s; %s", warning, warning.outcome)
+            return self._not_known(name, "a link leading out of the root")
+        if info.st_size == 0 and _moments_ago(info):
+            # Saved in place: truncated, the new text not written yet. Quiet: editors do it.
+            return self._not_known(name, "emptied moments ago", logged=False)
+        try:
+            text = _read_unchanged(name, identity)
+        except (OSError, ValueError) as error:
+            return self._not_known(name, _reason(error))
+        rules, warnings = parse_meta(text, self._source(name))
+        for warning in warnings:
+            logger.warning("%s; %s", warning, warning.outcome)
+        if self._unknown.pop(name, False):
+            logger.warning("%s: read again; its rules apply", self._source(name))
         self._cache[name] = (identity, rules)
         return rules
 
+    def _not_known(self, name: str, reason: str, *, logged: bool = True) -> MetaRules:
+        """The rules a `.meta` file that cannot be read stands for: its last rules, else
+        its directory closed to everybody; logged once until it is read again."""
+        cached = self._cache.get(name)
+        last = cached[1] if cached is not None else None
+        if logged and not self._unknown.get(name, False):
+            outcome = (
+                "keeping its last rules" if last is not None
+                else "its directory is closed to everybody until it can be read"
+            )
+            logger.warning("%s: cannot read (%s); %s", self._source(name), reason, outcome)
+        self._unknown[name] = logged or self._unknown.get(name, False)
+        return last if last is not None else closed_rules(self._source(name))
+
     def _source(self, name: str) -> str:
         return "/" + Path(name).relative_to(self.root).as_posix()
+
+
+CLOSED_PATTERN = ""
+"""The pattern of the one rule a `.meta` file never read stands for: its whole directory,
+protected and admitting no certificate, so hidden from every list too."""
+_SETTLE_NS = 1_000_000_000
+"""How long an emptied `.meta` is taken for a save in place still under way."""
+
+
+def closed_rules(source: str) -> MetaRules:
+    """What a `.meta` file that cannot be read and has no last rules stands for."""
+    return MetaRules(source, (MetaRule(CLOSED_PATTERN, 0, protect=NO_CERTIFICATE),))
+
+
+def _identity(info: os.stat_result) -> tuple[int, int, int, int]:
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+
+
+def _moments_ago(info: os.stat_result) -> bool:
+    return time.time_ns() - info.st_mtime_ns < _SETTLE_NS
+
+
+def _read_unchanged(name: str, identity: tuple[int, int, int, int]) -> str:
+    """The text of the regular file `name`, which must still be the file `identity` describes
+    before and after the read; ValueError if it changed meanwhile."""
+    descriptor = os.open(name, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+    try:
+        before = os.fstat(descriptor)
+        if not stat.S_ISREG(before.st_mode) or _identity(before) != identity:
+            raise ValueError("changed while being read")
+        chunks = []
+        while chunk := os.read(descriptor, 65536):
+            chunks.append(chunk)
+        data = b"".join(chunks)
+        if _identity(os.fstat(descriptor)) != identity or len(data) != identity[2]:
+            raise ValueError("changed while being read")
+    finally:
+        os.close(descriptor)
+    return data.decode("utf-8", errors="replace")
+
+
+def _reason(error: OSError | ValueError) -> str:
+    if isinstance(error, OSError):
+        return error.strerror or str(error)
+    return str(error)
 
 
 def check_meta_files(root: Path) -> list[MetaWarning]:
@@ -473,13 +546,17 @@ def check_meta_files(root: Path) -> list[MetaWarning]:
     warnings: list[MetaWarning] = []
     for url, directory in directories:
         name = Path(directory) / META_NAME
-        if not os.path.lexists(name) or name.is_dir():
+        if not os.path.lexists(name):
             continue
         source = url + META_NAME
+        closed = "its last rules stay, or its directory is closed to everybody"
         try:
+            if not name.is_file():
+                raise ValueError("not a regular file")
             text = name.read_bytes().decode("utf-8", errors="replace")
-        except OSError as error:
-            warnings.append(MetaWarning(source, 0, f"cannot read: {error.strerror}"))
+        except (OSError, ValueError) as error:
+            reason = f"cannot read: {_reason(error)}; {closed}"
+            warnings.append(MetaWarning(source, 0, reason, closed))
             continue
         warnings += parse_meta(text, source)[1]
     return warnings

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from capsule.resources import AccessRefusal
@@ -67,10 +67,33 @@ class UploadPolicy:
         return bool(self.rules)
 
     def decide(
-        self, path: str, identity: ClientIdentity | None, moment: datetime
+        self,
+        path: str,
+        identity: ClientIdentity | None,
+        moment: datetime,
+        written: str | None = None,
     ) -> UploadRule | UploadsClosed | AccessRefusal:
         """The rule under which `identity` may write the file at `path` at `moment`, or why
-        not: closed to uploads, or refused as a protected path refuses (60, 62, 61)."""
+        not: closed to uploads, or refused as a protected path refuses (60, 62, 61).
+
+        `written` is the URL path of the file actually written, symlinks resolved: where it is
+        another, it must be open to `identity` too, and the narrower limits of both apply.
+        """
+        granted = self._decide(path, identity, moment)
+        if written is None or written == path or not isinstance(granted, UploadRule):
+            return granted
+        there = self._decide(written, identity, moment)
+        if not isinstance(there, UploadRule):
+            return there
+        return replace(
+            granted,
+            max_bytes=min(granted.max_bytes, there.max_bytes),
+            allow_delete=granted.allow_delete and there.allow_delete,
+        )
+
+    def _decide(
+        self, path: str, identity: ClientIdentity | None, moment: datetime
+    ) -> UploadRule | UploadsClosed | AccessRefusal:
         covering = [rule for rule in self.rules if rule.covers(path)]
         if not covering:
             return UploadsClosed()

@@ -11,7 +11,8 @@ from typing import Protocol
 
 import trio
 
-from capsule.authoring.writes import PendingWrite, RootWriter, Unwritable
+from capsule.authoring.writes import PendingWrite, RootWriter, Target, Unwritable
+from capsule.resources import AccessRefusal
 from capsule.rules.access import ClientIdentity
 from capsule.rules.upload_policy import UploadRule, UploadsClosed
 from server.accesslog import ERROR_LOGGER
@@ -94,23 +95,34 @@ async def _upload(
     """Decide, then write or delete; every refusal comes before any byte of the body is read."""
     if uploads is None:
         return titan.closed(), b""
-    rule = uploads.policy.decide(request.file_path, identity, datetime.now(UTC))
-    if isinstance(rule, UploadsClosed):
-        return titan.closed(), b""
+    moment = datetime.now(UTC)
+    rule = uploads.policy.decide(request.file_path, identity, moment)
     if not isinstance(rule, UploadRule):
-        return titan.refused(rule), b""
+        return _not_granted(rule), b""
+    # The grant must hold where the bytes land too: a symlink may lead elsewhere.
+    landing = await trio.to_thread.run_sync(
+        partial(uploads.writer.target, request.file_path, make_directories=False)
+    )
+    if isinstance(landing, Unwritable):
+        return titan.unwritable(landing.reason), b""
+    rule = uploads.policy.decide(request.file_path, identity, moment, landing.path)
+    if not isinstance(rule, UploadRule):
+        return _not_granted(rule), b""
     if request.size > rule.max_bytes:
         return titan.too_large(request.size, rule.max_bytes), b""
     if request.size == 0:
         if not rule.allow_delete:
             return titan.deletion_refused(), b""
-        return await _delete(uploads.writer, request, client)
+        return await _delete(uploads.writer, landing, request, client)
     writer = uploads.writer
     target = await trio.to_thread.run_sync(
         partial(writer.target, request.file_path, make_directories=True)
     )
     if isinstance(target, Unwritable):
         return titan.unwritable(target.reason), b""
+    if target.relative != landing.relative:
+        await trio.to_thread.run_sync(writer.discard, target)
+        return titan.unwritable("the path changed while the upload was checked"), b""
     pending = await trio.to_thread.run_sync(writer.begin, target)
     committed = False
     try:
@@ -128,6 +140,12 @@ async def _upload(
     where = f"{request.host}{request.path}"
     logger.info("%s: %s wrote %d bytes to %s%s", client, identity, request.size, where, previous)
     return titan.written(request), b""
+
+
+def _not_granted(refusal: UploadsClosed | AccessRefusal) -> ResponseHeader:
+    """The answer to an upload no rule grants: closed to uploads, or refused as a protected
+    path refuses."""
+    return titan.closed() if isinstance(refusal, UploadsClosed) else titan.refused(refusal)
 
 
 async def _receive(
@@ -173,13 +191,10 @@ async def _drain(tls: TLSStream, remaining: int, limits: LimitSettings) -> None:
             budget -= len(data)
 
 
-async def _delete(writer: RootWriter, request: titan.TitanRequest, client: str) -> Outcome:
-    """Delete the file, keeping its last version."""
-    target = await trio.to_thread.run_sync(
-        partial(writer.target, request.file_path, make_directories=False)
-    )
-    if isinstance(target, Unwritable):
-        return titan.unwritable(target.reason), b""
+async def _delete(
+    writer: RootWriter, target: Target, request: titan.TitanRequest, client: str
+) -> Outcome:
+    """Delete the file at `target`, keeping its last version."""
     kept = await trio.to_thread.run_sync(writer.delete, target)
     if kept is None:
         return titan.nothing_to_delete(), b""

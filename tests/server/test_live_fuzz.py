@@ -502,3 +502,103 @@ async def send_one(port: int, data: bytes) -> Received:
         async with await trio.open_tcp_stream("127.0.0.1", port) as stream:
             await stream.send_all(data)
             return await receive_all(stream)
+
+
+# --- Paths the rules hide, asked for through symlinks ---------------------------------------------
+
+HIDDEN_WORDS = (b"swordfish", b"marlin", b"halibut", b"grouper", b"sturgeon")
+"""One word in each page that some rule hides; no answer of either server may carry one."""
+HIDDEN_TITLES = ("Secret", "Plan", "Soon", "Shut", "Gone")
+"""What a search asks for: the titles, so that a hidden word can only come from a hit."""
+HIDDEN_PAGES = {
+    "members/2026-01-02-secret.gmi": "# Secret\nswordfish\n",
+    "drafts/2026-01-02-plan.gmi": "# Plan\nmarlin\n",
+    "later/2026-01-02-soon.gmi": "# Soon\nhalibut\n",
+    "closed/2026-01-02-shut.gmi": "# Shut\ngrouper\n",
+    "old/2026-01-02-gone.gmi": "# Gone\nsturgeon\n",
+}
+LINKS = {
+    "pub/leak.gmi": "../members/2026-01-02-secret.gmi",
+    "pub/2026-01-03-draft.gmi": "../drafts/2026-01-02-plan.gmi",
+    "pub/soon.gmi": "../later/2026-01-02-soon.gmi",
+    "pub/shut.gmi": "../closed/2026-01-02-shut.gmi",
+    "pub/gone.gmi": "../old/2026-01-02-gone.gmi",
+    "pub/mdir": "../members",
+    "pub/cdir": "../closed",
+    "pub/index.gmi": "../members/2026-01-02-secret.gmi",
+}
+
+
+def hide_behind_rules_and_links(root: Path) -> list[str]:
+    """Pages under every kind of rule, a `.meta` that cannot be read, and symlinks to them
+    from a public directory; returns the URL paths worth asking for."""
+    (root / ".meta").write_text(
+        "members/ protect=any\ndrafts/ draft\nlater/* published=2999-01-01\nold/* gone\n"
+        "/ listing\n"
+    )
+    for path, text in HIDDEN_PAGES.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text)
+    (root / "closed" / ".meta").mkdir()  # cannot be read as a file, whoever the server runs as
+    for path, target in LINKS.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).symlink_to(target)
+    through = ["/pub/mdir/2026-01-02-secret.gmi", "/pub/cdir/2026-01-02-shut.gmi"]
+    lists = ["/", "/pub/", "/pub/mdir/", "/pub/cdir/", "/feed.gmi", "/atom.xml", "/archive/",
+             "/archive/2026/01/", *(f"/search?{title}" for title in HIDDEN_TITLES)]
+    return [*(f"/{path}" for path in LINKS), *through, *lists]
+
+
+def path_variants(rng: random.Random, paths: list[str]) -> list[str]:
+    """Seeded spellings of `paths`: escapes, dot segments, doubled and trailing slashes."""
+    variants = []
+    for _ in range(CASES // 2):
+        path = rng.choice(paths)
+        shape = rng.randrange(5)
+        if shape == 0:
+            path = "".join(f"%{ord(c):02X}" if c.isalpha() and rng.random() < 0.3 else c
+                           for c in path)
+        elif shape == 1:
+            path = path.replace("/pub/", rng.choice(["/pub/./", "/x/../pub/", "/pub/mdir/../"]))
+        elif shape == 2:
+            path = path.replace("/", "//", 1)
+        elif shape == 3:
+            path = path.rstrip("/") + rng.choice(["/", "", "/."])
+        variants.append(path)
+    return variants
+
+
+async def test_no_gemini_answer_through_a_symlink_carries_what_the_rules_hide(
+    start_server: StartServer, capsule_root: Path
+) -> None:
+    paths = hide_behind_rules_and_links(capsule_root)
+    server = await start_server(limits=LIMITS)
+    for catalog in catalogs_of(server.server.site.capsules):
+        await trio.to_thread.run_sync(catalog.refresh)
+    results = [
+        await fetch(server.port, f"gemini://localhost{path}")
+        for path in [*paths, *path_variants(random.Random(SEED), paths)]
+    ]
+    assert any(response.status == 20 for response in results)
+    for response in results:
+        for word in HIDDEN_WORDS:
+            assert word not in response.body, (response.header, word)
+
+
+async def test_no_mirror_answer_through_a_symlink_carries_what_the_rules_hide(
+    nursery: trio.Nursery, capsule_root: Path, tmp_path: Path
+) -> None:
+    paths = hide_behind_rules_and_links(capsule_root)
+    port = await start_mirror(nursery, capsule_root, tmp_path / "state")
+    mirror_paths = [
+        path.replace(".gmi", ".html").replace("/search?", "/search?q=")
+        for path in [*paths, *path_variants(random.Random(SEED), paths)]
+    ]
+    statuses = []
+    for path in mirror_paths:
+        request = head(target=path.encode(), fields=(b"Host: localhost", b"Connection: close"))
+        received = await send_one(port, request)
+        statuses += http_statuses(received, (b"GET",))
+        for word in HIDDEN_WORDS:
+            assert word not in received.data, (path, word)
+    assert 200 in statuses and 403 in statuses
