@@ -8,13 +8,13 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 from capsule import titles
-from capsule.articles import Article, article_date
+from capsule.articles import Article, article_date, newest_first
 from capsule.catalog_db import (
     UNWRITABLE,
     Connections,
@@ -505,7 +505,7 @@ class Catalog:
         # One assignment, so that readers in other threads see one moment.
         front = self._front
         self._snapshot = Snapshot(
-            _newest_first(self._by_path.values()),
+            newest_first(self._by_path.values()),
             tuple(self._known),
             frozenset(self._meta_files),
             frozenset(path for path, (draft, _) in front.items() if draft),
@@ -583,8 +583,3 @@ def _aside_name(database: Path) -> Path:
         aside = database.with_name(f"{database.name}.corrupt-{stamp}.{number}")
         number += 1
     return aside
-
-
-def _newest_first(articles: Iterable[Article]) -> tuple[Article, ...]:
-    by_path = sorted(articles, key=lambda article: article.path)
-    return tuple(sorted(by_path, key=lambda article: article.published, reverse=True))

@@ -125,7 +125,8 @@ class Capsule:
                 return Page(generated.gemtext, meta.lang)
             return generated or resource
         if isinstance(resource, Page):
-            return replace(resource, gemtext=self.publication.expand(path, resource.gemtext))
+            expanded = self.publication.expand(path, resource.gemtext, self.max_page_bytes)
+            return replace(resource, gemtext=expanded)
         return resource
 
     def _from_disk(

@@ -153,7 +153,8 @@ class LimitSettings:
         bound=POSITIVE,
         flag="--max-page-bytes",
         metavar="N",
-        help="gemtext pages larger than this are sent as they are, never parsed into memory",
+        help="gemtext pages larger than this are sent as they are, never parsed into memory; "
+        "{{recent}} markers are filled in while the page stays within it",
     )
     upload_timeout: float = setting(
         60.0,
