@@ -129,6 +129,14 @@ class Publication:
             return self._year(int(year.group(1)))
         return None
 
+    def generates(self, path: str) -> bool:
+        """Whether `path` is one `resolve` may answer: deciding costs no catalog work."""
+        return (
+            path in (ARCHIVE_PATH, GEMFEED_PATH, ATOM_PATH, SEARCH_PATH)
+            or _is_generated_directory(path)
+            or _is_generated_directory(path + "/")
+        )
+
     def expand(self, path: str, gemtext: str, limit: int | None = None) -> str:
         """Fill `{{recent}}` markers and, if configured, list recent articles under articles,
         as far as the page stays within `limit` bytes: past it, markers stay as they are."""

@@ -163,6 +163,12 @@ class LimitSettings:
         metavar="SECONDS",
         help="seconds for the body of a Titan upload to arrive after its request line",
     )
+    long_work_threads: int = setting(
+        2,
+        bound=POSITIVE,
+        help="requests per protocol whose answer takes work that grows with the capsule "
+        "(listings, archive, feeds, search, sitemaps) made at once, each in a thread; more wait",
+    )
     memory_release_interval: float = setting(
         10.0,
         help="seconds between handing the memory traffic left behind back to the system; 0 never",

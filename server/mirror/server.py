@@ -83,6 +83,7 @@ class MirrorServer:
         self.settings = settings
         self.access_log = access_log
         self.gate, self.rate = admission_for(limits)
+        self.long_work = trio.CapacityLimiter(limits.long_work_threads)
         self._waiting: set[trio.CancelScope] = set()
         self._stopping = False
 
@@ -92,6 +93,7 @@ class MirrorServer:
         """Serve new requests from `mirror` under `limits`; open connections keep going."""
         self.mirror, self.hosts, self.limits, self.settings = mirror, hosts, limits, settings
         apply_limits(self.gate, self.rate, limits)
+        self.long_work.total_tokens = limits.long_work_threads
 
     async def serve(self, listeners: Sequence[trio.SocketListener], shutdown: trio.Event) -> None:
         """Accept until `shutdown` is set, then close idle connections and drain the others."""
@@ -270,8 +272,13 @@ class MirrorServer:
         wait = self.rate.retry_after(client, trio.current_time())
         if wait is not None:
             return responses.too_many_requests(self.mirror, wait), None
-        # Resolving and rendering read the disk and take CPU: off the event loop.
-        response = await trio.to_thread.run_sync(self.mirror.respond, request)
+        # Resolving and rendering read the disk and take CPU: off the event loop. Work that
+        # grows with the capsule waits for one of a few threads, leaving the rest to others.
+        response = await trio.to_thread.run_sync(self.mirror.respond_at_once, request)
+        if response is None:
+            response = await trio.to_thread.run_sync(
+                self.mirror.respond, request, limiter=self.long_work
+            )
         if not isinstance(response.body, File):
             return response, None
         opened = await open_file(response.body)
