@@ -151,7 +151,6 @@ class Catalog:
 
     def _start(self) -> None:
         """Open the database and load it; set it aside if damaged (the writer), or wait."""
-        self.database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         try:
             self._open()
             self._load()
@@ -167,7 +166,9 @@ class Catalog:
             self._open()
 
     def _open(self) -> None:
-        """Open the file now at the database path, creating its tables, and note which it is."""
+        """Open the file now at the database path, creating its tables, and note which it is.
+        Its directory is made again if it went away (a state directory deleted while serving)."""
+        self.database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._create_schema()
         if not self.writer:
             if self._version_connection is not None:
