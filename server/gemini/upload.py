@@ -191,3 +191,13 @@ async def _delete(
     where = f"{request.host}{request.path}"
     logger.info("%s: %s deleted %s; last version kept as %s", client, identity, where, kept)
     return titan.deleted(request)
+
+
+async def sweep_uploads(site: Site, older_than: float) -> None:
+    """Remove what uploads interrupted by a crash left in the roots open to uploads: temporary
+    files older than the upload deadline, which no upload still under way can own."""
+    writers = {id(upload.writer): upload.writer for upload in site.uploads.values()}
+    for writer in writers.values():
+        removed = await trio.to_thread.run_sync(writer.leftovers, older_than)
+        for path in removed:
+            logger.info("removed %s, an unfinished upload left by an earlier run", path)

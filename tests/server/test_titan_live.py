@@ -5,9 +5,11 @@ upload, and the article on every index of both protocols within the quick interv
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import socket
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +19,7 @@ from OpenSSL import SSL
 from capsule.versions import Versions
 from tests.harness import CapsuleProcess, write_page
 from tests.server.test_publication_live import atom_links, eventually, gemini, http
-from tests.titan_client import titan_url, upload
+from tests.titan_client import fingerprint, titan_url, upload
 from tests.tls_harness import DEADLINE, ClientIdentity, openssl_req_identity
 
 README = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
@@ -189,3 +191,26 @@ def test_each_write_and_deletion_names_the_identity_on_standard_error(
     [written] = [line for line in capsule.stderr_lines if " wrote " in line]
     [deleted] = [line for line in capsule.stderr_lines if " deleted " in line]
     assert fingerprint in written and fingerprint in deleted
+
+
+def test_uploads_left_by_a_crash_are_swept_at_start(
+    tmp_path: Path, author: ClientIdentity
+) -> None:
+    """`.upload-*` files older than the upload timeout go, with a log line; a fresh one, maybe
+    an upload in progress in another worker, stays."""
+    root = tmp_path / "root"
+    write_page(root, "/index.gmi", "# Home\n")
+    stale = write_page(root, "/notes/.upload-stale", "half a page")
+    os.utime(stale, (time.time() - 3600, time.time() - 3600))
+    fresh = write_page(root, "/notes/.upload-fresh", "the start of a page")
+    config = tmp_path / "capsule.toml"
+    config.write_text(f'[[titan]]\npaths = ["/notes/"]\nidentities = ["{fingerprint(author)}"]\n')
+    with CapsuleProcess(
+        "--config", str(config), "--root", str(root), "--listen", "127.0.0.1:0", "--no-http",
+        "--upload-timeout", "60",
+        state_dir=tmp_path / "state", log_dir=tmp_path,
+    ) as capsule:
+        capsule.wait_for_log("unfinished upload")
+    assert not stale.exists() and fresh.exists()
+    [line] = [line for line in capsule.stderr_lines if "unfinished upload" in line]
+    assert str(stale) in line
