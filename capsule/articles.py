@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from urllib.parse import quote
 
 from capsule.mime import is_gemtext
 
@@ -69,3 +71,14 @@ def _valid_date(year: str, month: str, day: str) -> date | None:
         return date(int(year), int(month), int(day))
     except ValueError:
         return None
+
+
+def gemfeed_line(article: Article) -> str:
+    """A link line in the gemfeed convention: `=> path YYYY-MM-DD Title`."""
+    return f"=> {quote(article.path)} {article.published.isoformat()} {article.title}"
+
+
+def newest_first(articles: Iterable[Article]) -> tuple[Article, ...]:
+    """Articles by publication date, newest first; ties by path."""
+    by_path = sorted(articles, key=lambda article: article.path)
+    return tuple(sorted(by_path, key=lambda article: article.published, reverse=True))

@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote_to_bytes, urlsplit
 
-from capsule.articles import article_date
+from capsule.articles import Article, article_date, newest_first
+from capsule.catalog.titles import page_title
+from capsule.markers import RecentLines, expand_markers
 from capsule.mime import is_gemtext
 from capsule.paths import join_within_root
 from capsule.publication.generated import ARCHIVE_PATH, ATOM_PATH, GEMFEED_PATH, SEARCH_PATH
@@ -79,24 +81,36 @@ class CheckReport:
         return "\n".join([*(problem.format() for problem in self.problems), summary])
 
 
-def check_capsule(root: Path, *, generated_paths: bool = True) -> CheckReport:
+def check_capsule(
+    root: Path,
+    *,
+    generated_paths: bool = True,
+    recent_size: int = 10,
+    max_page_bytes: int | None = None,
+) -> CheckReport:
     """Check every gemtext file under `root` and the symlinks beside them; reads only the root.
 
     With `generated_paths`, links to the pages a publication generates (archive, feeds,
-    search) count as resolved. Raises OSError if `root` is not a directory.
+    search) count as resolved, and `{{recent}}` markers (`recent_size` articles when they give
+    no number) that would take a page past `max_page_bytes` are warned of. Raises OSError if
+    `root` is not a directory.
     """
     real_root = root.resolve(strict=True)
     if not real_root.is_dir():
         raise NotADirectoryError(f"capsule root is not a directory: {root}")
-    return _Checker(real_root, generated_paths).run()
+    return _Checker(real_root, generated_paths, recent_size, max_page_bytes).run()
 
 
 class _Checker:
     """One run over one root: a walk that lists what is served, then a pass over each page."""
 
-    def __init__(self, root: Path, generated_paths: bool) -> None:
+    def __init__(
+        self, root: Path, generated_paths: bool, recent_size: int, max_page_bytes: int | None
+    ) -> None:
         self.root = root
         self.generated_paths = generated_paths
+        self.recent_size = recent_size
+        self.max_page_bytes = max_page_bytes
         self.site = Capsule(root)
         self.problems: list[Problem] = []
         self.files: set[str] = set()
@@ -106,6 +120,9 @@ class _Checker:
         self.pages: list[tuple[str, str]] = []
         """(URL path, file system path) of every gemtext file to read."""
         self.generated: frozenset[str] = frozenset()
+        self.articles: list[Article] = []
+        self.marked: list[tuple[str, str]] = []
+        """(URL path, text) of the pages with `{{recent}}` markers."""
         self._verdicts: dict[tuple[str, str], str | None] = {}
         self._answers: dict[str, str | None] = {}
 
@@ -115,6 +132,8 @@ class _Checker:
             self.generated = _generated(url for url, _ in self.pages)
         for url, file_path in self.pages:
             self._check_page(url, file_path)
+        if self.generated_paths:
+            self._check_markers()
         if SECURITY_TXT_PATH in self.files:
             self._check_security_txt()
         for ignored in check_meta_files(self.root):
@@ -190,7 +209,13 @@ class _Checker:
             text = data.decode("utf-8", errors="replace")
         for number, problem in front_lines(text).problems:
             self._add("error", url, number, problem)
-        for number, line in numbered(parse(text)):
+        document = parse(text)
+        dated = article_date(url)
+        if dated is not None:
+            self.articles.append(Article(url, dated[0], page_title(document, url)))
+        if "{{" in text:
+            self.marked.append((url, text))
+        for number, line in numbered(document):
             match line:
                 case Link():
                     self._check_link(url, number, line)
@@ -199,6 +224,19 @@ class _Checker:
                     self._add("warning", url, number, "empty link line")
                 case Preformatted(closed=False):
                     self._add("warning", url, number, "preformatted block is never closed")
+
+    def _check_markers(self) -> None:
+        """Warn of the markers a page would leave as they are: with every dated page listed
+        (the most lists can hold), filling them would take the page past its size limit."""
+        recent = RecentLines(newest_first(self.articles))
+        for url, text in self.marked:
+            expansion = expand_markers(text, recent, self.recent_size, self.max_page_bytes)
+            for number in expansion.left:
+                message = (
+                    f"{{{{recent}}}} list may be left as it is: listing the articles would take "
+                    f"the page past max_page_bytes ({self.max_page_bytes} bytes)"
+                )
+                self._add("warning", url, number, message)
 
     def _check_security_txt(self) -> None:
         try:

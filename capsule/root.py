@@ -94,6 +94,21 @@ class Capsule:
     ) -> Resource:
         """Return the resource at `path` (decoded, starting with '/') for a request that came
         with the client certificate `identity`, if any; see the class for the order."""
+        resource = self._resolve(path, query, identity, at_once=False)
+        assert resource is not None, "only resolving at once stops short"
+        return resource
+
+    def resolve_at_once(
+        self, path: str, query: str | None = None, identity: ClientIdentity | None = None
+    ) -> Resource | None:
+        """As `resolve`, if that takes bounded work: a few stat calls and at most one page
+        read. None if it needs work that grows with the capsule, a generated listing or a page
+        the publication generates (archive, feeds, search): `resolve` that off the event loop."""
+        return self._resolve(path, query, identity, at_once=True)
+
+    def _resolve(
+        self, path: str, query: str | None, identity: ClientIdentity | None, *, at_once: bool
+    ) -> Resource | None:
         segments = served_names(path)
         meta = NO_META if segments is None else self.meta.lookup(path)
         barrier = self.access.barrier(path, meta, identity)
@@ -102,8 +117,10 @@ class Capsule:
         resource = (
             NotFound()
             if segments is None
-            else self._from_disk(path, query, segments, meta, identity)
+            else self._from_disk(path, query, segments, meta, identity, at_once)
         )
+        if resource is None:
+            return None
         if isinstance(resource, Redirect) and self.access.protection(path, meta) is None:
             # A directory asked for without its slash: the redirect would tell anyone that a
             # protected directory exists, so it is answered as the directory would be.
@@ -117,12 +134,15 @@ class Capsule:
                 return replace(resource, gemtext=without_markers(resource.gemtext))
             return resource
         if isinstance(resource, NotFound):
+            if at_once and self.publication.generates(path):
+                return None
             generated = self.publication.resolve(path, query)
             if isinstance(generated, Page) and meta.lang is not None:
                 return Page(generated.gemtext, meta.lang)
             return generated or resource
         if isinstance(resource, Page):
-            return replace(resource, gemtext=self.publication.expand(path, resource.gemtext))
+            expanded = self.publication.expand(path, resource.gemtext, self.max_page_bytes)
+            return replace(resource, gemtext=expanded)
         return resource
 
     def _from_disk(
@@ -132,7 +152,8 @@ class Capsule:
         segments: list[str],
         meta: Meta,
         identity: ClientIdentity | None,
-    ) -> Resource:
+        at_once: bool,
+    ) -> Resource | None:
         found = found_inside(self._root, segments)
         if found is None:
             return NotFound()
@@ -152,7 +173,7 @@ class Capsule:
                 # The query goes along, encoded again as it came decoded.
                 again = "" if query is None else "?" + quote(query, safe=_QUERY_SAFE)
                 return Redirect("/" + quote("/".join(segments)) + "/" + again, permanent=True)
-            return self._directory_index(real, path, meta, identity, also)
+            return self._directory_index(real, path, meta, identity, also, at_once)
         if not stat.S_ISREG(info.st_mode):
             return NotFound()
         if path.endswith("/"):
@@ -166,11 +187,14 @@ class Capsule:
         meta: Meta,
         identity: ClientIdentity | None,
         also: tuple[tuple[str, Meta], ...],
-    ) -> Resource:
+        at_once: bool,
+    ) -> Resource | None:
         index = stays_inside(self.root, directory / INDEX_NAME)
         info = _regular_file(index)
         if index is None or info is None:
             if meta.listing:
+                if at_once:
+                    return None
                 listing = directory_listing(directory, path, self.root, self.withheld)
                 return Page(listing, meta.lang or self.lang)
             return NotFound()

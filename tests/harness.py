@@ -272,3 +272,46 @@ def fail_reads(monkeypatch: pytest.MonkeyPatch) -> None:
         return FailingRead(await real_open(path, *args, **kwargs))
 
     monkeypatch.setattr(trio, "open_file", open_failing)
+
+
+class HeldListings:
+    """Generated directory listings that wait, in whichever thread builds them, until the test
+    lets them go (or `HOLD` seconds pass, which the test then sees as a failure): while they
+    wait, a test can show what else is served. Counts how many ever ran at once."""
+
+    HOLD = 10.0
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import capsule.root
+
+        self._build = capsule.root.directory_listing
+        self._condition = threading.Condition()
+        self._released = threading.Event()
+        self.running = self.most_at_once = self.started = 0
+        self.timed_out = 0
+        """Listings that stopped waiting because nobody let them go."""
+        monkeypatch.setattr(capsule.root, "directory_listing", self._held)
+
+    def _held(self, *args: Any) -> str:
+        with self._condition:
+            self.started += 1
+            self.running += 1
+            self.most_at_once = max(self.most_at_once, self.running)
+            self._condition.notify_all()
+        if not self._released.wait(self.HOLD):
+            self.timed_out += 1
+        with self._condition:
+            self.running -= 1
+        return self._build(*args)
+
+    async def wait_started(self, count: int) -> None:
+        """Until `count` listings have started, whichever thread they run in."""
+        def wait() -> None:
+            with self._condition:
+                self._condition.wait_for(lambda: self.started >= count, self.HOLD)
+
+        await trio.to_thread.run_sync(wait)
+
+    def release(self) -> None:
+        """Let every listing, waiting or to come, go on."""
+        self._released.set()

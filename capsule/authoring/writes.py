@@ -14,13 +14,14 @@ import fcntl
 import os
 import secrets
 import stat
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
 from capsule.authoring.versions import Versions, sync_directory
-from capsule.tree import served_name, served_names, stays_inside
+from capsule.tree import Served, served_name, served_names, stays_inside, walk_served
 
 TEMPORARY_PREFIX = ".upload-"
 _LOCK_NAME = ".lock"
@@ -96,6 +97,24 @@ class RootWriter:
     def discard(self, target: Target) -> None:
         """Remove the directories made to reach `target`, if still empty: nothing is written."""
         _remove_empty(target.created)
+
+    def leftovers(self, older_than: float) -> list[Path]:
+        """Remove the temporary files of writes that never finished (a crash, a power loss)
+        and were last written more than `older_than` seconds ago; those removed."""
+        removed = []
+        limit = time.time() - older_than
+        directories = [str(self.root)] + [
+            found.path for found in walk_served(self.root)
+            if isinstance(found, Served) and found.is_directory and not found.is_link
+        ]
+        for directory in directories:
+            with suppress(OSError), os.scandir(directory) as entries:
+                for entry in entries:
+                    if entry.name.startswith(TEMPORARY_PREFIX) and _older(entry, limit):
+                        with suppress(FileNotFoundError):
+                            os.unlink(entry.path)
+                            removed.append(Path(entry.path))
+        return removed
 
     def begin(self, target: Target) -> PendingWrite:
         """A temporary file beside the target, to be committed or aborted."""
@@ -186,3 +205,11 @@ def _remove_empty(directories: list[Path] | tuple[Path, ...]) -> None:
         except OSError:
             return
 
+
+def _older(entry: os.DirEntry[str], limit: float) -> bool:
+    """Whether a regular file was last modified before the time `limit`."""
+    try:
+        info = entry.stat(follow_symlinks=False)
+    except OSError:
+        return False
+    return stat.S_ISREG(info.st_mode) and info.st_mtime < limit

@@ -4,6 +4,7 @@ errors SQLite raises say about the database file."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sqlite3
 import threading
@@ -106,6 +107,17 @@ def is_damaged(error: BaseException) -> bool:
     return isinstance(error, FailedCheck) or (
         isinstance(error, sqlite3.DatabaseError) and error_code(error) in DAMAGED
     )
+
+
+_NO_WRITES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM})
+
+
+def is_unwritable(error: BaseException) -> bool:
+    """Whether an error says the database's place takes no writes now (a full disk, a
+    read-only file system, permissions): the operator's to fix, not a fault in capsule."""
+    if isinstance(error, sqlite3.Error):
+        return error_code(error) in UNWRITABLE
+    return isinstance(error, OSError) and error.errno in _NO_WRITES
 
 
 def raise_if_out_of_descriptors(error: sqlite3.Error, database: Path) -> None:

@@ -8,12 +8,12 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from capsule.articles import Article, article_date
+from capsule.articles import Article, article_date, newest_first
 from capsule.catalog import titles
 from capsule.catalog.connections import (
     UNWRITABLE,
@@ -157,7 +157,6 @@ class Catalog:
 
     def _start(self) -> None:
         """Open the database and load it; set it aside if damaged (the writer), or wait."""
-        self.database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         try:
             self._open()
             self._load()
@@ -173,7 +172,9 @@ class Catalog:
             self._open()
 
     def _open(self) -> None:
-        """Open the file now at the database path, creating its tables, and note which it is."""
+        """Open the file now at the database path, creating its tables, and note which it is.
+        Its directory is made again if it went away (a state directory deleted while serving)."""
+        self.database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._create_schema()
         if not self.writer:
             if self._version_connection is not None:
@@ -522,7 +523,7 @@ class Catalog:
         # One assignment, so that readers in other threads see one moment.
         front = self._front
         self._snapshot = Snapshot(
-            _newest_first(self._by_path.values()),
+            newest_first(self._by_path.values()),
             tuple(self._known),
             frozenset(self._meta_files),
             frozenset(path for path, (draft, _) in front.items() if draft),
@@ -606,8 +607,3 @@ def _aside_name(database: Path) -> Path:
         aside = database.with_name(f"{database.name}.corrupt-{stamp}.{number}")
         number += 1
     return aside
-
-
-def _newest_first(articles: Iterable[Article]) -> tuple[Article, ...]:
-    by_path = sorted(articles, key=lambda article: article.path)
-    return tuple(sorted(by_path, key=lambda article: article.published, reverse=True))

@@ -8,10 +8,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from capsule.articles import Article, article_date
+from capsule.articles import Article, article_date, gemfeed_line
 from capsule.catalog.store import Catalog, Snapshot
 from capsule.catalog.visibility import Visibility
-from capsule.markers import RECENT_MARKER
+from capsule.markers import RECENT_MARKER, RecentLines, expand_markers
 from capsule.resources import Feed, InputPrompt, Page, Redirect, Resource
 from capsule.rules.access import Fingerprint, Protection
 from capsule.rules.front_lines import FrontLines
@@ -95,6 +95,7 @@ class Publication:
         self.visibility = Visibility(catalog, self.access)
         self._months_of: tuple[Article, ...] | None = None
         self._months: dict[tuple[int, int], list[Article]] = {}
+        self._recent: RecentLines | None = None
 
     @property
     def title(self) -> str:
@@ -130,21 +131,38 @@ class Publication:
             return self._year(int(year.group(1)))
         return None
 
-    def expand(self, path: str, gemtext: str) -> str:
-        """Fill `{{recent}}` markers and, if configured, list recent articles under articles."""
+    def generates(self, path: str) -> bool:
+        """Whether `path` is one `resolve` may answer: deciding costs no catalog work."""
+        return (
+            path in (ARCHIVE_PATH, GEMFEED_PATH, ATOM_PATH, SEARCH_PATH)
+            or _is_generated_directory(path)
+            or _is_generated_directory(path + "/")
+        )
+
+    def expand(self, path: str, gemtext: str, limit: int | None = None) -> str:
+        """Fill `{{recent}}` markers and, if configured, list recent articles under articles,
+        as far as the page stays within `limit` bytes: past it, markers stay as they are."""
         if "{{" in gemtext:
-            gemtext = RECENT_MARKER.sub(self._recent_marker, gemtext)
+            gemtext = expand_markers(
+                gemtext, self._recent_lines(), self.settings.recent_size, limit
+            ).gemtext
         count = self.settings.recent_under_articles
         if count and article_date(path) is not None:
             others = [a for a in self.articles()[: count + 1] if a.path != path][:count]
             if others:
                 tail = "\n".join(gemfeed_line(article) for article in others)
-                gemtext = gemtext.rstrip("\n") + "\n\n## More articles\n" + tail + "\n"
+                expanded = gemtext.rstrip("\n") + "\n\n## More articles\n" + tail + "\n"
+                if limit is None or len(expanded.encode("utf-8")) <= limit:
+                    gemtext = expanded
         return gemtext
 
-    def _recent_marker(self, match: re.Match[str]) -> str:
-        count = int(match.group(1) or self.settings.recent_size)
-        return "\n".join(gemfeed_line(a) for a in self.articles()[:count])
+    def _recent_lines(self) -> RecentLines:
+        """The gemfeed lines of the articles readers may see now, kept while they stay."""
+        articles = self.articles()
+        recent = self._recent
+        if recent is None or recent.articles is not articles:
+            recent = self._recent = RecentLines(articles)
+        return recent
 
     def articles(self) -> tuple[Article, ...]:
         """The articles readers may see now, newest first: the archive's, the feeds' and the
@@ -258,8 +276,3 @@ def _is_generated_directory(path: str) -> bool:
 def without_markers(gemtext: str) -> str:
     """A page with its `{{recent}}` lines removed, for capsules that keep no catalog."""
     return RECENT_MARKER.sub("", gemtext) if "{{" in gemtext else gemtext
-
-
-def gemfeed_line(article: Article) -> str:
-    """A link line in the gemfeed convention: `=> path YYYY-MM-DD Title`."""
-    return f"=> {quote(article.path)} {article.published.isoformat()} {article.title}"

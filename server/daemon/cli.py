@@ -256,7 +256,12 @@ def _check(config: Config) -> int:
     roots = dict.fromkeys(config.root_for(host).resolve() for host in config.hosts)
     for root in roots:
         try:
-            report = check_capsule(root, generated_paths=config.index.enabled)
+            report = check_capsule(
+                root,
+                generated_paths=config.index.enabled,
+                recent_size=config.publication.recent_size,
+                max_page_bytes=config.limits.max_page_bytes,
+            )
         except OSError as error:
             print(f"{root}: error: {error}")
             failed = True

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 
 import trio
 
+from capsule.catalog.connections import is_unwritable
 from capsule.catalog.scan import resources_exhausted
 from capsule.catalog.store import Catalog
 from server.accesslog import ERROR_LOGGER
@@ -15,12 +16,18 @@ from server.throttled_log import ThrottledLog
 
 logger = logging.getLogger(ERROR_LOGGER)
 
+_UNWRITABLE_INTERVAL = 60.0
+"""Seconds between two reports of a state directory that takes no writes: it stays so until
+the operator acts, and every quick refresh would say it again."""
+
 
 class _Failures:
-    """Where failed refreshes are reported, each kind at most once a second (of trio's clock)."""
+    """Where failed refreshes are reported, each kind at most once a second (of trio's clock),
+    a state directory that takes no writes once a minute."""
 
     def __init__(self) -> None:
         self.exhausted = ThrottledLog(logger, clock=trio.current_time)
+        self.unwritable = ThrottledLog(logger, _UNWRITABLE_INTERVAL, trio.current_time)
         self.unexpected = ThrottledLog(logger, clock=trio.current_time)
 
 
@@ -62,6 +69,11 @@ async def _refresh(catalog: Catalog, full: bool, failures: _Failures) -> None:
             failures.exhausted.warning(
                 "indexing %s skipped: %s; serving the previous index until the next refresh",
                 catalog.root, error,
+            )
+        elif is_unwritable(error):
+            failures.unwritable.warning(
+                "indexing %s skipped: %s; serving the previous index until the state directory "
+                "can be written again", catalog.root, error,
             )
         else:
             failures.unexpected.exception(

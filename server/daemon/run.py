@@ -32,6 +32,7 @@ from server.daemon.sockets import (
 from server.daemon.workers import supervise
 from server.gemini.server import GeminiServer
 from server.gemini.site import build_site
+from server.gemini.upload import sweep_uploads
 from server.hostnames import unicode_host
 from server.https.certificates import HttpsCertificates
 from server.https.renewal import CertificateKeeper
@@ -168,6 +169,8 @@ async def serve(
         elif reload is not None:
             await nursery.start(_reload_on_sighup, service, reload, reloads)
         nursery.start_soon(keep_fresh, service.current_catalogs, config.index, shutdown)
+        if index_writer:  # one process sweeps
+            nursery.start_soon(sweep_uploads, gemini.site, config.limits.upload_timeout)
         nursery.start_soon(release_memory, config.limits.memory_release_interval, shutdown)
         nursery.start_soon(
             access_log.flush_periodically, lambda: service.config.access_log_flush, shutdown

@@ -54,6 +54,7 @@ class GeminiServer:
         self.proxy_protocol = proxy_protocol
         self.trusted_proxies = trusted_proxies
         self.gate, self.rate = admission_for(limits)
+        self.long_work = trio.CapacityLimiter(limits.long_work_threads)
         self._awaiting_proxy_header = 0
 
     def reconfigure(
@@ -67,6 +68,7 @@ class GeminiServer:
         self.site, self.limits, self.proxy_protocol = site, limits, proxy_protocol
         self.trusted_proxies = trusted_proxies
         apply_limits(self.gate, self.rate, limits)
+        self.long_work.total_tokens = limits.long_work_threads
 
     async def serve(self, listeners: Sequence[trio.SocketListener], shutdown: trio.Event) -> None:
         """Accept until `shutdown` is set, then let open exchanges finish within the drain time."""
@@ -212,7 +214,7 @@ class GeminiServer:
             return
         capsule = site.capsules[request.host]
         identity = _client_identity(tls)
-        resource = await _resolve(capsule, request, identity)
+        resource = await _resolve(capsule, request, identity, self.long_work)
         if identity is not None and capsule.protection(request.path) is not None:
             progress.identity = str(identity)  # logged for protected paths only
         if resource is None:
@@ -310,20 +312,24 @@ def _client_identity(tls: TLSStream) -> ClientIdentity | None:
 
 
 async def _resolve(
-    capsule: Capsule, request: protocol.Request, identity: ClientIdentity | None
+    capsule: Capsule,
+    request: protocol.Request,
+    identity: ClientIdentity | None,
+    long_work: trio.CapacityLimiter,
 ) -> Resource | None:
     """The resource a request names; None if the capsule failed.
 
-    A path alone is resolved here on the event loop: a few stat calls and at most one small
-    file read, cheaper than a hop to a thread by an order of magnitude. A query can start a
-    full-text search, which may take long enough to stall other connections: it goes to a
-    thread.
+    Most paths are resolved here on the event loop: a few stat calls and at most one small
+    file read, cheaper than a hop to a thread by an order of magnitude. Work that grows with
+    the capsule (a listing, the archive, feeds, search) would stall every other connection: it
+    goes to a thread, a few at a time under `long_work`.
     """
     try:
-        if request.query is None:
-            return capsule.resolve(request.path, None, identity)
+        resource = capsule.resolve_at_once(request.path, request.query, identity)
+        if resource is not None:
+            return resource
         return await trio.to_thread.run_sync(
-            capsule.resolve, request.path, request.query, identity
+            capsule.resolve, request.path, request.query, identity, limiter=long_work
         )
     except Exception:
         logger.exception("resolving %s failed", request.url)

@@ -79,7 +79,10 @@ async def serve_upload(
         outcome = titan.write_failed(), b""
     await answer(*outcome)
     if body.expecting:
-        await _drain(tls, body.size - body.received, limits)
+        # A refusal costs the client what a request line costs: request_timeout, no more.
+        # Only a body already being received, so allowed, gets the upload deadline to end.
+        deadline = limits.upload_timeout if body.received else limits.request_timeout
+        await _drain(tls, body.size - body.received, deadline)
 
 
 async def _upload(
@@ -113,7 +116,7 @@ async def _upload(
     if request.size == 0:
         if not rule.allow_delete:
             return titan.deletion_refused(), b""
-        return await _delete(uploads.writer, landing, request, client)
+        return await _delete(uploads.writer, landing, request, client, identity)
     writer = uploads.writer
     target = await trio.to_thread.run_sync(
         partial(writer.target, request.file_path, make_directories=True)
@@ -177,12 +180,12 @@ async def _receive(
     return body.late(limits.upload_timeout)
 
 
-async def _drain(tls: TLSStream, remaining: int, limits: LimitSettings) -> None:
+async def _drain(tls: TLSStream, remaining: int, seconds: float) -> None:
     """Read and drop what is left of a body after an early answer (a refusal, a failed write),
-    up to its size and within the upload deadline: closing a socket with unread bytes resets
-    the connection, and the client, still sending, would lose the answer with it."""
+    up to its size and for at most `seconds`: closing a socket with unread bytes resets the
+    connection, and the client, still sending, would lose the answer with it."""
     budget = remaining + remaining // _RECORD_OVERHEAD_DIVISOR + _DRAIN_SLACK
-    with trio.move_on_after(limits.upload_timeout), contextlib.suppress(*_TRANSPORT_ERRORS):
+    with trio.move_on_after(seconds), contextlib.suppress(*_TRANSPORT_ERRORS):
         while budget > 0:
             # Ciphertext straight from the transport: the answer and close_notify are out.
             data = await tls.transport_stream.receive_some(_DRAIN_BYTES)
@@ -192,12 +195,26 @@ async def _drain(tls: TLSStream, remaining: int, limits: LimitSettings) -> None:
 
 
 async def _delete(
-    writer: RootWriter, target: Target, request: titan.TitanRequest, client: str
+    writer: RootWriter,
+    target: Target,
+    request: titan.TitanRequest,
+    client: str,
+    identity: ClientIdentity | None,
 ) -> Outcome:
     """Delete the file at `target`, keeping its last version."""
     kept = await trio.to_thread.run_sync(writer.delete, target)
     if kept is None:
         return titan.nothing_to_delete(), b""
     where = f"{request.host}{request.path}"
-    logger.info("%s: deleted %s; last version kept as %s", client, where, kept)
+    logger.info("%s: %s deleted %s; last version kept as %s", client, identity, where, kept)
     return titan.deleted(request)
+
+
+async def sweep_uploads(site: Site, older_than: float) -> None:
+    """Remove what uploads interrupted by a crash left in the roots open to uploads: temporary
+    files older than the upload deadline, which no upload still under way can own."""
+    writers = {id(upload.writer): upload.writer for upload in site.uploads.values()}
+    for writer in writers.values():
+        removed = await trio.to_thread.run_sync(writer.leftovers, older_than)
+        for path in removed:
+            logger.info("removed %s, an unfinished upload left by an earlier run", path)

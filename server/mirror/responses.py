@@ -34,7 +34,7 @@ from server.mirror.crawlers import Sitemaps, web_robots_txt
 from server.mirror.favicon import FAVICON_PATH, favicon_emoji
 from server.mirror.links import INPUT_FIELD, MirrorTarget, capsule_target, mirror_path, rewrite_link
 from server.mirror.pages import STYLESHEET_PATH, PageContext, PageRenderer
-from server.mirror.sitemap import SITEMAP_MIME
+from server.mirror.sitemap import SITEMAP_MIME, is_sitemap_path
 
 REASONS = {
     HTTPStatus.BAD_REQUEST: "Bad request",
@@ -112,20 +112,38 @@ class Mirror:
 
     def respond(self, request: Request) -> Response:
         """The response to a valid request (this reads the capsule from disk)."""
+        response = self._respond(request, at_once=False)
+        assert response is not None, "only responding at once stops short"
+        return response
+
+    def respond_at_once(self, request: Request) -> Response | None:
+        """As `respond`, if that takes bounded work; None if it needs work that grows with the
+        capsule (a listing, the archive, feeds, search, a sitemap), for `respond` under a limit."""
+        return self._respond(request, at_once=True)
+
+    def _respond(self, request: Request, *, at_once: bool) -> Response | None:
         if request.path == STYLESHEET_PATH:
             return _conditional(_entity(HTTPStatus.OK, CSS, self._stylesheet, CACHE_PAGE), request)
         capsule = self.capsules[request.host]
+        resolve = capsule.resolve_at_once if at_once else capsule.resolve
         target = capsule_target(request.path)
         query = capsule_query(request.query)
-        resource = capsule.resolve(target.path, query)
+        resource = resolve(target.path, query)
+        if resource is None:
+            return None
         if isinstance(resource, NotFound) and target.path != request.path:
             # A capsule file that merely looks like a page URL, with no page claiming it.
-            literal = capsule.resolve(request.path, query)
+            literal = resolve(request.path, query)
+            if literal is None:
+                return None
             if isinstance(literal, File | CertificateRequired):
                 resource, target = literal, MirrorTarget(request.path, raw=True)
         elif isinstance(resource, NotFound) and target.raw and target.path.endswith("/index.gmi"):
             # The source of a generated directory page (no index.gmi on disk).
-            resource = capsule.resolve(target.path.removesuffix("index.gmi"), query)
+            source = resolve(target.path.removesuffix("index.gmi"), query)
+            if source is None:
+                return None
+            resource = source
         elif isinstance(resource, NotFound) and request.path == FAVICON_PATH:
             # The icon drawn from favicon.txt, where the capsule has no favicon.svg of its own.
             emoji = favicon_emoji(capsule)
@@ -133,7 +151,9 @@ class Mirror:
                 svg = self.renderer.favicon(emoji).encode("utf-8")
                 return _conditional(_entity(HTTPStatus.OK, SVG, svg, CACHE_PAGE), request)
         origin = self.renderer.base_url or request.origin
-        if isinstance(resource, NotFound):
+        if isinstance(resource, NotFound) and is_sitemap_path(request.path):
+            if at_once:
+                return None
             sitemap = self.sitemaps.file(capsule, request.path, origin or "")
             if sitemap is not None:
                 return _conditional(_entity(HTTPStatus.OK, SITEMAP_MIME, sitemap, CACHE_PAGE),

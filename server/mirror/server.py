@@ -104,6 +104,7 @@ class MirrorServer:
         """Set when the mirror also serves HTTPS: plain HTTP then redirects there."""
         self.https_settings = https_settings or HttpsSettings()
         self.gate, self.rate = admission_for(limits)
+        self.long_work = trio.CapacityLimiter(limits.long_work_threads)
         self._waiting: set[trio.CancelScope] = set()
         self._stopping = False
 
@@ -119,6 +120,7 @@ class MirrorServer:
         self.mirror, self.hosts, self.limits, self.settings = mirror, hosts, limits, settings
         self.https_settings = https_settings
         apply_limits(self.gate, self.rate, limits)
+        self.long_work.total_tokens = limits.long_work_threads
 
     async def serve(
         self,
@@ -334,8 +336,13 @@ class MirrorServer:
                 return secure.to_https(request.origin or "", exchange.path, self.https.port), None
             found = await trio.to_thread.run_sync(self.https.challenges.lookup, token)
             return secure.challenge_answer(self.mirror, found), None
-        # Resolving and rendering read the disk and take CPU: off the event loop.
-        response = await trio.to_thread.run_sync(self.mirror.respond, request)
+        # Resolving and rendering read the disk and take CPU: off the event loop. Work that
+        # grows with the capsule waits for one of a few threads, leaving the rest to others.
+        response = await trio.to_thread.run_sync(self.mirror.respond_at_once, request)
+        if response is None:
+            response = await trio.to_thread.run_sync(
+                self.mirror.respond, request, limiter=self.long_work
+            )
         if not isinstance(response.body, File):
             return response, None
         opened = await open_file(response.body)

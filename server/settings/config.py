@@ -153,7 +153,8 @@ class LimitSettings:
         bound=POSITIVE,
         flag="--max-page-bytes",
         metavar="N",
-        help="gemtext pages larger than this are sent as they are, never parsed into memory",
+        help="gemtext pages larger than this are sent as they are, never parsed into memory; "
+        "{{recent}} markers are filled in while the page stays within it",
     )
     upload_timeout: float = setting(
         60.0,
@@ -161,6 +162,12 @@ class LimitSettings:
         flag="--upload-timeout",
         metavar="SECONDS",
         help="seconds for the body of a Titan upload to arrive after its request line",
+    )
+    long_work_threads: int = setting(
+        2,
+        bound=POSITIVE,
+        help="requests per protocol whose answer takes work that grows with the capsule "
+        "(listings, archive, feeds, search, sitemaps) made at once, each in a thread; more wait",
     )
     memory_release_interval: float = setting(
         10.0,

@@ -471,3 +471,16 @@ def test_links_to_drafts_and_articles_not_published_yet_are_not_broken(root: Pat
         "links.gmi": "# Links\n=> /2099/01/01/later.gmi Later\n=> soon.gmi Soon\n",
     })
     assert check_capsule(root).problems == ()
+
+
+def test_recent_markers_past_the_page_size_limit_are_a_warning(tmp_path: Path) -> None:
+    files: dict[str, str | bytes] = {
+        f"2026/02/{day:02d}/story.gmi": f"# Story of day {day}\n" for day in range(1, 29)
+    }
+    files["index.gmi"] = "# Home\n{{recent 2}}\n" + "{{recent 9999}}\n" * 50
+    root = write(tmp_path / "root", files)
+    report = check_capsule(root, max_page_bytes=4096)
+    lines = [problem.line for problem in report.warnings if problem.path == "index.gmi"]
+    assert lines and lines[0] > 3 and not report.errors
+    assert "max_page_bytes (4096 bytes)" in report.warnings[0].message
+    assert not check_capsule(root).warnings  # no limit, nothing left

@@ -203,6 +203,12 @@ def gemini_cases(rng: random.Random, port: int) -> list[Case]:
         ),
         lambda: Case("plain bytes after the handshake", rng.randbytes(rng.randint(1, 100)),
                      mode="after_tls"),
+        lambda: Case(
+            "titan, huge size, no certificate",
+            line(f"titan://localhost:{port}/notes/a.gmi;size={rng.randint(10**6, 10**12)}"
+                 .encode()) + rng.randbytes(rng.randint(0, 2000)),
+            must_answer=True,
+        ),
         lambda: Case("valid", line(here.encode()), must_answer=True),
     ]
     return [makers[index % len(makers)]() for index in range(CASES)]

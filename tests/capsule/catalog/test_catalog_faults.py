@@ -8,6 +8,7 @@ import logging
 import os
 import re
 import resource
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -423,3 +424,28 @@ async def test_keep_fresh_outlives_catalogs_that_cannot_be_listed(
     await keep_fresh(rounds, INSTANT, rounds.shutdown)
     assert [article.path for article in catalog.articles] == ARTICLES
     assert [r.getMessage() for r in caplog.records] == ["listing the catalogs to index failed"]
+
+
+async def test_keep_fresh_logs_a_full_state_disk_once_a_minute_without_traceback(
+    root: Path,
+    database: Path,
+    caplog: pytest.LogCaptureFixture,
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    class OnFullDisk(Catalog):
+        def refresh(self, full: bool = True) -> Changes:
+            error = sqlite3.OperationalError("database or disk is full")
+            error.sqlite_errorcode = 13  # type: ignore[attr-defined]  # SQLITE_FULL
+            raise error
+
+    catalog = OnFullDisk(root, database)
+    every_two_seconds = IndexSettings(quick_interval=2.0, full_interval=60.0)
+    rounds = Rounds(catalog, 60)  # two minutes of quick refreshes
+    await keep_fresh(rounds, every_two_seconds, rounds.shutdown)
+    records = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(records) == 2
+    assert all(not r.exc_info and r.levelno == logging.WARNING for r in records)
+    assert records[0].getMessage() == (
+        f"indexing {catalog.root} skipped: database or disk is full; "
+        "serving the previous index until the state directory can be written again"
+    )

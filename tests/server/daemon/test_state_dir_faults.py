@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import trio
 
-from tests.harness import CapsuleProcess, capsule_command, fetch
+from tests.harness import CapsuleProcess, capsule_command, fetch, write_page
+from tests.server.gemini.test_publication_live import eventually
 
 LOCAL = ("--listen", "127.0.0.1:0", "--no-http")
 
@@ -62,3 +64,28 @@ def test_read_only_state_with_certificates_serves_without_the_catalog(tmp_path: 
     warnings = [line for line in capsule.stderr_lines if "without search" in line]
     assert len(warnings) == 1
     assert f"capsule needs to create and write {state / 'index'}" in warnings[0]
+
+
+def test_a_state_directory_deleted_while_serving_is_made_again(tmp_path: Path) -> None:
+    """Feeds and search keep answering, and a new article still reaches them."""
+    root = tmp_path / "root"
+    write_page(root, "/index.gmi", "# Home\n")
+    write_page(root, "/2026/01/01/first.gmi", "# First article\n")
+    state = tmp_path / "state"
+    with CapsuleProcess(
+        *LOCAL, "--root", str(root), "--index-interval", "0.2", "--full-index-interval", "1",
+        state_dir=state, log_dir=tmp_path,
+    ) as capsule:
+
+        def gemini(path: str) -> tuple[int, str]:
+            response = trio.run(fetch, capsule.gemini_port, f"gemini://localhost{path}")
+            return response.status, response.body.decode()
+
+        eventually(lambda: "First article" in gemini("/feed.gmi")[1])
+        shutil.rmtree(state)
+        write_page(root, "/2026/01/02/second.gmi", "# Second article\n")
+        eventually(lambda: "Second article" in gemini("/feed.gmi")[1])
+        assert "First article" in gemini("/search?article")[1]
+        assert gemini("/atom.xml")[0] == 20
+    assert (state / "index").is_dir()
+    assert not [line for line in capsule.stderr_lines if "Traceback" in line]

@@ -62,16 +62,16 @@ async def test_file_that_vanished_after_resolving_is_51(
 ) -> None:
     server = await start_server()
     capsule = capsule_of(server)
-    resolve = capsule.resolve
+    resolve = capsule.resolve_at_once
 
     def resolve_then_delete(
         path: str, query: str | None = None, identity: ClientIdentity | None = None
-    ) -> Resource:
+    ) -> Resource | None:
         resource = resolve(path, query, identity)
         (capsule_root / "data.bin").unlink()
         return resource
 
-    monkeypatch.setattr(capsule, "resolve", resolve_then_delete)
+    monkeypatch.setattr(capsule, "resolve_at_once", resolve_then_delete)
     response = await fetch(server.port, f"gemini://localhost:{server.port}/data.bin")
     assert response.status == 51
     monkeypatch.undo()
@@ -112,7 +112,7 @@ async def test_capsule_raising_before_the_header_is_40(
     ) -> Resource:
         raise RuntimeError("on purpose")
 
-    monkeypatch.setattr(capsule_of(server), "resolve", explode)
+    monkeypatch.setattr(capsule_of(server), "resolve_at_once", explode)
     response = await fetch(server.port, f"gemini://localhost:{server.port}/docs/")
     assert response.header == b"40 Temporary failure"
     assert len(error_lines(caplog)) == 1

@@ -127,3 +127,27 @@ def test_new_then_deleted_article_reaches_every_index_on_both_protocols(
     eventually(lambda: all(everywhere()))
     page.unlink()
     eventually(lambda: not any(everywhere()))
+
+
+def test_recent_markers_stop_expanding_at_the_page_size_limit(tmp_path: Path) -> None:
+    """A page of many `{{recent 9999}}` lines costs markers × articles: the served page stays
+    within --max-page-bytes, the markers past it left as they are, on both protocols."""
+    root = tmp_path / "root"
+    for day in range(1, 29):
+        for number in range(8):
+            write_page(root, f"/2026/02/{day:02d}/story-{number}.gmi", f"# Story {number}\n")
+    write_page(root, "/index.gmi", "# Home\n" + "{{recent 9999}}\n" * 400)
+    limit = 64 * 1024
+    with CapsuleProcess(
+        "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--root", str(root),
+        "--max-page-bytes", str(limit),
+        state_dir=tmp_path / "state", log_dir=tmp_path,
+    ) as capsule:
+        eventually(lambda: "Story 7" in gemini(capsule, "/feed.gmi")[1])
+        header, page = gemini(capsule, "/")
+        status, _, source = http(capsule, "/index.gmi")
+    assert header.startswith("20 ") and status == 200
+    for served in (page, source):
+        assert len(served.encode()) <= limit
+        assert "/2026/02/28/story-0.gmi" in served  # the first markers are filled in
+        assert served.rstrip().endswith("{{recent 9999}}")  # the last are left as they are

@@ -4,17 +4,22 @@ upload, and the article on every index of both protocols within the quick interv
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import socket
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from OpenSSL import SSL
 
 from capsule.authoring.versions import Versions
 from tests.harness import CapsuleProcess, write_page
 from tests.server.gemini.test_publication_live import atom_links, eventually, gemini, http
-from tests.titan_client import titan_url, upload
+from tests.titan_client import fingerprint, titan_url, upload
 from tests.tls_harness import DEADLINE, ClientIdentity, openssl_req_identity
 
 README = (Path(__file__).parents[3] / "README.md").read_text(encoding="utf-8")
@@ -130,3 +135,82 @@ def test_a_replaced_then_deleted_article_follows_on_both_protocols(
 
 def capsule_root(capsule: CapsuleProcess) -> Path:
     return Path(capsule.args[capsule.args.index("--root") + 1])
+
+
+def refused_then_closed(port: int, request: bytes) -> tuple[bytes, bytes]:
+    """Send a Titan request line without a certificate and without its body; the answer, then
+    what the TCP connection yields after it (b"" once the server has closed)."""
+    context = SSL.Context(SSL.TLS_CLIENT_METHOD)
+    context.set_verify(SSL.VERIFY_NONE, lambda *args: True)
+    with socket.create_connection(("127.0.0.1", port), timeout=DEADLINE) as raw:
+        raw.settimeout(None)  # pyOpenSSL wants a blocking socket
+        connection = SSL.Connection(context, raw)
+        connection.set_tlsext_host_name(b"localhost")
+        connection.set_connect_state()
+        connection.do_handshake()
+        connection.sendall(request)
+        answer = bytearray()
+        with contextlib.suppress(SSL.ZeroReturnError):
+            while chunk := connection.recv(4096):
+                answer += chunk
+        # The answer ended with close_notify; now wait for the server's FIN, well past the
+        # request timeout and well before the upload timeout.
+        raw.settimeout(AFTER_REFUSAL)
+        return bytes(answer), raw.recv(1)
+
+
+AFTER_REFUSAL = 20.0
+
+
+def test_a_refused_upload_is_closed_within_the_request_timeout(tmp_path: Path) -> None:
+    """A claimed body of a gigabyte, no certificate, no [[titan]] table: the server answers and
+    closes within request_timeout, instead of waiting for that body for upload_timeout."""
+    root = tmp_path / "root"
+    write_page(root, "/index.gmi", "# Home\n")
+    with CapsuleProcess(
+        "--root", str(root), "--listen", "127.0.0.1:0", "--no-http",
+        "--request-timeout", "1", "--upload-timeout", "300",
+        state_dir=tmp_path / "state", log_dir=tmp_path,
+    ) as capsule:
+        line = titan_url(capsule.gemini_port, "/notes/a.gmi", 10**9).encode() + b"\r\n"
+        answer, after = refused_then_closed(capsule.gemini_port, line)
+    assert answer.startswith(b"50 ")
+    assert after == b""
+
+
+def test_each_write_and_deletion_names_the_identity_on_standard_error(
+    capsule: CapsuleProcess, author: ClientIdentity
+) -> None:
+    port = capsule.gemini_port
+    for body in (PAGE.encode(), b""):
+        request = titan_url(port, ARTICLE, len(body)).encode() + b"\r\n" + body
+        answer = upload(port, request, author)
+        assert answer is not None and answer.status in (20, 30)
+    capsule.wait_for_log(" deleted ")
+    fingerprint = "sha256:" + openssl_fingerprint(author).replace(":", "").lower()
+    [written] = [line for line in capsule.stderr_lines if " wrote " in line]
+    [deleted] = [line for line in capsule.stderr_lines if " deleted " in line]
+    assert fingerprint in written and fingerprint in deleted
+
+
+def test_uploads_left_by_a_crash_are_swept_at_start(
+    tmp_path: Path, author: ClientIdentity
+) -> None:
+    """`.upload-*` files older than the upload timeout go, with a log line; a fresh one, maybe
+    an upload in progress in another worker, stays."""
+    root = tmp_path / "root"
+    write_page(root, "/index.gmi", "# Home\n")
+    stale = write_page(root, "/notes/.upload-stale", "half a page")
+    os.utime(stale, (time.time() - 3600, time.time() - 3600))
+    fresh = write_page(root, "/notes/.upload-fresh", "the start of a page")
+    config = tmp_path / "capsule.toml"
+    config.write_text(f'[[titan]]\npaths = ["/notes/"]\nidentities = ["{fingerprint(author)}"]\n')
+    with CapsuleProcess(
+        "--config", str(config), "--root", str(root), "--listen", "127.0.0.1:0", "--no-http",
+        "--upload-timeout", "60",
+        state_dir=tmp_path / "state", log_dir=tmp_path,
+    ) as capsule:
+        capsule.wait_for_log("unfinished upload")
+    assert not stale.exists() and fresh.exists()
+    [line] = [line for line in capsule.stderr_lines if "unfinished upload" in line]
+    assert str(stale) in line

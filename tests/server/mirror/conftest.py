@@ -65,9 +65,15 @@ class ScriptedCapsule(Capsule):
         self.queries: dict[str, str | None] = {}
         """The last query each path was resolved with."""
 
-    def resolve(self, path: str, query: str | None = None) -> Resource:
+    def resolve(self, path: str, query: str | None = None, identity: object = None) -> Resource:
         self.queries[path] = query
         return self.scripted.get(path) or super().resolve(path, query)
+
+    def resolve_at_once(
+        self, path: str, query: str | None = None, identity: object = None
+    ) -> Resource | None:
+        """Nothing at once: every request goes through `resolve`, which tests may patch."""
+        return None
 
 
 def mirror_config(root: Path, tmp_path: Path, **settings: object) -> Config:
