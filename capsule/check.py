@@ -13,7 +13,10 @@ from urllib.parse import unquote_to_bytes, urlsplit
 from capsule.articles import article_date
 from capsule.mime import is_gemtext
 from capsule.paths import join_within_root
-from capsule.publication.generated import ARCHIVE_PATH, ATOM_PATH, GEMFEED_PATH, SEARCH_PATH
+from capsule.publication.archive import ARCHIVE_PATH
+from capsule.publication.generated import ATOM_PATH, GEMFEED_PATH
+from capsule.publication.search_pages import SEARCH_PATH
+from capsule.publication.series import SERIES_PATH
 from capsule.resources import AccessRefusal, File, Page, Redirect
 from capsule.root import Capsule
 from capsule.rules.front_lines import front_lines
@@ -26,7 +29,9 @@ Severity = Literal["error", "warning"]
 
 _BOM = b"\xef\xbb\xbf"
 _LINK_PREFIX = "=>"
-_ALWAYS_GENERATED = frozenset({ARCHIVE_PATH, GEMFEED_PATH, ATOM_PATH, SEARCH_PATH})
+_ALWAYS_GENERATED = frozenset(
+    {ARCHIVE_PATH, GEMFEED_PATH, ATOM_PATH, SEARCH_PATH, SERIES_PATH}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,13 +235,19 @@ class _Checker:
 
 
 def _generated(pages: Iterable[str]) -> frozenset[str]:
-    """What a publication of these pages generates: fixed paths, a page per year and month."""
+    """What a publication of these pages generates: fixed paths, a page per year, month and
+    day, and the list of each directory holding articles (a date directory)."""
     paths = set(_ALWAYS_GENERATED)
     for page in pages:
         dated = article_date(page)
         if dated is not None:
             year = f"{ARCHIVE_PATH}{dated[0].year:04d}/"
-            paths.update((year, f"{year}{dated[0].month:02d}/"))
+            month = f"{year}{dated[0].month:02d}/"
+            day = f"{month}{dated[0].day:02d}/"
+            paths.update((year, month, day))
+            directory = page[: page.rfind("/") + 1]
+            if directory.endswith(day.removeprefix(ARCHIVE_PATH)):
+                paths.add(directory)
     return frozenset(paths)
 
 

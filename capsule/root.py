@@ -9,8 +9,9 @@ from dataclasses import replace
 from pathlib import Path
 from urllib.parse import quote
 
+from capsule.markers import without_markers
 from capsule.mime import GEMTEXT, is_gemtext, mime_type
-from capsule.publication.generated import Publication, without_markers
+from capsule.publication.generated import Publication
 from capsule.publication.listing import directory_listing
 from capsule.publication.robots import ROBOTS_PATH
 from capsule.resources import File, Gone, NotFound, Page, Redirect, Resource, Robots, Unavailable
@@ -125,7 +126,8 @@ class Capsule:
                 return Page(generated.gemtext, meta.lang)
             return generated or resource
         if isinstance(resource, Page):
-            return replace(resource, gemtext=self.publication.expand(path, resource.gemtext))
+            expanded = self.publication.expand(path, resource.gemtext)
+            return replace(resource, gemtext=expanded, article=self.publication.place(path))
         return resource
 
     def _from_disk(
