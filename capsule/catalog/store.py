@@ -490,21 +490,29 @@ class Catalog:
         try:
             connection = self._connections.get()
             total = connection.execute(f"SELECT count(*) {matching}", parameters).fetchone()[0]
-            rows = connection.execute(
-                "SELECT pages.path, pages.title, snippet(page_text, 1, '', '', '…', 16), "
-                f"pages.published, pages.summary {matching} ORDER BY {order} LIMIT ? OFFSET ?",
+            chosen = [row[0] for row in connection.execute(
+                f"SELECT pages.id {matching} ORDER BY {order} LIMIT ? OFFSET ?",
                 (*parameters, limit, offset),
+            )]
+            # Snippets only for the page of results: made for every match, they would cost
+            # as much as reading every matching page.
+            rows = connection.execute(
+                "SELECT pages.id, pages.path, pages.title, "
+                "snippet(page_text, 1, '', '', '…', 16), pages.published, pages.summary "
+                "FROM page_text JOIN pages ON pages.id = page_text.rowid "
+                "WHERE page_text MATCH ? AND page_text.rowid IN (SELECT value FROM json_each(?))",
+                (match, json.dumps(chosen)),
             ).fetchall()
         except sqlite3.DatabaseError as error:
             if not is_damaged(error):
                 raise
             self._report_damage(error)
             return SearchResults()
-        hits = tuple(
-            SearchHit(path, page_title, _lines(snip), _day(published), about)
-            for path, page_title, snip, published, about in rows
-        )
-        return SearchResults(hits, total)
+        found = {
+            page_id: SearchHit(path, page_title, _lines(snip), _day(published), about)
+            for page_id, path, page_title, snip, published, about in rows
+        }
+        return SearchResults(tuple(found[n] for n in chosen if n in found), total)
 
     def _as_json(self, paths: frozenset[str]) -> str:
         """`paths` as a JSON array, kept while the same set is asked for again."""
