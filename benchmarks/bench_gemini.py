@@ -56,7 +56,7 @@ async def main():
     await trio.serve_listeners(handle, listeners)
 trio.run(main)
 """
-OPENSSL_CONF = Path(__file__).resolve().parent.parent / "server" / "openssl.cnf"
+OPENSSL_CONF = Path(__file__).resolve().parent.parent / "server" / "daemon" / "openssl.cnf"
 """What the `capsule` command gives OpenSSL (one TLS 1.3 ticket): the bare server gets it too."""
 
 

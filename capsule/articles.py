@@ -6,7 +6,6 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from urllib.parse import quote
 
 from capsule.mime import is_gemtext
 
@@ -16,11 +15,40 @@ _YEAR, _TWO_DIGITS = re.compile(r"\d{4}"), re.compile(r"\d{2}")
 
 @dataclass(frozen=True, slots=True)
 class Article:
-    """A dated gemtext page: where it is served, when it was published, what it is called."""
+    """A dated gemtext page: where it is served, when it was published, what it is called,
+    what it is about and which series it belongs to."""
 
     path: str
     published: date
+    """The date its path carries."""
     title: str
+    time: datetime | None = None
+    """Its publication time (aware, UTC); None: the start of `published`."""
+    updated: datetime | None = None
+    """When its text last changed after it was first seen; None if it never did."""
+    summary: str = ""
+    series: str = ""
+
+    @property
+    def moment(self) -> datetime:
+        """When it was published: its time, else the start of its date in UTC."""
+        return self.time if self.time is not None else release_of(self.published)
+
+    @property
+    def last_change(self) -> datetime:
+        """When its text last changed: its update, else its publication."""
+        return max(self.updated, self.moment) if self.updated is not None else self.moment
+
+
+@dataclass(frozen=True, slots=True)
+class ArticlePlace:
+    """An article where lists show it: with the articles published just before and after it."""
+
+    article: Article
+    previous: Article | None
+    """The article published just before it, if any."""
+    next: Article | None
+    """The article published just after it, if any."""
 
 
 def article_date(path: str) -> tuple[date, str] | None:
@@ -60,6 +88,23 @@ def release_of(published: date) -> datetime:
     return datetime.combine(published, time(), UTC)
 
 
+def article_time(published: date, release: datetime | None, first_seen: datetime) -> datetime:
+    """The publication time of an article dated `published`: the time its front lines give,
+    else its date at the time of day it was first seen, when that was on its date; else
+    (written ahead of its date, or imported later) the start of its date."""
+    if release is not None:
+        return release
+    if first_seen.astimezone(UTC).date() == published:
+        return first_seen.astimezone(UTC).replace(microsecond=0)
+    return release_of(published)
+
+
+def newest_first(articles: Iterable[Article]) -> tuple[Article, ...]:
+    """`articles` by publication time, newest first; ties by path."""
+    by_path = sorted(articles, key=lambda article: article.path)
+    return tuple(sorted(by_path, key=lambda article: article.moment, reverse=True))
+
+
 def fallback_title(published: date, slug: str) -> str:
     """A readable title made from the slug (or the date), for articles without a heading."""
     words = re.sub(r"[-_]+", " ", slug).strip()
@@ -71,14 +116,3 @@ def _valid_date(year: str, month: str, day: str) -> date | None:
         return date(int(year), int(month), int(day))
     except ValueError:
         return None
-
-
-def gemfeed_line(article: Article) -> str:
-    """A link line in the gemfeed convention: `=> path YYYY-MM-DD Title`."""
-    return f"=> {quote(article.path)} {article.published.isoformat()} {article.title}"
-
-
-def newest_first(articles: Iterable[Article]) -> tuple[Article, ...]:
-    """Articles by publication date, newest first; ties by path."""
-    by_path = sorted(articles, key=lambda article: article.path)
-    return tuple(sorted(by_path, key=lambda article: article.published, reverse=True))

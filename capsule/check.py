@@ -4,6 +4,7 @@ lines that cannot be read, and what security.txt lacks."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,10 +14,14 @@ from urllib.parse import unquote_to_bytes, urlsplit
 
 from capsule.articles import Article, article_date, newest_first
 from capsule.catalog.titles import page_title
-from capsule.markers import RecentLines, expand_markers
+from capsule.markers import RecentLines, expand_markers, marker_kind
 from capsule.mime import is_gemtext
 from capsule.paths import join_within_root
-from capsule.publication.generated import ARCHIVE_PATH, ATOM_PATH, GEMFEED_PATH, SEARCH_PATH
+from capsule.publication.archive import ARCHIVE_PATH
+from capsule.publication.entries import gemfeed_line
+from capsule.publication.generated import ATOM_PATH, GEMFEED_PATH
+from capsule.publication.search_pages import SEARCH_PATH
+from capsule.publication.series import SERIES_PATH
 from capsule.resources import AccessRefusal, File, Page, Redirect
 from capsule.root import Capsule
 from capsule.rules.front_lines import front_lines
@@ -37,7 +42,9 @@ Severity = Literal["error", "warning"]
 
 _BOM = b"\xef\xbb\xbf"
 _LINK_PREFIX = "=>"
-_ALWAYS_GENERATED = frozenset({ARCHIVE_PATH, GEMFEED_PATH, ATOM_PATH, SEARCH_PATH})
+_ALWAYS_GENERATED = frozenset(
+    {ARCHIVE_PATH, GEMFEED_PATH, ATOM_PATH, SEARCH_PATH, SERIES_PATH}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,9 +235,15 @@ class _Checker:
     def _check_markers(self) -> None:
         """Warn of the markers a page would leave as they are: with every dated page listed
         (the most lists can hold), filling them would take the page past its size limit."""
-        recent = RecentLines(newest_first(self.articles))
+        recent = RecentLines(newest_first(self.articles), gemfeed_line)
+
+        def fill(match: re.Match[str], room: int) -> tuple[str, int] | None:
+            if marker_kind(match) != "recent":
+                return "", 0  # series and neighbours lists are a page's few neighbours
+            return recent.text(int(match.group(1) or self.recent_size), room)
+
         for url, text in self.marked:
-            expansion = expand_markers(text, recent, self.recent_size, self.max_page_bytes)
+            expansion = expand_markers(text, fill, self.max_page_bytes)
             for number in expansion.left:
                 message = (
                     f"{{{{recent}}}} list may be left as it is: listing the articles would take "
@@ -302,13 +315,19 @@ class _Checker:
 
 
 def _generated(pages: Iterable[str]) -> frozenset[str]:
-    """What a publication of these pages generates: fixed paths, a page per year and month."""
+    """What a publication of these pages generates: fixed paths, a page per year, month and
+    day, and the list of each directory holding articles (a date directory)."""
     paths = set(_ALWAYS_GENERATED)
     for page in pages:
         dated = article_date(page)
         if dated is not None:
             year = f"{ARCHIVE_PATH}{dated[0].year:04d}/"
-            paths.update((year, f"{year}{dated[0].month:02d}/"))
+            month = f"{year}{dated[0].month:02d}/"
+            day = f"{month}{dated[0].day:02d}/"
+            paths.update((year, month, day))
+            directory = page[: page.rfind("/") + 1]
+            if directory.endswith(day.removeprefix(ARCHIVE_PATH)):
+                paths.add(directory)
     return frozenset(paths)
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from capsule.articles import Article
+from capsule.articles import Article, ArticlePlace
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +18,8 @@ class Page:
     modified: float | None = field(default=None, compare=False)
     """When its file was last written (seconds since the epoch); None for a generated page.
     A fact about the file, not the document, so it takes no part in equality."""
+    article: ArticlePlace | None = field(default=None, compare=False)
+    """For an article that lists show: its publication facts and its neighbours."""
 
 
 @dataclass(frozen=True, slots=True)

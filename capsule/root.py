@@ -9,8 +9,9 @@ from dataclasses import replace
 from pathlib import Path
 from urllib.parse import quote
 
+from capsule.markers import without_markers
 from capsule.mime import GEMTEXT, is_gemtext, mime_type
-from capsule.publication.generated import Publication, without_markers
+from capsule.publication.generated import Publication
 from capsule.publication.listing import directory_listing
 from capsule.publication.robots import ROBOTS_PATH
 from capsule.resources import File, NotFound, Page, Redirect, Resource, Robots, Unavailable
@@ -142,7 +143,7 @@ class Capsule:
             return generated or resource
         if isinstance(resource, Page):
             expanded = self.publication.expand(path, resource.gemtext, self.max_page_bytes)
-            return replace(resource, gemtext=expanded)
+            return replace(resource, gemtext=expanded, article=self.publication.place(path))
         return resource
 
     def _from_disk(

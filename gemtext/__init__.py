@@ -11,7 +11,15 @@ from gemtext.model import (
     Text,
 )
 from gemtext.parser import numbered, parse
-from gemtext.query import FeedEntry, feed_entries, first_paragraph, links, title
+from gemtext.query import (
+    FeedEntry,
+    feed_entries,
+    first_image,
+    first_paragraph,
+    is_image_url,
+    links,
+    title,
+)
 from gemtext.render_gemtext import UnrepresentableLine, to_gemtext
 from gemtext.render_html import to_html
 from gemtext.schemes import SAFE_SCHEMES, is_safe_url
@@ -29,7 +37,9 @@ __all__ = [
     "Text",
     "UnrepresentableLine",
     "feed_entries",
+    "first_image",
     "first_paragraph",
+    "is_image_url",
     "is_safe_url",
     "links",
     "numbered",

@@ -35,15 +35,42 @@ def title(doc: Document) -> str | None:
 
 
 def first_paragraph(doc: Document) -> str | None:
-    """The first text line that is neither blank nor only a date (the byline gemlogs put under
-    the heading), or None if there is none."""
+    """The first text line that reads as prose: not blank, not a date line (starting with a
+    date, as the datelines gemlogs put under the heading), not a byline ("By …"), and not a
+    line ending in a colon (which introduces what follows); None if there is none."""
     for line in doc:
-        if isinstance(line, Text) and line.text.strip() and not _DATE_ONLY.fullmatch(line.text):
+        if isinstance(line, Text) and _is_prose(line.text):
             return line.text
     return None
 
 
-_DATE_ONLY = re.compile(r"\s*\d{4}-\d{2}-\d{2}\s*")
+_DATE_LINE = re.compile(r"\W*\d{4}-\d{2}-\d{2}\b")
+_BYLINE = re.compile(r"(by|written by|posted by)\s", re.IGNORECASE)
+_LONGEST_BYLINE = 80
+
+
+def _is_prose(text: str) -> bool:
+    stripped = text.strip()
+    if not stripped or stripped.endswith(":") or _DATE_LINE.match(stripped):
+        return False
+    return not (len(stripped) <= _LONGEST_BYLINE and _BYLINE.match(stripped))
+
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
+
+
+def is_image_url(url: str) -> bool:
+    """Whether a link target names a PNG, JPEG, GIF or WebP image by its suffix."""
+    path = url.partition("#")[0].partition("?")[0]
+    return path.lower().endswith(IMAGE_SUFFIXES)
+
+
+def first_image(doc: Document) -> Link | None:
+    """The first link to an image, if any: the picture a link preview shows."""
+    for line in doc:
+        if isinstance(line, Link) and is_image_url(line.url):
+            return line
+    return None
 
 
 def links(doc: Document) -> tuple[Link, ...]:

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from capsule.articles import Article, article_date, newest_first
+from capsule.articles import Article, article_date, article_time, newest_first
 from capsule.catalog import titles
 from capsule.catalog.connections import (
     UNWRITABLE,
@@ -26,12 +27,15 @@ from capsule.catalog.connections import (
 from capsule.catalog.scan import Listing, TreeScanner, parent_of, resources_exhausted
 from capsule.catalog.search_text import fts_query, plain_text
 from capsule.rules.front_lines import front_lines
+from capsule.summaries import summary
 from gemtext import parse
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 # page_text rows share their rowid with pages.id, so updates never scan the text index.
+# first_seen and changed are what no file tells again: when a page was first indexed, and when
+# its text (digest) last changed, so that copying files marks nothing modified.
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS pages (
     id INTEGER PRIMARY KEY,
@@ -42,9 +46,15 @@ CREATE TABLE IF NOT EXISTS pages (
     title TEXT NOT NULL,
     draft INTEGER NOT NULL DEFAULT 0,
     release TEXT,
-    real TEXT
+    real TEXT,
+    time TEXT,
+    first_seen TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    changed TEXT,
+    summary TEXT NOT NULL DEFAULT '',
+    series TEXT NOT NULL DEFAULT ''
 );
-CREATE INDEX IF NOT EXISTS pages_by_date ON pages(published) WHERE published IS NOT NULL;
+CREATE INDEX IF NOT EXISTS pages_by_time ON pages(time) WHERE time IS NOT NULL;
 CREATE VIRTUAL TABLE IF NOT EXISTS page_text USING fts5(
     title, body, tokenize = 'unicode61 remove_diacritics 2'
 );
@@ -99,11 +109,22 @@ class Snapshot:
 
 @dataclass(frozen=True, slots=True)
 class SearchHit:
-    """One search result: the page, its title and a snippet around the match."""
+    """One search result: the page, its title, a snippet around the match (its lines kept),
+    and for an article its date and summary."""
 
     path: str
     title: str
     snippet: str
+    published: date | None = None
+    summary: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResults:
+    """One page of search results, and how many pages match in all."""
+
+    hits: tuple[SearchHit, ...] = ()
+    total: int = 0
 
 
 class Catalog:
@@ -117,11 +138,19 @@ class Catalog:
     writer's file, keep the articles they last read until the writer has done so.
     """
 
-    def __init__(self, root: Path, database: Path, writer: bool = True) -> None:
-        """Open `database`, creating it if need be; CatalogError if its place is unusable."""
+    def __init__(
+        self,
+        root: Path,
+        database: Path,
+        writer: bool = True,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        """Open `database`, creating it if need be; CatalogError if its place is unusable.
+        `clock` says when pages are first seen and changed."""
         self.root = root.resolve(strict=True)
         self.database = database
         self.writer = writer
+        self.clock = clock
         self._write_lock = threading.Lock()
         self._connections = Connections(database)
         self._scanner = TreeScanner(self.root)
@@ -228,15 +257,19 @@ class Catalog:
         by_path: dict[str, Article] = {}
         front: dict[str, tuple[bool, datetime | None]] = {}
         links: dict[str, str] = {}
-        for page_id, path, mtime_ns, size, published, page_title, draft, release, real in (
-            connection.execute(
-                "SELECT id, path, mtime_ns, size, published, title, draft, release, real "
-                "FROM pages"
-            )
+        for (
+            page_id, path, mtime_ns, size, published, page_title, draft, release, real, time,
+            changed, about, series,
+        ) in connection.execute(
+            "SELECT id, path, mtime_ns, size, published, title, draft, release, real, time, "
+            "changed, summary, series FROM pages"
         ):
             known[path] = (page_id, mtime_ns, size)
             if published is not None:
-                by_path[path] = Article(path, date.fromisoformat(published), page_title)
+                by_path[path] = Article(
+                    path, date.fromisoformat(published), page_title, _time(time),
+                    _time(changed), about, series,
+                )
             if draft or release is not None:
                 front[path] = (bool(draft), _time(release))
             if real is not None:
@@ -442,41 +475,61 @@ class Catalog:
         ]
 
     def search(
-        self, query: str, limit: int = 20, hidden: frozenset[str] = frozenset()
-    ) -> list[SearchHit]:
-        """Pages matching every word of `query`, best first, less the paths in `hidden` (which
-        leave their places to others); FTS syntax in the query is inert.
-
-        A damaged database finds nothing until it is rebuilt.
+        self,
+        query: str,
+        limit: int = 20,
+        hidden: frozenset[str] = frozenset(),
+        offset: int = 0,
+        newest: bool = False,
+    ) -> SearchResults:
+        """Pages matching every word of `query`, best first (or `newest` first, pages without
+        a date last), `limit` of them after skipping `offset`, with the count of all, less the
+        paths in `hidden` (which leave their places to others); FTS syntax in the query is
+        inert. A damaged database finds nothing until it is rebuilt.
         """
         match = fts_query(query)
         if not match:
-            return []
-        parameters: tuple[str | int, ...] = (match, limit)
+            return SearchResults()
+        parameters: tuple[str, ...] = (match,)
         leaving_out = ""
         if hidden:
             leaving_out = "AND pages.path NOT IN (SELECT value FROM json_each(?)) "
-            parameters = (match, self._as_json(hidden), limit)
+            parameters = (match, self._as_json(hidden))
+        matching = (
+            "FROM page_text JOIN pages ON pages.id = page_text.rowid "
+            f"WHERE page_text MATCH ? {leaving_out}"
+        )
+        order = (
+            "pages.time IS NULL, pages.time DESC, pages.path"
+            if newest
+            else "bm25(page_text, 8.0, 1.0)"
+        )
         try:
-            rows = (
-                self._connections.get()
-                .execute(
-                    "SELECT pages.path, pages.title, snippet(page_text, 1, '', '', '…', 16) "
-                    "FROM page_text JOIN pages ON pages.id = page_text.rowid "
-                    f"WHERE page_text MATCH ? {leaving_out}"
-                    "ORDER BY bm25(page_text, 8.0, 1.0) LIMIT ?",
-                    parameters,
-                )
-                .fetchall()
-            )
+            connection = self._connections.get()
+            total = connection.execute(f"SELECT count(*) {matching}", parameters).fetchone()[0]
+            chosen = [row[0] for row in connection.execute(
+                f"SELECT pages.id {matching} ORDER BY {order} LIMIT ? OFFSET ?",
+                (*parameters, limit, offset),
+            )]
+            # Snippets only for the page of results: made for every match, they would cost
+            # as much as reading every matching page.
+            rows = connection.execute(
+                "SELECT pages.id, pages.path, pages.title, "
+                "snippet(page_text, 1, '', '', '…', 16), pages.published, pages.summary "
+                "FROM page_text JOIN pages ON pages.id = page_text.rowid "
+                "WHERE page_text MATCH ? AND page_text.rowid IN (SELECT value FROM json_each(?))",
+                (match, json.dumps(chosen)),
+            ).fetchall()
         except sqlite3.DatabaseError as error:
             if not is_damaged(error):
                 raise
             self._report_damage(error)
-            return []
-        return [
-            SearchHit(path, page_title, " ".join(snip.split())) for path, page_title, snip in rows
-        ]
+            return SearchResults()
+        found = {
+            page_id: SearchHit(path, page_title, _lines(snip), _day(published), about)
+            for page_id, path, page_title, snip, published, about in rows
+        }
+        return SearchResults(tuple(found[n] for n in chosen if n in found), total)
 
     def _as_json(self, paths: frozenset[str]) -> str:
         """`paths` as a JSON array, kept while the same set is asked for again."""
@@ -540,24 +593,48 @@ class Catalog:
         real: str | None,
     ) -> None:
         try:
-            text = (self.root / path.lstrip("/")).read_bytes().decode("utf-8", errors="replace")
+            raw = (self.root / path.lstrip("/")).read_bytes()
         except OSError as error:
             if resources_exhausted(error):
                 raise
             return
+        text = raw.decode("utf-8", errors="replace")
+        digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
+        now = self.clock().astimezone(UTC).replace(microsecond=0)
+        first_seen, changed = now, None
+        if page_id is not None:
+            seen, before, was_changed = connection.execute(
+                "SELECT first_seen, digest, changed FROM pages WHERE id = ?", (page_id,)
+            ).fetchone()
+            first_seen = datetime.fromisoformat(seen)
+            # A copy or a touch leaves the text as it was: nothing to call modified.
+            changed = _time(was_changed) if before == digest else now
         front = front_lines(text)
         for line, problem in front.problems:
             logger.warning("%s:%d: %s", path, line, problem)
         document = parse(front.body(text))
         dated = article_date(path)
         page_title = titles.page_title(document, path)
-        published = dated[0].isoformat() if dated else None
-        release = None if front.published is None else front.published.isoformat()
-        row = (published, page_title, int(front.draft), release, real)
+        about = summary(front.summary, document) if dated else ""
+        time = article_time(dated[0], front.published, first_seen) if dated else None
+        row = (
+            dated[0].isoformat() if dated else None,
+            page_title,
+            int(front.draft),
+            None if front.published is None else front.published.isoformat(),
+            real,
+            None if time is None else time.isoformat(),
+            first_seen.isoformat(),
+            digest,
+            None if changed is None else changed.isoformat(),
+            about,
+            front.series,
+        )
         if page_id is None:
             cursor = connection.execute(
-                "INSERT INTO pages (path, mtime_ns, size, published, title, draft, release, real) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO pages (path, mtime_ns, size, published, title, draft, release, "
+                "real, time, first_seen, digest, changed, summary, series) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (path, *signature, *row),
             )
             assert cursor.lastrowid is not None
@@ -565,7 +642,8 @@ class Catalog:
         else:
             connection.execute(
                 "UPDATE pages SET mtime_ns = ?, size = ?, published = ?, title = ?, draft = ?, "
-                "release = ?, real = ? WHERE id = ?",
+                "release = ?, real = ?, time = ?, first_seen = ?, digest = ?, changed = ?, "
+                "summary = ?, series = ? WHERE id = ?",
                 (*signature, *row, page_id),
             )
             connection.execute("DELETE FROM page_text WHERE rowid = ?", (page_id,))
@@ -575,7 +653,9 @@ class Catalog:
         )
         self._known[path] = (page_id, *signature)
         if dated is not None:
-            self._by_path[path] = Article(path, dated[0], page_title)
+            self._by_path[path] = Article(
+                path, dated[0], page_title, time, changed, about, front.series
+            )
         if front.draft or front.published is not None:
             self._front[path] = (front.draft, front.published)
         else:
@@ -588,6 +668,16 @@ class Catalog:
 
 def _time(stored: str | None) -> datetime | None:
     return None if stored is None else datetime.fromisoformat(stored)
+
+
+def _day(stored: str | None) -> date | None:
+    return None if stored is None else date.fromisoformat(stored)
+
+
+def _lines(snippet: str) -> str:
+    """A snippet with the runs of white space in each line made single, its lines kept."""
+    lines = (" ".join(line.split()) for line in snippet.splitlines())
+    return "\n".join(line for line in lines if line)
 
 
 def _reason(error: OSError | sqlite3.Error) -> str:
@@ -607,3 +697,4 @@ def _aside_name(database: Path) -> Path:
         aside = database.with_name(f"{database.name}.corrupt-{stamp}.{number}")
         number += 1
     return aside
+

@@ -4,10 +4,10 @@ again only when the catalog or its rules change, or a publication time comes."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 
-from capsule.articles import Article, release_of
+from capsule.articles import Article, newest_first, release_of
 from capsule.catalog.store import Catalog, Snapshot
 from capsule.rules.access import ProtectRules
 from capsule.rules.front_lines import NEVER
@@ -21,7 +21,7 @@ class Visible:
     """What a catalog may show of itself, as of one snapshot and one moment."""
 
     articles: tuple[Article, ...]
-    """The articles readers may see, newest first."""
+    """The articles readers may see, newest first by publication time."""
     hidden: frozenset[str]
     """The pages lists leave out: protected, drafts, withdrawn, or not published yet."""
 
@@ -92,6 +92,8 @@ class Visibility:
         articles = snapshot.articles
         if hidden:
             articles = tuple([article for article in articles if article.path not in hidden])
+        if judged.published:
+            articles = _retimed(articles, judged.published, snapshot)
         until = pending[0][0] if pending else NEVER
         visible = Visible(articles, hidden)
         # One assignment: another thread sees the old state or the new one, whole.
@@ -194,16 +196,35 @@ def _judge(
     return _Judged(frozenset(hidden), published)
 
 
+def _retimed(
+    articles: tuple[Article, ...], published: Mapping[str, datetime], snapshot: Snapshot
+) -> tuple[Article, ...]:
+    """`articles` with the publication times `.meta` rules give them (a front line's time
+    comes first), newest first again."""
+    moved = {
+        article.path: replace(article, time=published[article.path])
+        for article in articles
+        if article.path in published and article.path not in snapshot.releases
+    }
+    if not moved:
+        return articles
+    return newest_first(moved.get(article.path, article) for article in articles)
+
+
 def _pending(snapshot: Snapshot, judged: _Judged, now: datetime) -> list[tuple[datetime, str]]:
     """The pages not published at `now`, with their publication times, soonest first."""
     # A front line's time comes before the `.meta` files' time, as in published_at.
     timed = {**judged.published, **snapshot.releases}
     pending = [(when, path) for path, when in timed.items() if when > now]
     today = now.astimezone(UTC).date()
-    # Newest first: the articles dated after today lead the list.
+    tomorrow = release_of(today + timedelta(days=1))
+    # Newest first: an article dated after today without a time of its own is published no
+    # sooner than the start of its date, so none follows one published before tomorrow.
     for article in snapshot.articles:
-        if article.published <= today:
+        if article.moment < tomorrow and article.path not in timed:
             break
+        if article.published <= today:
+            continue
         if article.path not in timed:
             pending.append((release_of(article.published), article.path))
     pending.sort()

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime
 from urllib.parse import quote
 from xml.etree import ElementTree
 
 from capsule.resources import Feed
 
 ATOM_NAMESPACE = "http://www.w3.org/2005/Atom"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
@@ -37,8 +38,8 @@ def render_atom(
     element(root, "title", feed.title)
     if feed.subtitle:
         element(root, "subtitle", feed.subtitle)
-    newest = feed.articles[0].published if feed.articles else date(1970, 1, 1)
-    element(root, "updated", _timestamp(newest))
+    changes = [article.last_change for article in feed.articles]
+    element(root, "updated", _timestamp(max(changes, default=_EPOCH)))
     element(root, "link", rel="self", href=absolute(feed.path))
     element(root, "link", rel="alternate", href=absolute("/"))
     author = element(root, "author")
@@ -48,12 +49,14 @@ def render_atom(
         url = absolute(article.path)
         element(entry, "id", url)
         element(entry, "title", article.title)
-        element(entry, "updated", _timestamp(article.published))
-        element(entry, "published", _timestamp(article.published))
+        element(entry, "updated", _timestamp(article.last_change))
+        element(entry, "published", _timestamp(article.moment))
         element(entry, "link", rel="alternate", href=url)
+        if article.summary:
+            element(entry, "summary", article.summary)
     body: bytes = ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)
     return body + b"\n"
 
 
-def _timestamp(day: date) -> str:
-    return datetime.combine(day, time(0, 0), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _timestamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

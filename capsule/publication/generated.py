@@ -1,17 +1,37 @@
-"""Generated pages of a publication: archive, gemfeed, Atom feed, search, recent articles."""
+"""Generated pages of a publication: what answers each generated path (archive, gemfeed, Atom
+feed, search, series), and the markers filled on authors' pages."""
 
 from __future__ import annotations
 
-import calendar
 import re
-from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
+from functools import partial
 from urllib.parse import quote
 
-from capsule.articles import Article, article_date, gemfeed_line
+from capsule.articles import Article, ArticlePlace, article_date
 from capsule.catalog.store import Catalog, Snapshot
 from capsule.catalog.visibility import Visibility
-from capsule.markers import RECENT_MARKER, RecentLines, expand_markers
+from capsule.markers import MarkerText, RecentLines, expand_markers, marker_kind
+from capsule.publication.archive import (
+    ARCHIVE_PATH,
+    archive_page,
+    day_page,
+    directory_page,
+    month_page,
+    year_page,
+)
+from capsule.publication.entries import ENTRY_SEPARATOR, entry_text, gemfeed_line
+from capsule.publication.groups import ArticleGroups
+from capsule.publication.search_pages import SearchPage, results_page, search_page
+from capsule.publication.series import (
+    SERIES_PAGE,
+    SERIES_PATH,
+    neighbour_lines,
+    series_block,
+    series_index,
+    series_page,
+)
 from capsule.resources import Feed, InputPrompt, Page, Redirect, Resource
 from capsule.rules.access import Fingerprint, Protection
 from capsule.rules.front_lines import FrontLines
@@ -19,13 +39,13 @@ from capsule.rules.meta import MetaIndex
 from capsule.rules.policy import AccessPolicy
 from capsule.setting import POSITIVE, setting
 
-ARCHIVE_PATH = "/archive/"
 GEMFEED_PATH = "/feed.gmi"
 ATOM_PATH = "/atom.xml"
-SEARCH_PATH = "/search"
 
 _MONTH_PAGE = re.compile(r"^/archive/(\d{4})/(\d{2})/$")
 _YEAR_PAGE = re.compile(r"^/archive/(\d{4})/$")
+_DAY_PAGE = re.compile(r"^/archive/(\d{4})/(\d{2})/(\d{2})/$")
+_DATE_DIRECTORY = re.compile(r"^(?:/[^/]+)*/(\d{4})/(\d{2})/(\d{2})/$")
 
 _INDEX_PAGE = "/index.gmi"
 
@@ -58,7 +78,12 @@ class PublicationSettings:
         metavar="N",
         help="recent articles listed under every article, 0 for none",
     )
-    search_results: int = setting(20, bound=POSITIVE, help="results a search answers at most")
+    neighbours_under_articles: bool = setting(
+        False,
+        help="links to the previous and next article under every article on Gemini (the "
+        "mirror always shows them)",
+    )
+    search_results: int = setting(20, bound=POSITIVE, help="results on one page of a search")
     staff: tuple[Fingerprint, ...] = setting(
         (),
         help="fingerprints of the client certificates that may see drafts, and articles before "
@@ -93,9 +118,8 @@ class Publication:
             MetaIndex(catalog.root), staff=settings.staff_protection
         )
         self.visibility = Visibility(catalog, self.access)
-        self._months_of: tuple[Article, ...] | None = None
-        self._months: dict[tuple[int, int], list[Article]] = {}
-        self._recent: RecentLines | None = None
+        self._groups = ArticleGroups(())
+        self._recent: dict[bool, RecentLines] = {}
 
     @property
     def title(self) -> str:
@@ -112,56 +136,103 @@ class Publication:
     def resolve(self, path: str, query: str | None) -> Resource | None:
         """The generated resource at `path`, or None if nothing is generated there."""
         if path == ARCHIVE_PATH:
-            return self._page(self._archive())
+            return self._page(archive_page(self.groups(), self._feed_links()))
         if path == GEMFEED_PATH:
             return self._page(self._gemfeed())
         if path == ATOM_PATH:
             articles = self.articles()[: self.settings.feed_size]
             return Feed(self.title, ATOM_PATH, articles, self.settings.subtitle)
-        if path == SEARCH_PATH:
+        if (asked := search_page(path)) is not None:
             if not query or not query.strip():
                 return InputPrompt("Search this capsule")
-            return self._page(self._search(query))
+            return self._page(self._search(query, asked.newest, asked.number))
+        if path == SERIES_PATH:
+            return self._page(series_index(self.groups()))
         if not path.endswith("/") and _is_generated_directory(path + "/"):
             generated = self.resolve(path + "/", None)
             return Redirect(quote(path) + "/", permanent=True) if generated is not None else None
-        if month := _MONTH_PAGE.match(path):
-            return self._month(int(month.group(1)), int(month.group(2)))
-        if year := _YEAR_PAGE.match(path):
-            return self._year(int(year.group(1)))
-        return None
+        return self._dated(path)
+
+    def _dated(self, path: str) -> Resource | None:
+        """The archive pages of a year, month or day, a series, or a date directory."""
+        groups = self.groups()
+        gemtext = None
+        if day := _DAY_PAGE.match(path):
+            found = _date(*day.groups())
+            gemtext = day_page(groups, found) if found else None
+        elif month := _MONTH_PAGE.match(path):
+            gemtext = month_page(groups, int(month[1]), int(month[2]))
+        elif year := _YEAR_PAGE.match(path):
+            gemtext = year_page(groups, int(year[1]))
+        elif series := SERIES_PAGE.match(path):
+            gemtext = series_page(groups, series[1])
+        elif directory := _DATE_DIRECTORY.match(path):
+            found = _date(*directory.groups())
+            gemtext = directory_page(groups, path, found) if found else None
+        return None if gemtext is None else self._page(gemtext)
 
     def generates(self, path: str) -> bool:
         """Whether `path` is one `resolve` may answer: deciding costs no catalog work."""
         return (
-            path in (ARCHIVE_PATH, GEMFEED_PATH, ATOM_PATH, SEARCH_PATH)
+            path in (ARCHIVE_PATH, GEMFEED_PATH, ATOM_PATH, SERIES_PATH)
+            or search_page(path) is not None
             or _is_generated_directory(path)
             or _is_generated_directory(path + "/")
+            or _DATE_DIRECTORY.match(path) is not None
         )
 
     def expand(self, path: str, gemtext: str, limit: int | None = None) -> str:
-        """Fill `{{recent}}` markers and, if configured, list recent articles under articles,
-        as far as the page stays within `limit` bytes: past it, markers stay as they are."""
+        """Fill the markers of a page and, if configured, list recent articles and the
+        neighbours under articles, as far as the page stays within `limit` bytes: past it,
+        markers stay as they are."""
         if "{{" in gemtext:
-            gemtext = expand_markers(
-                gemtext, self._recent_lines(), self.settings.recent_size, limit
-            ).gemtext
+            gemtext = expand_markers(gemtext, self._marker_text(path), limit).gemtext
+        if article_date(path) is None:
+            return gemtext
+        if self.settings.neighbours_under_articles and (neighbours := neighbour_lines(
+            self.place(path)
+        )):
+            gemtext = _within(gemtext.rstrip("\n") + "\n\n" + neighbours + "\n", limit, gemtext)
         count = self.settings.recent_under_articles
-        if count and article_date(path) is not None:
+        if count:
             others = [a for a in self.articles()[: count + 1] if a.path != path][:count]
             if others:
                 tail = "\n".join(gemfeed_line(article) for article in others)
                 expanded = gemtext.rstrip("\n") + "\n\n## More articles\n" + tail + "\n"
-                if limit is None or len(expanded.encode("utf-8")) <= limit:
-                    gemtext = expanded
+                gemtext = _within(expanded, limit, gemtext)
         return gemtext
 
-    def _recent_lines(self) -> RecentLines:
-        """The gemfeed lines of the articles readers may see now, kept while they stay."""
+    def _marker_text(self, path: str) -> MarkerText:
+        """What each marker of the page at `path` becomes, within the room it is given; a
+        series or neighbours block is made once per page, however many markers ask for it."""
+        blocks: dict[str, tuple[str, int]] = {}
+
+        def text(match: re.Match[str], room: int) -> tuple[str, int] | None:
+            kind = marker_kind(match)
+            if kind == "recent":
+                count = int(match.group(1) or self.settings.recent_size)
+                return self._recent_lines(bool(match.group(2))).text(count, room)
+            if kind not in blocks:
+                made = (
+                    series_block(self.groups(), path)
+                    if kind == "series"
+                    else neighbour_lines(self.place(path))
+                )
+                blocks[kind] = (made, len(made.encode("utf-8")))
+            return blocks[kind] if blocks[kind][1] <= room else None
+
+        return text
+
+    def _recent_lines(self, summaries: bool) -> RecentLines:
+        """The entry lines of the articles readers may see now (with their summaries or not),
+        kept while that list stays."""
         articles = self.articles()
-        recent = self._recent
+        recent = self._recent.get(summaries)
         if recent is None or recent.articles is not articles:
-            recent = self._recent = RecentLines(articles)
+            recent = RecentLines(
+                articles, partial(entry_text, summaries=summaries), ENTRY_SEPARATOR[summaries]
+            )
+            self._recent[summaries] = recent
         return recent
 
     def articles(self) -> tuple[Article, ...]:
@@ -169,50 +240,22 @@ class Publication:
         sitemaps' list."""
         return self.visibility.current().articles
 
+    def groups(self) -> ArticleGroups:
+        """The articles readers may see now, grouped; made again when that list changes."""
+        articles = self.articles()
+        if self._groups.articles is not articles:
+            self._groups = ArticleGroups(articles)
+        return self._groups
+
+    def place(self, path: str) -> ArticlePlace | None:
+        """The article at `path` with its neighbours, if lists may show it now."""
+        return self.groups().place(path)
+
     def _page(self, gemtext: str) -> Page:
         return Page(gemtext, self.lang)
 
-    def _archive(self) -> str:
-        lines = ["# Archive", ""]
-        year = None
-        for (month_year, month), articles in sorted(self._by_month().items(), reverse=True):
-            if month_year != year:
-                year = month_year
-                lines += ["", f"## {year}"] if len(lines) > 2 else [f"## {year}"]
-            count = len(articles)
-            noun = "article" if count == 1 else "articles"
-            lines.append(
-                f"=> /archive/{year}/{month:02d}/ {calendar.month_name[month]} {year} "
-                f"({count} {noun})"
-            )
-        if not self.articles():
-            lines.append("Nothing published yet.")
-        lines += ["", f"=> {GEMFEED_PATH} Subscribe (gemfeed)", f"=> {ATOM_PATH} Atom feed"]
-        return "\n".join(lines) + "\n"
-
-    def _month(self, year: int, month: int) -> Resource | None:
-        articles = self._by_month().get((year, month))
-        if not articles:
-            return None
-        lines = [f"# {calendar.month_name[month]} {year}", ""]
-        lines += [gemfeed_line(article) for article in articles]
-        lines += ["", f"=> /archive/{year}/ All of {year}", f"=> {ARCHIVE_PATH} Archive"]
-        return self._page("\n".join(lines) + "\n")
-
-    def _year(self, year: int) -> Resource | None:
-        months = sorted(
-            ((month, articles) for (y, month), articles in self._by_month().items() if y == year),
-            reverse=True,
-        )
-        if not months:
-            return None
-        lines = [f"# {year}", ""]
-        for month, articles in months:
-            lines.append(f"## {calendar.month_name[month]}")
-            lines += [gemfeed_line(article) for article in articles]
-            lines.append("")
-        lines.append(f"=> {ARCHIVE_PATH} Archive")
-        return self._page("\n".join(lines) + "\n")
+    def _feed_links(self) -> list[str]:
+        return [f"=> {GEMFEED_PATH} Subscribe (gemfeed)", f"=> {ATOM_PATH} Atom feed"]
 
     def _gemfeed(self) -> str:
         articles = self.articles()[: self.settings.feed_size]
@@ -223,39 +266,21 @@ class Publication:
         lines += ["", f"=> {ARCHIVE_PATH} Archive"]
         return "\n".join(lines) + "\n"
 
-    def _search(self, query: str) -> str:
+    def _search(self, query: str, newest: bool, number: int) -> str:
         now = self.access.clock()
         hidden = self.visibility.current(now).hidden
-        hits = self.catalog.search(query, self.settings.search_results, hidden)
+        per_page = self.settings.search_results
+        results = self.catalog.search(query, per_page, hidden, (number - 1) * per_page, newest)
         # The catalog learns of a new `.meta` file at its next refresh; the file applies now.
         snapshot = self.catalog.snapshot
-        hits = [
-            hit for hit in hits
+        kept = tuple(
+            hit for hit in results.hits
             if not self.access.unlisted(
                 hit.path, now, _front_of(snapshot, hit.path), _links_of(snapshot, hit.path)
             )
-        ]
-        shown = " ".join(query.split())
-        lines = [f"# Search: {shown}", ""]
-        if not hits:
-            lines.append("No pages match every word of this search.")
-        for hit in hits:
-            lines.append(f"=> {quote(hit.path)} {hit.title}")
-            if hit.snippet:
-                lines.append(f"> {hit.snippet}")
-            lines.append("")
-        lines += [f"=> {SEARCH_PATH} Search again"]
-        return "\n".join(lines) + "\n"
-
-    def _by_month(self) -> dict[tuple[int, int], list[Article]]:
-        """Articles grouped by month, recomputed only when the list of articles changes."""
-        articles = self.articles()
-        if self._months_of is not articles:
-            months: dict[tuple[int, int], list[Article]] = defaultdict(list)
-            for article in articles:
-                months[(article.published.year, article.published.month)].append(article)
-            self._months, self._months_of = dict(months), articles
-        return self._months
+        )
+        results = replace(results, hits=kept, total=results.total - len(results.hits) + len(kept))
+        return results_page(query, SearchPage(newest, number), results, per_page)
 
 
 def _front_of(snapshot: Snapshot, path: str) -> FrontLines:
@@ -269,10 +294,18 @@ def _links_of(snapshot: Snapshot, path: str) -> tuple[str, ...]:
     return () if real is None else (real,)
 
 
+def _within(expanded: str, limit: int | None, fallback: str) -> str:
+    """`expanded` if it stays within `limit` bytes, else `fallback`."""
+    return expanded if limit is None or len(expanded.encode("utf-8")) <= limit else fallback
+
+
+def _date(year: str, month: str, day: str) -> date | None:
+    try:
+        return date(int(year), int(month), int(day))
+    except ValueError:
+        return None
+
+
 def _is_generated_directory(path: str) -> bool:
-    return path == ARCHIVE_PATH or bool(_MONTH_PAGE.match(path) or _YEAR_PAGE.match(path))
-
-
-def without_markers(gemtext: str) -> str:
-    """A page with its `{{recent}}` lines removed, for capsules that keep no catalog."""
-    return RECENT_MARKER.sub("", gemtext) if "{{" in gemtext else gemtext
+    generated = (_MONTH_PAGE, _YEAR_PAGE, _DAY_PAGE, SERIES_PAGE)
+    return path in (ARCHIVE_PATH, SERIES_PATH) or any(page.match(path) for page in generated)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from capsule.publication.generated import SEARCH_PATH
+from capsule.publication.search_pages import SEARCH_PATH
 from capsule.resources import Robots
 from capsule.setting import setting
 

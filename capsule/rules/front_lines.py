@@ -1,5 +1,6 @@
-"""Front lines: `Status:` and `Published:` lines an author puts at the top of a gemtext page to
-hold it back as a draft or until a publication time. They are never shown to readers."""
+"""Front lines: `Status:`, `Published:`, `Summary:` and `Series:` lines an author puts at the
+top of a gemtext page to hold it back as a draft or until a publication time, to say what it is
+about, and to place it in a series. They are never shown to readers."""
 
 from __future__ import annotations
 
@@ -10,13 +11,17 @@ from datetime import UTC, datetime
 NEVER = datetime.max.replace(tzinfo=UTC)
 """The publication time of a page whose time cannot be read: held until it is fixed."""
 
-_FRONT_LINE = re.compile(r"(status|published):[ \t]*(.*?)[ \t\r]*(?:\n|\Z)", re.IGNORECASE)
+_FRONT_LINE = re.compile(
+    r"(status|published|summary|series):[ \t]*(.*?)[ \t\r]*(?:\n|\Z)", re.IGNORECASE
+)
 _BLANK = re.compile(r"[ \t\r]*(?:\n|\Z)")
 _STATUSES = {"draft": True, "published": False}
 _FIRST_LETTERS = frozenset("SsPp")
 """What a page with front lines starts with: most pages are told apart by one character."""
 _LONGEST_VALUE = 64
 """A longer value reads as prose that happens to start with a key, not as a front line."""
+_LONGEST_SUMMARY = 400
+"""A summary is a sentence or two; a longer `Summary:` line is the page's own text."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +35,10 @@ class FrontLines:
     """Characters of the text the front lines take, a blank line right after them included."""
     problems: tuple[tuple[int, str], ...] = ()
     """(line number, what is wrong) for each line that could not be read as meant."""
+    summary: str = ""
+    """What the page is about, in a sentence, if a `Summary:` line says so."""
+    series: str = ""
+    """The name of the series the page belongs to, if a `Series:` line names one."""
 
     def body(self, text: str) -> str:
         """`text` without its front lines: what readers get."""
@@ -40,8 +49,9 @@ NO_FRONT_LINES = FrontLines()
 
 
 def front_lines(text: str) -> FrontLines:
-    """The front lines at the top of a gemtext page: at most one `Status:` and one
-    `Published:` line (keys in any case), in either order, then an optional blank line.
+    """The front lines at the top of a gemtext page: at most one each of `Status:`,
+    `Published:`, `Summary:` and `Series:` (keys in any case), in any order, then an optional
+    blank line.
 
     A value that cannot be read holds the page back (a draft, or NEVER published) and is
     reported as a problem: a typo must not publish early.
@@ -49,16 +59,20 @@ def front_lines(text: str) -> FrontLines:
     if text[:1] not in _FIRST_LETTERS:
         return NO_FRONT_LINES
     draft, published = False, None
+    texts = {"summary": "", "series": ""}
     seen: set[str] = set()
     problems: list[tuple[int, str]] = []
     position = 0
     while (found := _FRONT_LINE.match(text, position)) is not None:
         key, value = found.group(1).lower(), found.group(2)
-        if key in seen or len(value) > _LONGEST_VALUE:
+        longest = _LONGEST_SUMMARY if key == "summary" else _LONGEST_VALUE
+        if key in seen or len(value) > longest or (key in texts and not value):
             break
         seen.add(key)
         number = len(seen)
-        if key == "status":
+        if key in texts:
+            texts[key] = " ".join(value.split())
+        elif key == "status":
             draft = _STATUSES.get(value.lower(), True)
             if value.lower() not in _STATUSES:
                 problems.append((number, f"unknown status {value!r} (draft or published); "
@@ -74,7 +88,9 @@ def front_lines(text: str) -> FrontLines:
         return NO_FRONT_LINES
     if (blank := _BLANK.match(text, position)) is not None and position < len(text):
         position = blank.end()
-    return FrontLines(draft, published, position, tuple(problems))
+    return FrontLines(
+        draft, published, position, tuple(problems), texts["summary"], texts["series"]
+    )
 
 
 def parse_publication_time(value: str) -> datetime | None:

@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 from capsule.articles import Article
 from capsule.catalog.store import Catalog
-from capsule.publication.generated import ARCHIVE_PATH
+from capsule.publication.archive import ARCHIVE_PATH
 from capsule.publication.robots import robots_txt
 from capsule.resources import Robots
 from capsule.root import Capsule
@@ -84,10 +84,11 @@ class Sitemaps:
 
 def _listed(catalog: Catalog, articles: tuple[Article, ...], origin: str) -> Iterator[Listed]:
     """The home page if it is a page, the archive, then every article, newest first. The
-    home page and the archive list the newest articles, so they change when any does."""
+    home page and the archive list the newest articles, so they change when any does. An
+    article changes when its text does (copying its file changes nothing)."""
     base = origin.rstrip("/")
-    changes = [catalog.modified(article.path) for article in articles]
-    latest = max((change for change in changes if change is not None), default=None)
+    changes = [article.last_change for article in articles]
+    latest = max(changes, default=None)
     home = catalog.modified("/" + INDEX_NAME)
     if home is not None:
         yield Listed(base + "/", max(home, latest) if latest is not None else home)

@@ -1,16 +1,16 @@
-"""What a page tells link previews and search engines: description, Open Graph, JSON-LD."""
+"""What a page tells link previews and search engines: description, image, Open Graph, JSON-LD."""
 
 from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
 
-from capsule.articles import article_date
-from gemtext import Document, first_paragraph
+from capsule.articles import ArticlePlace, article_date, release_of
+from capsule.summaries import shortened, summary
+from gemtext import Document, first_image
 
 DESCRIPTION_CHARS = 160
 """About what search results show of a description; longer ones are cut at a word."""
-_ELLIPSIS = "\u2026"
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,9 +23,11 @@ class PageMetadata:
     """The canonical URL; None without a base URL to make it absolute."""
     site_name: str
     lang: str | None
-    published: datetime.date | None
-    """The date of a dated article; None for any other page."""
+    published: datetime.datetime | None
+    """The publication time of a dated article; None for any other page."""
     modified: datetime.datetime | None
+    image: str | None = None
+    """The absolute URL of the page's first image, if it has one and a base URL."""
 
     @property
     def og_type(self) -> str:
@@ -49,6 +51,8 @@ class PageMetadata:
             article["url"] = article["mainEntityOfPage"] = self.url
         if self.description is not None:
             article["description"] = self.description
+        if self.image is not None:
+            article["image"] = self.image
         if self.lang is not None:
             article["inLanguage"] = self.lang
         return article
@@ -62,35 +66,40 @@ def page_metadata(
     site_name: str,
     lang: str | None,
     modified: float | None,
+    place: ArticlePlace | None = None,
+    image_url: str | None = None,
 ) -> PageMetadata:
-    """The metadata of the page whose gemtext lives at capsule path `source_path`."""
-    dated = article_date(source_path)
-    published = dated[0] if dated is not None else None
-    written = None
-    if published is not None and modified is not None:
-        written = datetime.datetime.fromtimestamp(int(modified), datetime.UTC)
-        # A file last written before the date it is published under (written ahead of it)
-        # tells nothing of an edit since: no dateModified then.
-        if written.date() < published:
-            written = None
-    paragraph = first_paragraph(document)
+    """The metadata of the page whose gemtext lives at capsule path `source_path`; `place` is
+    what the catalog knows of it as a listed article, `image_url` its first image's absolute
+    URL."""
+    published, written = _times(source_path, modified, place)
+    about = place.article.summary if place is not None else summary("", document)
     return PageMetadata(
         title=title,
-        description=shortened(paragraph, DESCRIPTION_CHARS) if paragraph else None,
+        description=shortened(about, DESCRIPTION_CHARS) if about else None,
         url=url,
         site_name=site_name,
         lang=lang,
         published=published,
         modified=written,
+        image=image_url if first_image(document) is not None else None,
     )
 
 
-def shortened(text: str, limit: int) -> str:
-    """`text` with its runs of white space made single, cut at the last word that fits in
-    `limit` characters (an ellipsis included) when it is longer."""
-    words = " ".join(text.split())
-    if len(words) <= limit:
-        return words
-    cut = words[: limit - len(_ELLIPSIS) + 1]
-    head = cut.rsplit(" ", 1)[0] if " " in cut else cut[:-1]
-    return head.rstrip(" ,;:.-\u2013\u2014") + _ELLIPSIS
+def _times(
+    source_path: str, modified: float | None, place: ArticlePlace | None
+) -> tuple[datetime.datetime | None, datetime.datetime | None]:
+    """When a page was published and last changed: the catalog's times for a listed article
+    (changed when its text did), else its date and the time its file was last written."""
+    if place is not None:
+        return place.article.moment, place.article.updated
+    dated = article_date(source_path)
+    if dated is None:
+        return None, None
+    published = release_of(dated[0])
+    if modified is None:
+        return published, None
+    written = datetime.datetime.fromtimestamp(int(modified), datetime.UTC)
+    # A file last written before the date it is published under (written ahead of it) tells
+    # nothing of an edit since: no modified time then.
+    return published, written if written >= published else None

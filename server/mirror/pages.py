@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import jinja2
 
 import gemtext
+from capsule.articles import Article, ArticlePlace, article_date
 from capsule.catalog.titles import page_title
 from capsule.paths import gemini_url
-from capsule.publication.generated import ARCHIVE_PATH, ATOM_PATH, SEARCH_PATH
+from capsule.publication.archive import ARCHIVE_PATH
+from capsule.publication.generated import ATOM_PATH
+from capsule.publication.search_pages import SEARCH_PATH, search_page
+from gemtext.render_html import ImageSize
 from server.hostnames import unicode_host
 from server.mirror.favicon import FAVICON_PATH
 from server.mirror.links import INPUT_FIELD, mirror_path, raw_path, rewrite_link
@@ -64,43 +68,64 @@ class PageRenderer:
         self.inline_images = inline_images
         self.base_url = base_url.rstrip("/") if base_url else None
         self.publication = publication
-        # With a catalog, every page links the archive and announces the Atom feed.
+        # With a catalog, every page links the archive and search, and announces the Atom feed.
         self.navigation: dict[str, str | None] = {
             "archive_url": mirror_path(ARCHIVE_PATH) if publication else None,
+            "search_url": SEARCH_PATH if publication else None,
             "feed_url": ATOM_PATH if publication else None,
         }
         # Rendering is a pure function of these arguments, so unchanged pages are not redone.
         self.cache = PageCache(cache_bytes)
 
     def page(
-        self, text: str, lang: str | None, context: PageContext, modified: float | None = None
+        self,
+        text: str,
+        lang: str | None,
+        context: PageContext,
+        modified: float | None = None,
+        place: ArticlePlace | None = None,
+        image_size: ImageSize | None = None,
     ) -> str:
         """A gemtext document as a complete HTML page with its links rewritten for the mirror;
-        `modified` is when its file was last written, if it has one."""
+        `modified` is when its file was last written, if it has one, `place` what lists know
+        of it as an article, and `image_size` the sizes of its images (kept with the page)."""
         return self.cache.get_or_render(
-            (text, lang, context, modified),
+            (text, lang, context, modified, place),
             text,
-            lambda: self._render_page(text, lang, context, modified),
+            lambda: self._render_page(text, lang, context, modified, place, image_size),
         )
 
     def _render_page(
-        self, text: str, lang: str | None, context: PageContext, modified: float | None
+        self,
+        text: str,
+        lang: str | None,
+        context: PageContext,
+        modified: float | None,
+        place: ArticlePlace | None,
+        image_size: ImageSize | None,
     ) -> str:
         document = gemtext.parse(text)
 
         def rewrite(url: str) -> str:
             return rewrite_link(url, context.path, context.own_hosts)
 
-        content = gemtext.to_html(document, rewrite, inline_images=self.inline_images)
         # Titled and dated by its source file, as the catalog does: a directory by its index.gmi.
         source = raw_path(context.path) or context.path
+        figures = self.inline_images and article_date(source) is not None
+        content = gemtext.to_html(document, rewrite, figures, image_size)
         title = page_title(document, source)
         canonical = self._canonical(context)
+        image = gemtext.first_image(document)
         metadata = page_metadata(
-            document, title, source, canonical, context.site_name, lang, modified
+            document, title, source, canonical, context.site_name, lang, modified, place,
+            self._absolute(rewrite(image.url)) if image is not None else None,
         )
         return self._render(
-            "page.html", context, lang=lang, title=title, content=content, metadata=metadata
+            "page.html", context, lang=lang, title=title, content=content, metadata=metadata,
+            place=place, previous_url=_article_url(place.previous) if place else None,
+            next_url=_article_url(place.next) if place else None,
+            search_box=search_page(context.path) is not None and self.publication,
+            field=INPUT_FIELD,
         )
 
     def input_form(self, prompt: str, sensitive: bool, lang: str | None,
@@ -138,6 +163,13 @@ class PageRenderer:
         )
         return source
 
+    def _absolute(self, href: str) -> str | None:
+        """`href` as an absolute URL: as it is if it is one, else under the base URL."""
+        scheme = urlsplit(href).scheme
+        if scheme:
+            return href if scheme in ("http", "https") else None
+        return self.base_url + href if self.base_url is not None and href.startswith("/") else None
+
     def _canonical(self, context: PageContext) -> str | None:
         """The page's absolute URL under the base URL, if there is one."""
         if self.base_url is None:
@@ -163,3 +195,7 @@ class PageRenderer:
             links["noindex"] = self.publication and context.path == SEARCH_PATH
         template = self.environment.get_template(name)
         return template.render(stylesheet=STYLESHEET_PATH, **self.navigation, **links, **values)
+
+
+def _article_url(article: Article | None) -> str | None:
+    return None if article is None else mirror_path(quote(article.path))

@@ -32,6 +32,7 @@ from capsule.root import Capsule
 from server.hostnames import unicode_host
 from server.mirror.crawlers import Sitemaps, web_robots_txt
 from server.mirror.favicon import FAVICON_PATH, favicon_emoji
+from server.mirror.images import image_sizes
 from server.mirror.links import INPUT_FIELD, MirrorTarget, capsule_target, mirror_path, rewrite_link
 from server.mirror.pages import STYLESHEET_PATH, PageContext, PageRenderer
 from server.mirror.sitemap import SITEMAP_MIME, is_sitemap_path
@@ -167,9 +168,10 @@ class Mirror:
         match resource:
             case Page(gemtext=text) if target.raw:
                 return _entity(HTTPStatus.OK, GEMTEXT_SOURCE, text.encode("utf-8"), CACHE_PAGE)
-            case Page(gemtext=text, lang=lang, modified=modified):
+            case Page(gemtext=text, lang=lang, modified=modified, article=place):
                 context = self._context(target.path, host)
-                html = self.renderer.page(text, lang, context, modified)
+                images = image_sizes(self.capsules[host])
+                html = self.renderer.page(text, lang, context, modified, place, images)
                 return _entity(HTTPStatus.OK, HTML, html.encode("utf-8"), CACHE_PAGE)
             case File(mime=mime) if mime.partition(";")[0].strip() == GEMTEXT:
                 # A page too large to render: its source, streamed as it is.

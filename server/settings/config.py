@@ -202,7 +202,9 @@ class MirrorSettings:
         help="operator templates, looked up before the packaged ones",
     )
     inline_images: bool = setting(
-        False, flag="--inline-images", help="show links to images as the images themselves"
+        True,
+        flag="--no-inline-images",
+        help="show links to images on article pages as figures: the image with its caption",
     )
     max_header_bytes: int = setting(
         16 * 1024,

@@ -94,12 +94,18 @@ def text(capsule: Capsule, path: str, query: str | None = None) -> str:
     return resource.gemtext
 
 
+def months_after(capsule: Capsule) -> str:
+    """The archive of December, which holds an article only once one is published."""
+    resource = capsule.resolve("/archive/2026/12/")
+    return resource.gemtext if isinstance(resource, Page) else ""
+
+
 def lists(capsule: Capsule) -> dict[str, str]:
     """Every list a reader sees, by name."""
     feed = capsule.resolve("/atom.xml")
     assert isinstance(feed, Feed)
     return {
-        "archive": text(capsule, "/archive/2026/11/") + text(capsule, "/archive/2026/"),
+        "archive": text(capsule, "/archive/2026/11/") + months_after(capsule),
         "gemfeed": text(capsule, "/feed.gmi"),
         "atom": "\n".join(article.path for article in feed.articles),
         "recent": text(capsule, "/"),

@@ -54,7 +54,6 @@ def listed(capsule: Capsule) -> dict[str, str]:
     assert isinstance(feed, Feed)
     return {
         "archive": text(capsule, "/archive/2026/11/"),
-        "year": text(capsule, "/archive/2026/"),
         "gemfeed": text(capsule, "/feed.gmi"),
         "atom": "\n".join(article.path for article in feed.articles),
         "recent": text(capsule, "/"),

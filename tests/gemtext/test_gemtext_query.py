@@ -4,7 +4,7 @@ import datetime
 
 import pytest
 
-from gemtext import FeedEntry, Link, feed_entries, first_paragraph, links, parse, title
+from gemtext import FeedEntry, Link, feed_entries, first_image, first_paragraph, links, parse, title
 
 
 def test_title_is_first_heading_in_document_order() -> None:
@@ -84,3 +84,24 @@ def test_feed_entries_keep_document_order_and_ignore_other_lines() -> None:
         FeedEntry(datetime.date(2024, 2, 1), "/b.gmi", "B"),
         FeedEntry(datetime.date(2023, 12, 31), "/a.gmi", "A"),
     )
+
+
+@pytest.mark.parametrize(
+    "lead",
+    ["By Ann Lee", "Written by the climate desk", "2025-03-05 12:27 UTC", "Series parts:",
+     "The agenda:"],
+)
+def test_bylines_date_lines_and_lead_ins_are_not_the_first_paragraph(lead: str) -> None:
+    doc = parse(f"# An article\n{lead}\n\nThe board will vote on the harbour plan.\n")
+    assert first_paragraph(doc) == "The board will vote on the harbour plan."
+
+
+def test_a_long_line_starting_with_by_is_prose() -> None:
+    line = "By the time the river crested, the town had moved its archive" + " uphill" * 12
+    assert first_paragraph(parse(f"# A\n{line}\n")) == line
+
+
+def test_first_image_is_the_first_link_to_an_image() -> None:
+    doc = parse("# A\n=> /a.gmi Page\n=> /pics/pier.JPG?x=1 The pier\n=> /b.png B\n")
+    image = first_image(doc)
+    assert image is not None and image.url == "/pics/pier.JPG?x=1"

@@ -111,7 +111,25 @@ def test_unsafe_link_renders_escaped_label_without_anchor() -> None:
 @pytest.mark.parametrize("suffix", ["png", "JPG", "jpeg", "gif", "webp"])
 def test_inline_images(suffix: str) -> None:
     out = render(f"=> /pics/cat.{suffix} A cat", inline_images=True)
-    assert out == f'<figure><img src="/pics/cat.{suffix}" alt="A cat"></figure>'
+    assert out == (
+        f'<figure><img src="/pics/cat.{suffix}" alt="A cat" loading="lazy" decoding="async">'
+        "<figcaption>A cat</figcaption></figure>"
+    )
+
+
+def test_a_figure_carries_the_size_the_caller_knows() -> None:
+    out = to_html(
+        parse("=> /cat.png A <cat>"), inline_images=True, image_size=lambda href: (640, 480)
+    )
+    assert out == (
+        '<figure><img src="/cat.png" alt="A &lt;cat&gt;" loading="lazy" decoding="async" '
+        'width="640" height="480"><figcaption>A &lt;cat&gt;</figcaption></figure>'
+    )
+
+
+def test_an_image_link_without_text_has_no_caption() -> None:
+    out = render("=> /cat.png", inline_images=True)
+    assert "<figcaption>" not in out
 
 
 def test_image_suffix_is_read_before_query_and_fragment() -> None:
@@ -130,7 +148,9 @@ def test_images_are_links_unless_asked() -> None:
 
 def test_inline_image_uses_rewritten_url() -> None:
     out = render("=> cat.png", inline_images=True, rewrite_link=lambda url: "/m/" + url)
-    assert out == '<figure><img src="/m/cat.png" alt="cat.png"></figure>'
+    assert out == (
+        '<figure><img src="/m/cat.png" alt="cat.png" loading="lazy" decoding="async"></figure>'
+    )
 
 
 def test_unsafe_image_link_is_not_inlined() -> None:

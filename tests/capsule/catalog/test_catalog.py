@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from capsule.articles import Article
 from capsule.catalog.search_text import fts_query
 from capsule.catalog.store import Catalog, Changes
 from tests.harness import write_page
@@ -36,10 +35,10 @@ def catalog(root: Path, tmp_path: Path) -> Catalog:
 
 
 def test_articles_are_newest_first_with_titles_or_slug(catalog: Catalog) -> None:
-    assert catalog.articles == (
-        Article("/2026-11-22-second.gmi", date(2026, 11, 22), "Second"),
-        Article("/2026/11/20/first.gmi", date(2026, 11, 20), "First article"),
-    )
+    assert [(a.path, a.published, a.title) for a in catalog.articles] == [
+        ("/2026-11-22-second.gmi", date(2026, 11, 22), "Second"),
+        ("/2026/11/20/first.gmi", date(2026, 11, 20), "First article"),
+    ]
 
 
 def test_first_refresh_adds_every_page_and_skips_dotfiles(root: Path, tmp_path: Path) -> None:
@@ -54,7 +53,10 @@ def test_refresh_without_changes_reads_nothing(catalog: Catalog) -> None:
 def test_new_article_appears_after_refresh(catalog: Catalog, root: Path) -> None:
     write_page(root, "/2026/11/25/third.gmi", "# Third\n")
     assert catalog.refresh() == Changes(added=1)
-    assert catalog.articles[0] == Article("/2026/11/25/third.gmi", date(2026, 11, 25), "Third")
+    newest = catalog.articles[0]
+    assert (newest.path, newest.published, newest.title) == (
+        "/2026/11/25/third.gmi", date(2026, 11, 25), "Third"
+    )
 
 
 def test_changed_article_is_reread(catalog: Catalog, root: Path) -> None:
@@ -62,15 +64,15 @@ def test_changed_article_is_reread(catalog: Catalog, root: Path) -> None:
     os.utime(page, ns=(1, 1))
     assert catalog.refresh() == Changes(changed=1)
     assert catalog.title_of("/2026/11/20/first.gmi") == "Renamed article"
-    assert [hit.path for hit in catalog.search("chess")] == ["/2026/11/20/first.gmi"]
-    assert catalog.search("café") == []
+    assert [hit.path for hit in catalog.search("chess").hits] == ["/2026/11/20/first.gmi"]
+    assert catalog.search("café").hits == ()
 
 
 def test_deleted_article_vanishes_from_articles_and_search(catalog: Catalog, root: Path) -> None:
     (root / "2026" / "11" / "20" / "first.gmi").unlink()
     assert catalog.refresh() == Changes(removed=1)
     assert [article.path for article in catalog.articles] == ["/2026-11-22-second.gmi"]
-    assert catalog.search("café") == []
+    assert catalog.search("café").hits == ()
 
 
 def test_index_survives_a_restart(catalog: Catalog, root: Path, tmp_path: Path) -> None:
@@ -80,17 +82,17 @@ def test_index_survives_a_restart(catalog: Catalog, root: Path, tmp_path: Path) 
 
 
 def test_search_ranks_title_matches_first(catalog: Catalog) -> None:
-    hits = catalog.search("tea")
+    hits = catalog.search("tea").hits
     assert {hit.path for hit in hits} == {"/2026-11-22-second.gmi", "/about.gmi"}
-    assert catalog.search("about")[0].path == "/about.gmi"
+    assert catalog.search("about").hits[0].path == "/about.gmi"
 
 
 def test_search_ignores_accents_and_case(catalog: Catalog) -> None:
-    assert [hit.path for hit in catalog.search("CAFE")] == ["/2026/11/20/first.gmi"]
+    assert [hit.path for hit in catalog.search("CAFE").hits] == ["/2026/11/20/first.gmi"]
 
 
 def test_search_returns_a_snippet_around_the_match(catalog: Catalog) -> None:
-    (hit,) = catalog.search("culture")
+    (hit,) = catalog.search("culture").hits
     assert "culture" in hit.snippet
 
 
@@ -134,7 +136,7 @@ def test_fts_operators_are_quoted_as_words() -> None:
 def test_unicode_words_are_searchable(catalog: Catalog, root: Path) -> None:
     write_page(root, "/2026-11-24-tokyo.gmi", "# 東京 ニュース\nΕλληνικά κείμενο\n")
     catalog.refresh()
-    assert [hit.path for hit in catalog.search("Ελληνικά")] == ["/2026-11-24-tokyo.gmi"]
+    assert [hit.path for hit in catalog.search("Ελληνικά").hits] == ["/2026-11-24-tokyo.gmi"]
 
 
 def test_index_of_another_schema_version_is_rebuilt(root: Path, tmp_path: Path) -> None:
@@ -168,7 +170,7 @@ def test_full_refresh_finds_an_in_place_edit_a_quick_one_may_miss(
         file.write("Now also about chess.\n")
     catalog.refresh(full=False)
     assert catalog.refresh(full=True) in (Changes(changed=1), Changes())
-    assert [hit.path for hit in catalog.search("chess")] == ["/about.gmi"]
+    assert [hit.path for hit in catalog.search("chess").hits] == ["/about.gmi"]
 
 
 def test_follower_sees_what_the_writer_committed(
@@ -181,7 +183,7 @@ def test_follower_sees_what_the_writer_committed(
     catalog.refresh()
     assert follower.refresh() == Changes(added=1)
     assert follower.articles[0].title == "Third"
-    assert [hit.path for hit in follower.search("third")] == ["/2026/11/25/third.gmi"]
+    assert [hit.path for hit in follower.search("third").hits] == ["/2026/11/25/third.gmi"]
 
 
 def test_follower_never_writes_the_index(root: Path, tmp_path: Path) -> None:
@@ -207,7 +209,7 @@ def test_a_file_name_that_is_not_utf8_is_skipped(catalog: Catalog, root: Path) -
     (root / os.fsdecode(b"caf\xe9.gmi")).write_text("# Latin-1 name\n")
     write_page(root, "/2026/11/25/after.gmi", "# After\n")
     assert catalog.refresh() == Changes(added=1)
-    assert [hit.path for hit in catalog.search("after")] == ["/2026/11/25/after.gmi"]
+    assert [hit.path for hit in catalog.search("after").hits] == ["/2026/11/25/after.gmi"]
 
 
 def test_pages_of_a_directory_deleted_while_stopped_vanish_at_the_first_refresh(
@@ -218,4 +220,4 @@ def test_pages_of_a_directory_deleted_while_stopped_vanish_at_the_first_refresh(
     reopened = Catalog(root, tmp_path / "state" / "index.sqlite3")
     assert reopened.refresh(full=False) == Changes(removed=1)
     assert [article.path for article in reopened.articles] == ["/2026-11-22-second.gmi"]
-    assert reopened.search("café") == []
+    assert reopened.search("café").hits == ()

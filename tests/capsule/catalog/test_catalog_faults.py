@@ -69,7 +69,7 @@ def set_aside(database: Path) -> list[Path]:
 
 def assert_serves_everything(catalog: Catalog) -> None:
     assert [article.path for article in catalog.articles] == ARTICLES
-    assert [hit.path for hit in catalog.search("café")] == ["/2026/11/20/first.gmi"]
+    assert [hit.path for hit in catalog.search("café").hits] == ["/2026/11/20/first.gmi"]
     assert catalog.title_of("/about.gmi") == "About"
 
 
@@ -127,8 +127,8 @@ def test_damage_a_search_meets_is_repaired_by_the_next_quick_refresh(
     catalog = checkpointed(root, database)
     scribble(database)
     found: list[object] = []
-    in_another_thread(lambda: found.append(catalog.search("tea")))
-    assert found == [[]]
+    in_another_thread(lambda: found.append(catalog.search("tea").hits))
+    assert found == [()]
     assert catalog.refresh(full=False) == Changes(added=4)
     assert_serves_everything(catalog)
 
@@ -153,7 +153,7 @@ def test_search_in_a_damaged_catalog_finds_nothing(root: Path, database: Path) -
     checkpointed(root, database).close()
     scribble(database)
     follower = Catalog(root, database, writer=False)
-    assert follower.search("tea") == []
+    assert follower.search("tea").hits == ()
     assert follower.title_of("/about.gmi") is None
 
 

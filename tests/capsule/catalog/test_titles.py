@@ -35,6 +35,6 @@ def test_catalog_titles_an_undated_page_without_heading_by_its_path(tmp_path: Pa
     write_page(root, "/notes/plain-page.gmi", "Only text about teapots.\n")
     catalog = Catalog(root, tmp_path / "index.sqlite3")
     catalog.refresh()
-    (hit,) = catalog.search("teapots", 5)
+    (hit,) = catalog.search("teapots", 5).hits
     assert hit.title == "/notes/plain-page.gmi"
     assert hit.title == page_title(parse("Only text about teapots.\n"), hit.path)

@@ -94,14 +94,16 @@ def test_search_shows_no_protected_page_title_or_snippet(capsule: Capsule) -> No
     assert "No pages match every word of this search." in results
     assert_public(results.replace("# Search: zeppelin", ""))
     gardens = text(capsule, "/search", "gardens")
-    assert "=> /2026/11/22/bees.gmi Bees" in gardens
+    assert "=> /2026/11/22/bees.gmi 2026-11-22 Bees" in gardens
     assert_public(gardens)
 
 
 def test_protected_results_leave_their_places_to_public_ones(root: Path, tmp_path: Path) -> None:
     capsule, _ = publish(root, tmp_path, search_results=2)
     results = text(capsule, "/search", "gardens")
-    assert results.count("=> ") == 3, results  # two results and "Search again"
+    # two results, the other order and "New search"
+    assert results.count("=> ") == 4, results
+    assert "2 pages match" in results
     assert_public(results)
 
 

@@ -79,7 +79,7 @@ def test_month_page_is_a_gemfeed_of_that_month(capsule: Capsule) -> None:
 
 def test_year_page_lists_its_months(capsule: Capsule) -> None:
     text = page_text(capsule, "/archive/2026/")
-    assert text.index("## November") < text.index("## October")
+    assert text.index("=> /archive/2026/11/ November 2026") < text.index("=> /archive/2026/10/")
 
 
 @pytest.mark.parametrize("path", ["/archive/2026/12/", "/archive/1999/", "/archive/2026/1/"])
@@ -131,8 +131,8 @@ def test_search_without_query_prompts_for_input(capsule: Capsule) -> None:
 
 def test_search_with_query_lists_matching_pages_with_snippets(capsule: Capsule) -> None:
     text = page_text(capsule, "/search", "bees")
-    assert "=> /2026/11/22/second.gmi Second" in text
-    assert "> " in text and "bees" in text.split("=> /2026/11/22/second.gmi Second", 1)[1]
+    assert "=> /2026/11/22/second.gmi 2026-11-22 Second" in text
+    assert "bees" in text.split("=> /2026/11/22/second.gmi 2026-11-22 Second", 1)[1]
     assert "first.gmi" not in text
 
 

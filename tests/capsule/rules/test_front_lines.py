@@ -111,3 +111,13 @@ def test_a_draft_line_over_any_page_leaves_the_page_as_it_was(body: str) -> None
     text = "Status: draft\n" + body
     front = front_lines(text)
     assert front.draft and front.body(text) == body
+
+
+def test_summary_and_series_front_lines_are_read_and_taken_off_the_page() -> None:
+    text = (
+        "Series: Cities after the flood\nsummary:  The levee  holds.\n\n# Part 2\nBody.\n"
+    )
+    front = front_lines(text)
+    assert (front.summary, front.series) == ("The levee holds.", "Cities after the flood")
+    assert front.body(text) == "# Part 2\nBody.\n"
+    assert not front.draft and front.published is None and not front.problems

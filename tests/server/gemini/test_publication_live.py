@@ -89,7 +89,10 @@ def test_gemini_serves_archive_gemfeed_atom_and_search(capsule: CapsuleProcess) 
     assert f"gemini://localhost:{capsule.gemini_port}/2026/11/20/roses.gmi" in atom_links(atom)
     assert gemini(capsule, "/search")[0] == "10 Search this capsule"
     _, results = gemini(capsule, "/search?pruning%20ROSES")
-    assert "=> /2026/11/20/roses.gmi Roses in winter" in results
+    assert "=> /2026/11/20/roses.gmi 2026-11-20 Roses in winter" in results
+    assert "=> /search/newest?pruning%20ROSES Show newest first" in results
+    header, newest = gemini(capsule, "/search/newest?pruning%20ROSES")
+    assert header.startswith("20 text/gemini") and "1 page matches, newest first" in newest
 
 
 def test_mirror_serves_the_same_archive_feeds_and_search(capsule: CapsuleProcess) -> None:

@@ -168,11 +168,13 @@ def test_browser_reads_open_graph_json_ld_and_the_favicon_link_of_an_article(
     assert dom.meta["og:type"] == "article"
     assert dom.meta["og:url"] == dom.links["canonical"] == url
     assert dom.meta["og:description"] == "The council voted to keep the library open."
-    assert dom.meta["article:published_time"] == "2026-11-20"
+    assert dom.meta["article:published_time"] == "2026-11-20T00:00:00+00:00"
     assert dom.links["icon"] == "/favicon.svg"
     (article,) = (json.loads(text) for text in dom.texts["script"])
     assert article["@type"] == "NewsArticle"
-    assert (article["headline"], article["datePublished"]) == ("Library stays open", "2026-11-20")
+    assert (article["headline"], article["datePublished"]) == (
+        "Library stays open", "2026-11-20T00:00:00+00:00"
+    )
     assert article["mainEntityOfPage"] == url
 
 

@@ -11,9 +11,9 @@ import trio.testing
 
 from server.settings.config import LimitSettings
 from tests.harness import HeldListings
+from tests.server.gemini.test_gemini_long_work import listed_directory
 from tests.server.mirror.conftest import StartMirror
 from tests.server.mirror.mirror_client import HttpResponse, fetch
-from tests.server.gemini.test_gemini_long_work import listed_directory
 
 LISTINGS = 45
 """More than trio's default thread limiter (40): listings alone could take every thread."""

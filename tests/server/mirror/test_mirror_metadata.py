@@ -119,8 +119,9 @@ async def test_article_announces_itself_to_link_previews(
         "og:url": url,
         "og:description": head.meta["description"],
         "og:site_name": SITE,
-        "article:published_time": "2026-11-20",
-        "article:modified_time": "2026-11-22T08:30:00+00:00",
+        # First seen after its date (an import): published at its start, and never edited
+        # since, whatever the file's time says.
+        "article:published_time": "2026-11-20T00:00:00+00:00",
     }
 
 
@@ -134,8 +135,7 @@ async def test_article_carries_a_news_article_in_json_ld(
         "@context": "https://schema.org",
         "@type": "NewsArticle",
         "headline": "Library stays open",
-        "datePublished": "2026-11-20",
-        "dateModified": "2026-11-22T08:30:00+00:00",
+        "datePublished": "2026-11-20T00:00:00+00:00",
         "url": url,
         "mainEntityOfPage": url,
         "description": head.meta["description"],
@@ -161,7 +161,7 @@ async def test_a_file_written_before_its_article_date_gives_no_modified_time(
 ) -> None:
     port = await start_mirror(root=news_root, base_url=BASE_URL)
     head = head_of(await fetch(port, "/2026/11/24/early.html"))
-    assert head.meta["article:published_time"] == "2026-11-24"
+    assert head.meta["article:published_time"] == "2026-11-24T00:00:00+00:00"
     assert "article:modified_time" not in head.meta
     assert "dateModified" not in json_ld(head)
 

@@ -15,6 +15,7 @@ from capsule.resources import Feed, Gone, InputPrompt, Page, Redirect, Resource
 from server.mirror.pages import STYLESHEET_PATH
 from server.mirror.responses import CSP, Mirror, Request, Response
 from server.mirror.site import build_mirror
+from tests.harness import write_page
 from tests.server.mirror.conftest import ScriptedCapsule, mirror_config
 
 SCRIPTED: dict[str, Resource] = {
@@ -188,14 +189,32 @@ def test_gone_page_says_why(mirror: Mirror) -> None:
     assert "410" in page and "Removed for good" in page
 
 
-def test_inline_images_become_img_elements(capsule_root: Path, tmp_path: Path) -> None:
-    mirror = make_mirror(capsule_root, tmp_path, inline_images=True)
-    page = html(get(mirror, "/xss.html"))
-    assert '<img src="/picture.png" alt="&lt;img src=x onerror=alert(1)&gt;">' in page
+def png(width: int, height: int) -> bytes:
+    """The first bytes of a PNG file: enough for its size to be read."""
+    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 6, 0, 0, 0])
+    return b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\x0dIHDR" + header + bytes(4)
 
 
-def test_without_inline_images_image_links_stay_links(mirror: Mirror) -> None:
-    assert '<a href="/picture.png">' in html(get(mirror, "/xss.html"))
+def test_images_on_article_pages_are_figures_sized_from_their_files(
+    capsule_root: Path, tmp_path: Path
+) -> None:
+    write_page(capsule_root, "/2026/11/20/photo.gmi", "# Photo\n=> pier.png The <pier> at dawn\n")
+    (capsule_root / "2026/11/20/pier.png").write_bytes(png(1200, 800))
+    page = html(get(make_mirror(capsule_root, tmp_path), "/2026/11/20/photo.html"))
+    assert (
+        '<figure><img src="/2026/11/20/pier.png" alt="The &lt;pier&gt; at dawn" loading="lazy" '
+        'decoding="async" width="1200" height="800">'
+        "<figcaption>The &lt;pier&gt; at dawn</figcaption></figure>"
+    ) in page
+
+
+def test_images_elsewhere_and_without_inline_images_stay_links(
+    capsule_root: Path, tmp_path: Path
+) -> None:
+    write_page(capsule_root, "/2026/11/20/photo.gmi", "# Photo\n=> pier.png The pier\n")
+    assert '<a href="/picture.png">' in html(get(make_mirror(capsule_root, tmp_path), "/xss.html"))
+    plain = make_mirror(capsule_root, tmp_path, inline_images=False)
+    assert '<a href="/2026/11/20/pier.png">' in html(get(plain, "/2026/11/20/photo.html"))
 
 
 def test_operator_templates_override_packaged_ones(capsule_root: Path, tmp_path: Path) -> None:

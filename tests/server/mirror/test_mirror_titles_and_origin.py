@@ -51,6 +51,6 @@ def test_mirror_title_and_search_title_agree_for_a_page_without_heading(
     (root / name).write_text("Only text about teapots.\n")
     catalog = Catalog(root.resolve(), tmp_path / "index.sqlite3")
     catalog.refresh()
-    (hit,) = catalog.search("teapots", 5)
+    (hit,) = catalog.search("teapots", 5).hits
     mirror, _ = build_mirror(mirror_config(root, tmp_path))
     assert f"<title>{hit.title}</title>" in page(mirror, mirror_path)

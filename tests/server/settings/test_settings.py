@@ -324,7 +324,7 @@ def test_computed_defaults_read_as_their_help_says() -> None:
     [
         ("--no-index", lambda c: not c.index.enabled),
         ("--proxy-protocol", lambda c: c.proxy_protocol),
-        ("--inline-images", lambda c: c.mirror.inline_images),
+        ("--no-inline-images", lambda c: not c.mirror.inline_images),
     ],
 )
 def test_a_switch_turns_its_setting_from_its_default(

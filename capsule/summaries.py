@@ -1,0 +1,41 @@
+"""What an article says it is about: its summary, for lists, feeds, search and link previews."""
+
+from __future__ import annotations
+
+import re
+
+from gemtext import Document, Text, first_paragraph
+
+SUMMARY_LINES = 10
+"""A `Summary:` text line counts among this many first lines of a page (front lines apart)."""
+LONGEST_SUMMARY = 300
+"""Characters of a summary kept for lists; longer ones are cut at a word."""
+_SUMMARY_LINE = re.compile(r"summary:\s*(?P<text>\S.*)", re.IGNORECASE)
+_ELLIPSIS = "\u2026"
+
+
+def summary(front_summary: str, document: Document) -> str:
+    """The summary of a page: its `Summary:` front line, else a `Summary:` text line among its
+    first SUMMARY_LINES lines (without the prefix), else its first real paragraph; "" if it
+    has none. Runs of white space are made single and the result cut to LONGEST_SUMMARY."""
+    text = front_summary or summary_line(document) or first_paragraph(document) or ""
+    return shortened(text, LONGEST_SUMMARY)
+
+
+def summary_line(document: Document) -> str | None:
+    """The text of a `Summary:` line near the top of the page, if it has one."""
+    for line in document.lines[:SUMMARY_LINES]:
+        if isinstance(line, Text) and (found := _SUMMARY_LINE.match(line.text.strip())):
+            return found["text"]
+    return None
+
+
+def shortened(text: str, limit: int) -> str:
+    """`text` with its runs of white space made single, cut at the last word that fits in
+    `limit` characters (an ellipsis included) when it is longer."""
+    words = " ".join(text.split())
+    if len(words) <= limit:
+        return words
+    cut = words[: limit - len(_ELLIPSIS) + 1]
+    head = cut.rsplit(" ", 1)[0] if " " in cut else cut[:-1]
+    return head.rstrip(" ,;:.-\u2013\u2014") + _ELLIPSIS
