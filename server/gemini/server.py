@@ -20,8 +20,8 @@ from server.accesslog import ERROR_LOGGER, AccessLog, AccessRecord
 from server.admission import admission_for, apply_limits
 from server.config import LimitSettings
 from server.gemini import protocol, titan
-from server.gemini.prefixed_stream import PrefixedStream
-from server.gemini.proxy_protocol import ProxyError, ProxyHeader, ProxyHeaderReader
+from server.prefixed_stream import PrefixedStream
+from server.proxy_protocol import ProxyError, ProxyHeader, ProxyHeaderReader
 from server.gemini.site import Site
 from server.gemini.tls_stream import TLSStream
 from server.gemini.upload import serve_upload

@@ -22,7 +22,7 @@ from server.gemini.protocol import (
     ResponseHeader,
     parse_request,
 )
-from server.gemini.proxy_protocol import (
+from server.proxy_protocol import (
     DEFAULT_MAX_HEADER_BYTES,
     V1_MAX_BYTES,
     V2_SIGNATURE,
