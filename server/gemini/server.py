@@ -20,13 +20,13 @@ from server.accesslog import ERROR_LOGGER, AccessLog, AccessRecord
 from server.admission import admission_for, apply_limits
 from server.config import LimitSettings
 from server.gemini import protocol, titan
-from server.prefixed_stream import PrefixedStream
-from server.proxy_protocol import ProxyError, ProxyHeader, ProxyHeaderReader
 from server.gemini.site import Site
 from server.gemini.tls_stream import TLSStream
 from server.gemini.upload import serve_upload
 from server.listening import accept_until, client_address
 from server.opening import open_file
+from server.prefixed_stream import PrefixedStream
+from server.proxy_protocol import ProxyError, ProxyHeader, ProxyHeaderReader
 from server.send_deadline import SendDeadlineStream, SendTimeout
 
 logger = logging.getLogger(ERROR_LOGGER)

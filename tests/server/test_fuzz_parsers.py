@@ -22,6 +22,9 @@ from server.gemini.protocol import (
     ResponseHeader,
     parse_request,
 )
+from server.mirror import request as mirror_request
+from server.mirror.request import HostNames, Refusal
+from server.mirror.responses import Request as MirrorRequest
 from server.proxy_protocol import (
     DEFAULT_MAX_HEADER_BYTES,
     V1_MAX_BYTES,
@@ -30,9 +33,6 @@ from server.proxy_protocol import (
     ProxyHeader,
     ProxyHeaderReader,
 )
-from server.mirror import request as mirror_request
-from server.mirror.request import HostNames, Refusal
-from server.mirror.responses import Request as MirrorRequest
 
 # Sized so the whole file runs in a few seconds; no deadline, so a slow machine cannot flake.
 FUZZ = settings(max_examples=300, deadline=None)

@@ -10,9 +10,9 @@ import trio
 import trio.testing
 
 from certs import HostContexts, ensure_identity, session_context
+from server.gemini.tls_stream import TLSStream
 from server.prefixed_stream import PrefixedStream
 from server.proxy_protocol import ProxyHeader, ProxyHeaderReader
-from server.gemini.tls_stream import TLSStream
 from tests.harness import client_context
 
 Pair = tuple[trio.abc.HalfCloseableStream, trio.abc.HalfCloseableStream]
