@@ -220,6 +220,11 @@ class MirrorSettings:
         32 * 1024 * 1024,
         help="bytes of rendered pages kept in memory, keyed by their gemtext and place; 0 disables",
     )
+    proxy_protocol: bool = setting(
+        False,
+        flag="--http-proxy-protocol",
+        help="expect a PROXY protocol header on every mirror connection (behind a TCP front)",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,8 +331,10 @@ class Config:
         (),
         flag="--trusted-proxy",
         metavar="NET",
-        shown_default="any peer",
-        help="an address or network allowed to send PROXY headers, repeatable",
+        shown_default="none",
+        help="a front (address or network) allowed to speak for its readers, repeatable: to send "
+        "PROXY headers (any peer may when none is listed) and the mirror's Forwarded and "
+        "X-Forwarded-* headers (no peer may when none is listed)",
     )
     log_level: str = setting(
         "INFO",

@@ -73,7 +73,9 @@ class Service:
         self.gemini.reconfigure(site, config.limits, config.proxy_protocol, config.trusted_proxies)
         if self.mirror is not None and config.mirror is not None:
             mirror, names = build_mirror(config, capsules)
-            self.mirror.reconfigure(mirror, names, config.limits, config.mirror)
+            self.mirror.reconfigure(
+                mirror, names, config.limits, config.mirror, config.trusted_proxies
+            )
         self.config = config
 
 
@@ -116,7 +118,9 @@ async def serve(
     mirror_server, mirror_listeners = None, []
     if config.mirror is not None:
         mirror, names = build_mirror(config, capsules)
-        mirror_server = MirrorServer(mirror, names, config.limits, config.mirror, access_log)
+        mirror_server = MirrorServer(
+            mirror, names, config.limits, config.mirror, access_log, config.trusted_proxies
+        )
         mirror_listeners = activated_listeners(environ, "mirror") or await open_listeners(
             config.mirror.listen, "mirror.listen", reuse_port
         )

@@ -20,6 +20,7 @@ from server.admission import admission_for, apply_limits
 from server.config import LimitSettings, MirrorSettings
 from server.listening import accept_until, client_address
 from server.mirror import responses
+from server.mirror.forwarded import Reader, reader_of
 from server.mirror.links import capsule_target
 from server.mirror.request import (
     HostNames,
@@ -30,6 +31,9 @@ from server.mirror.request import (
 )
 from server.mirror.responses import Mirror, Response
 from server.opening import OpenedFile, open_file
+from server.prefixed_stream import PrefixedStream
+from server.proxied import receive_proxy_header
+from server.proxies import IPNetwork, may_forward, may_send_proxy_header
 from server.send_deadline import SendDeadlineStream, SendTimeout
 
 logger = logging.getLogger(ERROR_LOGGER)
@@ -59,6 +63,7 @@ class _SourceFailed(Exception):
 class _Exchange:
     """One request on a connection, for the access log."""
 
+    client: str
     method: bytes = b"GET"
     host: str = ""
     path: str = ""
@@ -76,21 +81,30 @@ class MirrorServer:
         limits: LimitSettings,
         settings: MirrorSettings,
         access_log: AccessLog,
+        trusted_proxies: tuple[IPNetwork, ...] = (),
     ) -> None:
         self.mirror = mirror
         self.hosts = hosts
         self.limits = limits
         self.settings = settings
         self.access_log = access_log
+        self.trusted_proxies = trusted_proxies
         self.gate, self.rate = admission_for(limits)
         self._waiting: set[trio.CancelScope] = set()
         self._stopping = False
+        self._awaiting_proxy_header = 0
 
     def reconfigure(
-        self, mirror: Mirror, hosts: HostNames, limits: LimitSettings, settings: MirrorSettings
+        self,
+        mirror: Mirror,
+        hosts: HostNames,
+        limits: LimitSettings,
+        settings: MirrorSettings,
+        trusted_proxies: tuple[IPNetwork, ...],
     ) -> None:
         """Serve new requests from `mirror` under `limits`; open connections keep going."""
         self.mirror, self.hosts, self.limits, self.settings = mirror, hosts, limits, settings
+        self.trusted_proxies = trusted_proxies
         apply_limits(self.gate, self.rate, limits)
 
     async def serve(self, listeners: Sequence[trio.SocketListener], shutdown: trio.Event) -> None:
@@ -112,22 +126,48 @@ class MirrorServer:
         """Serve requests on one connection until either side closes it or it idles out.
 
         The connection is a boundary: whatever fails inside it is answered or closed, logged
-        once, and ends here.
+        once, and ends here. Behind a PROXY front the client is the one its header names;
+        behind a front that forwards headers, readers are counted per request instead.
         """
         client = client_address(stream)
-        if not self.gate.admit(client):
+        prefix = b""
+        if self.settings.proxy_protocol:
+            proxied = await self._proxied(stream, client)
+            if proxied is None:
+                await trio.aclose_forcefully(stream)
+                return
+            client, prefix = proxied
+        per_client = not may_forward(client, self.trusted_proxies)
+        if not self.gate.admit(client, per_client):
             await trio.aclose_forcefully(stream)
             return
         try:
-            await self._serve_connection(stream, client)
+            await self._serve_connection(stream, client, prefix)
         except Exception:
             logger.exception("%s: connection failed", client)
         finally:
-            self.gate.release(client)
+            self.gate.release(client, per_client)
             await trio.aclose_forcefully(stream)
 
-    async def _serve_connection(self, stream: trio.SocketStream, client: str) -> None:
-        transport = SendDeadlineStream(stream, self.limits.send_timeout)
+    async def _proxied(self, stream: trio.SocketStream, peer: str) -> tuple[str, bytes] | None:
+        """The client and the bytes after the PROXY header, or None to close the connection."""
+        # Connections still sending their PROXY header count against the total cap too.
+        if self.gate.total + self._awaiting_proxy_header >= self.limits.max_connections:
+            return None
+        if not may_send_proxy_header(peer, self.trusted_proxies):
+            logger.info("%s: refused: not a trusted proxy", peer)
+            return None
+        self._awaiting_proxy_header += 1
+        try:
+            return await receive_proxy_header(stream, peer, self.limits.request_timeout)
+        finally:
+            self._awaiting_proxy_header -= 1
+
+    async def _serve_connection(
+        self, stream: trio.SocketStream, client: str, prefix: bytes
+    ) -> None:
+        """Serve `client`'s requests; `prefix` holds bytes read past a PROXY header."""
+        transport = PrefixedStream(SendDeadlineStream(stream, self.limits.send_timeout), prefix)
         connection = h11.Connection(
             h11.SERVER, max_incomplete_event_size=self.settings.max_header_bytes
         )
@@ -148,7 +188,7 @@ class MirrorServer:
 
     async def _exchange(
         self,
-        transport: SendDeadlineStream,
+        transport: PrefixedStream[SendDeadlineStream],
         connection: h11.Connection,
         client: str,
         timeout: float,
@@ -156,12 +196,20 @@ class MirrorServer:
     ) -> bool:
         """Read one request and answer it; True if the connection can carry another."""
         started = trio.current_time()
-        exchange = _Exchange()
+        exchange = _Exchange(client)
         source: OpenedFile | None = None
+        held: str | None = None
         try:
             received = await self._read(transport, connection, exchange, timeout)
             if isinstance(received, h11.Request):
-                response, source = await self._answer(received, client, exchange)
+                reader = reader_of(client, received.headers, self.trusted_proxies)
+                exchange.client = reader.address
+                if reader.address != client and not self.gate.hold(reader.address):
+                    # A reader behind a front: the per-address cap counts its open requests.
+                    response = responses.too_many_requests(self.mirror, 1.0)
+                else:
+                    held = reader.address if reader.address != client else None
+                    response, source = await self._answer(received, reader, exchange)
             else:
                 response = received
             with trio.move_on_after(self.limits.exchange_timeout) as scope:
@@ -170,7 +218,7 @@ class MirrorServer:
         except SendTimeout as error:
             logger.info("%s: %s%s dropped: %s", client, exchange.host, exchange.path, error)
             with contextlib.suppress(OSError):
-                transport.transport_stream.setsockopt(
+                transport.transport_stream.transport_stream.setsockopt(
                     socket.SOL_SOCKET, socket.SO_LINGER, _RESET_ON_CLOSE
                 )
             return False
@@ -185,12 +233,14 @@ class MirrorServer:
                 await self._send_internal_error(transport, connection, exchange)
             return False
         finally:
+            if held is not None:
+                self.gate.unhold(held)
             if source is not None:
                 await source.aclose()
             if exchange.status is not None:
                 self.access_log.write(
                     AccessRecord(
-                        client,
+                        exchange.client,
                         exchange.host,
                         exchange.path,
                         exchange.status,
@@ -259,15 +309,16 @@ class MirrorServer:
         return event if refusal is None else refusal
 
     async def _answer(
-        self, head: h11.Request, client: str, exchange: _Exchange
+        self, head: h11.Request, reader: Reader, exchange: _Exchange
     ) -> tuple[Response, OpenedFile | None]:
         """The response to a request, with its file already open if it streams one."""
-        request = parse_request(head.method, head.target, head.headers, self.hosts)
-        exchange.path = head.target.decode("ascii", errors="replace")
+        request = parse_request(head.method, head.target, head.headers, self.hosts, reader)
+        # Never the query: it carries what readers search for.
+        exchange.path = head.target.partition(b"?")[0].decode("ascii", errors="replace")
         if isinstance(request, Refusal):
             return _REFUSALS[request](self.mirror), None
         exchange.host = request.host
-        wait = self.rate.retry_after(client, trio.current_time())
+        wait = self.rate.retry_after(reader.address, trio.current_time())
         if wait is not None:
             return responses.too_many_requests(self.mirror, wait), None
         # Resolving and rendering read the disk and take CPU: off the event loop.
