@@ -343,6 +343,15 @@ class Config:
         metavar="LEVEL",
         help=f"{', '.join(LOG_LEVELS[:-1])} or {LOG_LEVELS[-1]}",
     )
+    access_log: Path | None = setting(  # noqa: RUF009 (setting() returns a dataclasses.field)
+        None,
+        key="logging.access_log",
+        flag="--access-log",
+        metavar="FILE",
+        shown_default="standard output",
+        help="the file access-log lines are appended to; reopened on SIGUSR1 and SIGHUP, so "
+        "it can be rotated",
+    )
     access_log_flush: float = setting(
         1.0,
         bound=POSITIVE,

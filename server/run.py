@@ -21,6 +21,7 @@ from server.assemble import build_capsules, catalogs_of, identity_for
 from server.config import (
     DEFAULT_GEMINI_PORT,
     Config,
+    ConfigError,
 )
 from server.config_pipe import receive_configs
 from server.descriptors import fit_connection_caps, raise_open_file_limit
@@ -55,6 +56,7 @@ class Service:
     mirror: MirrorServer | None
     ports: frozenset[int]
     session_context: SSL.Context
+    access_log: AccessLog
     catalogs: dict[Path, Catalog] = field(default_factory=dict)
     index_writer: bool = True
 
@@ -105,7 +107,7 @@ async def serve(
     ports = bound_ports(listeners) | {DEFAULT_GEMINI_PORT}
     catalogs: dict[Path, Catalog] = {}
     capsules = build_capsules(config, catalogs, index_writer)
-    access_log = AccessLog()
+    access_log = AccessLog(path=config.access_log)
     gemini = GeminiServer(
         build_site(config, ports, tls_session, capsules),
         config.limits,
@@ -126,12 +128,14 @@ async def serve(
         )
         urls += [listener_url("http", listener, "localhost") for listener in mirror_listeners]
     service = Service(
-        config, environ, gemini, mirror_server, ports, tls_session, catalogs, index_writer
+        config, environ, gemini, mirror_server, ports, tls_session, access_log, catalogs,
+        index_writer,
     )
     shutdown = trio.Event()
     async with trio.open_nursery() as nursery:
         await nursery.start(_wait_for_stop_signal, shutdown)
-        reloads = trio.CancelScope()
+        reopens, reloads = trio.CancelScope(), trio.CancelScope()
+        await nursery.start(_reopen_on_sigusr1, service, reopens)
         if config_fd is not None:
             await nursery.start(_apply_from_supervisor, service, config_fd, reloads)
         elif reload is not None:
@@ -154,6 +158,7 @@ async def serve(
             on_ready(urls)
         await shutdown.wait()
         reloads.cancel()
+        reopens.cancel()
         systemd.notify_or_warn(environ, systemd.stopping())
         drain = service.config.limits.drain_timeout
         logger.info("stopping: draining in-flight requests (up to %.0fs)", drain)
@@ -171,6 +176,19 @@ async def _wait_for_stop_signal(
         async for _ in signals:
             shutdown.set()
             return
+
+
+async def _reopen_on_sigusr1(
+    service: Service,
+    scope: trio.CancelScope,
+    *,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Reopen the access log on each SIGUSR1 (nginx's signal for it), e.g. after rotation."""
+    with scope, trio.open_signal_receiver(signal.SIGUSR1) as signals:
+        task_status.started()
+        async for _ in signals:
+            service.access_log.reopen(service.config.access_log)
 
 
 async def _reload_on_sighup(
@@ -208,7 +226,8 @@ async def _apply_from_supervisor(
 
 
 async def _apply(service: Service, config: Config) -> None:
-    """Serve `config` from now on; whatever goes wrong, the previous one keeps serving."""
+    """Serve `config` from now on; whatever goes wrong, the previous one keeps serving. The
+    access log is reopened either way, so SIGHUP serves rotation too."""
     thaw()  # what the new config replaces must become collectable
     try:
         await trio.to_thread.run_sync(service.apply, config)
@@ -217,11 +236,18 @@ async def _apply(service: Service, config: Config) -> None:
     else:
         configure_logging(config.log_level)
         logger.info("reloaded the configuration and certificates")
+    service.access_log.reopen(service.config.access_log)
     freeze_start_up()
 
 
 def run_server(config: Config, reload: Reload, environ: Mapping[str, str]) -> int:
     """Serve in this process, or supervise `config.workers` worker processes."""
+    if config.access_log is not None:
+        try:
+            config.access_log.open("a").close()
+        except OSError as error:
+            raise ConfigError(f"logging.access_log: cannot open {config.access_log}: "
+                              f"{error.strerror}") from None
     open_files = raise_open_file_limit()  # workers inherit it
     config = fit_connection_caps(config, open_files)
     read_config = reload
