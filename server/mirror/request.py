@@ -100,8 +100,11 @@ def parse_request(
     """Validate a request head as h11 delivers it (header names lower-case); a `reader`
     that a trusted front described gives the scheme and the host the reader asked for."""
     fields: dict[bytes, bytes] = {}
+    codings: list[bytes] = []
     for name, value in headers:
         fields.setdefault(name, value)
+        if name == b"accept-encoding":
+            codings.append(value)
     try:
         text = target.decode("ascii")
         # An international name may come as UTF-8 as well as in its xn-- form.
@@ -141,6 +144,7 @@ def parse_request(
         origin=f"{reader.scheme if reader else 'http'}://{host_header}",
         if_none_match=_text(fields.get(b"if-none-match")),
         if_modified_since=_text(fields.get(b"if-modified-since")),
+        accept_encoding=_text(b",".join(codings)) if codings else None,
     )
 
 
