@@ -48,12 +48,12 @@ def reader_of(
     for name, value in headers:
         if name in (b"forwarded", b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host"):
             fields.setdefault(name, []).append(value.decode("latin-1"))
-    if b"forwarded" in fields:
-        hops = _forwarded_hops(",".join(fields[b"forwarded"]))
-    elif fields:
+    # X-Forwarded-For first: nginx, Caddy and HAProxy set it, and pass a `Forwarded` header
+    # from the reader on untouched, so that one is believed only when no front set the other.
+    if b"x-forwarded-for" in fields or b"forwarded" not in fields:
         hops = _x_forwarded_hops(peer, fields)
     else:
-        return Reader(peer)
+        hops = _forwarded_hops(",".join(fields[b"forwarded"]))
     if hops is None:
         return Reader(peer)
     address, chosen = peer, None

@@ -57,9 +57,9 @@ def headers(*pairs: tuple[str, str]) -> list[tuple[bytes, bytes]]:
         ((("Forwarded", "for=unknown"),), Reader(FRONT)),
         ((("Forwarded", "for=_hidden, for=10.1.2.3"),), Reader("10.1.2.3")),
         ((("Forwarded", "for=192.0.2.60;;;"),), Reader(FRONT)),
-        # Forwarded wins over the X- headers when a front sends both.
-        ((("Forwarded", "for=192.0.2.60"), ("X-Forwarded-For", "192.0.2.99")),
-         Reader("192.0.2.60")),
+        # X-Forwarded-For wins: common fronts set it and pass a reader's Forwarded on.
+        ((("Forwarded", "for=192.0.2.60;proto=https"), ("X-Forwarded-For", "192.0.2.99")),
+         Reader("192.0.2.99")),
     ],
 )
 def test_a_trusted_front_names_the_reader(
