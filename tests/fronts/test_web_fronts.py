@@ -19,6 +19,7 @@ import pytest
 from tests.fronts.web_fronts import (
     CADDY_EXAMPLE,
     NGINX_EXAMPLE,
+    NGINX_STATIC_EXAMPLE,
     Caddy,
     Front,
     Nginx,
@@ -189,7 +190,12 @@ def test_plain_http_is_sent_to_https(deployment: Deployment) -> None:
 
 
 @pytest.mark.parametrize(
-    ("example", "fence"), [(NGINX_EXAMPLE, "```nginx\n"), (CADDY_EXAMPLE, "```caddyfile\n")]
+    ("example", "fence"),
+    [
+        (NGINX_EXAMPLE, "```nginx\n"),
+        (CADDY_EXAMPLE, "```caddyfile\n"),
+        (NGINX_STATIC_EXAMPLE, "```nginx\n"),
+    ],
 )
 def test_readme_shows_the_example(example: Path, fence: str) -> None:
     section = README.read_text().split("## The web side in production", 1)[1]

@@ -25,6 +25,7 @@ from tests.scaleout.balancer import free_port
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 NGINX_EXAMPLE = EXAMPLES / "nginx.conf"
+NGINX_STATIC_EXAMPLE = EXAMPLES / "nginx-static.conf"
 CADDY_EXAMPLE = EXAMPLES / "Caddyfile"
 """The files the README shows; the tests run them, so the two cannot drift."""
 EXAMPLE_UPSTREAM = "127.0.0.1:8080"
@@ -168,17 +169,25 @@ class Front:
 
 
 class Nginx(Front):
-    """nginx with its own prefix, pid file and error log in `directory`, running the example
-    site with loopback ports, the test certificate and the mirror's port filled in."""
+    """nginx with its own prefix, pid file and error log in `directory`, running an example
+    site with loopback ports, the test certificate, and the mirror's port or the export's
+    directory filled in."""
 
     name = "nginx"
 
-    def __init__(self, directory: Path, mirror_port: int, authority: TestAuthority) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        mirror_port: int,
+        authority: TestAuthority,
+        example: Path = NGINX_EXAMPLE,
+        site_root: Path | None = None,
+    ) -> None:
         super().__init__(directory)
         self.executable = executable("nginx", "nginx")
         self.https_port, self.http_port = free_port(), free_port()
         site = (
-            NGINX_EXAMPLE.read_text()
+            example.read_text()
             .replace(EXAMPLE_UPSTREAM, f"127.0.0.1:{mirror_port}")
             .replace("listen [::]:443 ssl;", f"listen [::1]:{self.https_port} ssl;")
             .replace("listen 443 ssl;", f"listen 127.0.0.1:{self.https_port} ssl;")
@@ -187,6 +196,7 @@ class Nginx(Front):
             .replace("server_name example.org;", "server_name localhost;")
             .replace("/etc/letsencrypt/live/example.org/fullchain.pem", str(authority.cert))
             .replace("/etc/letsencrypt/live/example.org/privkey.pem", str(authority.key))
+            .replace("root /srv/capsule-site;", f"root {site_root};")
         )
         (directory / "site.conf").write_text(site)
         temp = directory / "temp"
