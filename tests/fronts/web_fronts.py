@@ -189,8 +189,8 @@ class Nginx(Front):
         site = (
             example.read_text()
             .replace(EXAMPLE_UPSTREAM, f"127.0.0.1:{mirror_port}")
-            .replace("listen [::]:443 ssl;", f"listen [::1]:{self.https_port} ssl;")
-            .replace("listen 443 ssl;", f"listen 127.0.0.1:{self.https_port} ssl;")
+            .replace("listen [::]:443 ssl", f"listen [::1]:{self.https_port} ssl")
+            .replace("listen 443 ssl", f"listen 127.0.0.1:{self.https_port} ssl")
             .replace("listen [::]:80;", f"listen [::1]:{self.http_port};")
             .replace("listen 80;", f"listen 127.0.0.1:{self.http_port};")
             .replace("server_name example.org;", "server_name localhost;")
