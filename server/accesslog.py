@@ -1,4 +1,4 @@
-"""One access-log line per request, written to standard output."""
+"""One access-log line per request, written to standard output or a file that can be rotated."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TextIO
 
 import trio
@@ -48,17 +49,34 @@ def format_access(record: AccessRecord, stamp: str) -> str:
 
 
 class AccessLog:
-    """Writes one line per exchange to standard output, in batches.
+    """Writes one line per exchange to standard output or to a file, in batches.
 
     Lines wait in the stream's buffer and go out together at least every `flush_interval`
     seconds (`flush_periodically`) and when the server stops: one write per batch instead of
-    one per request.
+    one per request. A file is opened for appending and `reopen`ed after rotation.
     """
 
-    def __init__(self, stream: TextIO | None = None) -> None:
-        self._stream = stream if stream is not None else sys.stdout
+    def __init__(self, stream: TextIO | None = None, path: Path | None = None) -> None:
+        self.path = path
+        self._stream = stream if stream is not None else _open(path)
         self._second = -1
         self._stamp = ""
+
+    def reopen(self, path: Path | None) -> None:
+        """Flush, then write to `path` (standard output for None) from now on, opened anew:
+        after `mv access.log access.log.1`, lines go to a new `access.log`. If it cannot be
+        opened, the log says why and lines keep going where they went."""
+        self.flush()
+        try:
+            stream = _open(path)
+        except OSError as error:
+            logging.getLogger(ERROR_LOGGER).error("cannot reopen the access log: %s", error)
+            return
+        if self._stream is not sys.stdout:
+            with contextlib.suppress(OSError):
+                self._stream.close()
+        self._stream, self.path = stream, path
+        logging.getLogger(ERROR_LOGGER).info("access log reopened: %s", path or "standard output")
 
     def write(self, record: AccessRecord) -> None:
         """Log one exchange."""
@@ -84,6 +102,13 @@ class AccessLog:
                 self.flush()
         finally:
             self.flush()
+
+
+def _open(path: Path | None) -> TextIO:
+    """Standard output, or `path` opened for appending with a large buffer."""
+    if path is None:
+        return sys.stdout
+    return path.open("a", encoding="utf-8", buffering=64 * 1024)
 
 
 def configure_logging(level: str = "INFO") -> None:

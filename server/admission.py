@@ -42,22 +42,37 @@ class ConnectionGate:
         """Connections currently admitted."""
         return self._total
 
-    def admit(self, client: str) -> bool:
-        """Take a slot for `client` if both caps allow it."""
-        client = client_key(client)
-        if self._total >= self.max_total or self._open[client] >= self.max_per_client:
+    def admit(self, client: str, per_client: bool = True) -> bool:
+        """Take a slot for `client` if both caps allow it; with `per_client` False (a trusted
+        front, whose readers `hold` counts per request), only the total cap applies."""
+        key = client_key(client)
+        if self._total >= self.max_total or (per_client and self._open[key] >= self.max_per_client):
             return False
-        self._open[client] += 1
+        if per_client:
+            self._open[key] += 1
         self._total += 1
         return True
 
-    def release(self, client: str) -> None:
+    def release(self, client: str, per_client: bool = True) -> None:
         """Give back the slot taken by `admit`."""
-        client = client_key(client)
         self._total -= 1
-        self._open[client] -= 1
-        if self._open[client] <= 0:
-            del self._open[client]
+        if per_client:
+            self.unhold(client)
+
+    def hold(self, client: str) -> bool:
+        """Count one more exchange of `client`, a reader behind a front, if its cap allows."""
+        key = client_key(client)
+        if self._open[key] >= self.max_per_client:
+            return False
+        self._open[key] += 1
+        return True
+
+    def unhold(self, client: str) -> None:
+        """Give back what `hold` counted."""
+        key = client_key(client)
+        self._open[key] -= 1
+        if self._open[key] <= 0:
+            del self._open[key]
 
 
 @dataclass(slots=True)

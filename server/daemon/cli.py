@@ -62,6 +62,7 @@ GEMINI = (
     "proxy_protocol",
     "trusted_proxies",
     "logging.level",
+    "logging.access_log",
     "logging.access_flush_interval",
 )
 

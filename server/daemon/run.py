@@ -41,6 +41,7 @@ from server.mirror.site import build_mirror
 from server.settings.config import (
     DEFAULT_GEMINI_PORT,
     Config,
+    ConfigError,
 )
 
 logger = logging.getLogger(ERROR_LOGGER)
@@ -59,6 +60,7 @@ class Service:
     mirror: MirrorServer | None
     ports: frozenset[int]
     session_context: SSL.Context
+    access_log: AccessLog
     catalogs: dict[Path, Catalog] = field(default_factory=dict)
     index_writer: bool = True
     https: HttpsCertificates | None = None
@@ -81,7 +83,9 @@ class Service:
         self.gemini.reconfigure(site, config.limits, config.proxy_protocol, config.trusted_proxies)
         if self.mirror is not None and config.mirror is not None:
             mirror, names = build_mirror(config, capsules)
-            self.mirror.reconfigure(mirror, names, config.limits, config.mirror, config.https)
+            self.mirror.reconfigure(
+                mirror, names, config.limits, config.mirror, config.trusted_proxies, config.https
+            )
         if self.https is not None:
             self.https.reconfigure(config)
         self.config = config
@@ -115,7 +119,7 @@ async def serve(
     ports = bound_ports(listeners) | {DEFAULT_GEMINI_PORT}
     catalogs: dict[Path, Catalog] = {}
     capsules = build_capsules(config, catalogs, index_writer)
-    access_log = AccessLog()
+    access_log = AccessLog(path=config.access_log)
     gemini = GeminiServer(
         build_site(config, ports, tls_session, capsules),
         config.limits,
@@ -141,7 +145,14 @@ async def serve(
             if index_writer:
                 keeper = CertificateKeeper(config, https.refresh)
         mirror_server = MirrorServer(
-            mirror, names, config.limits, config.mirror, access_log, endpoint, config.https
+            mirror,
+            names,
+            config.limits,
+            config.mirror,
+            access_log,
+            config.trusted_proxies,
+            endpoint,
+            config.https,
         )
         mirror_listeners = activated_listeners(environ, "mirror") or await open_listeners(
             config.mirror.listen, "mirror.listen", reuse_port
@@ -155,6 +166,7 @@ async def serve(
         mirror_server,
         ports,
         tls_session,
+        access_log,
         catalogs,
         index_writer,
         https,
@@ -163,7 +175,8 @@ async def serve(
     shutdown = trio.Event()
     async with trio.open_nursery() as nursery:
         await nursery.start(_wait_for_stop_signal, shutdown)
-        reloads = trio.CancelScope()
+        reopens, reloads = trio.CancelScope(), trio.CancelScope()
+        await nursery.start(_reopen_on_sigusr1, service, reopens)
         if config_fd is not None:
             await nursery.start(_apply_from_supervisor, service, config_fd, reloads)
         elif reload is not None:
@@ -194,6 +207,7 @@ async def serve(
             on_ready(urls)
         await shutdown.wait()
         reloads.cancel()
+        reopens.cancel()
         systemd.notify_or_warn(environ, systemd.stopping())
         drain = service.config.limits.drain_timeout
         logger.info("stopping: draining in-flight requests (up to %.0fs)", drain)
@@ -211,6 +225,19 @@ async def _wait_for_stop_signal(
         async for _ in signals:
             shutdown.set()
             return
+
+
+async def _reopen_on_sigusr1(
+    service: Service,
+    scope: trio.CancelScope,
+    *,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Reopen the access log on each SIGUSR1 (nginx's signal for it), e.g. after rotation."""
+    with scope, trio.open_signal_receiver(signal.SIGUSR1) as signals:
+        task_status.started()
+        async for _ in signals:
+            service.access_log.reopen(service.config.access_log)
 
 
 async def _reload_on_sighup(
@@ -248,7 +275,8 @@ async def _apply_from_supervisor(
 
 
 async def _apply(service: Service, config: Config) -> None:
-    """Serve `config` from now on; whatever goes wrong, the previous one keeps serving."""
+    """Serve `config` from now on; whatever goes wrong, the previous one keeps serving. The
+    access log is reopened either way, so SIGHUP serves rotation too."""
     thaw()  # what the new config replaces must become collectable
     try:
         await trio.to_thread.run_sync(service.apply, config)
@@ -259,11 +287,18 @@ async def _apply(service: Service, config: Config) -> None:
             service.certificate_keeper.reconfigure(config)  # on the event loop: it wakes a task
         configure_logging(config.log_level)
         logger.info("reloaded the configuration and certificates")
+    service.access_log.reopen(service.config.access_log)
     freeze_start_up()
 
 
 def run_server(config: Config, reload: Reload, environ: Mapping[str, str]) -> int:
     """Serve in this process, or supervise `config.workers` worker processes."""
+    if config.access_log is not None:
+        try:
+            config.access_log.open("a").close()
+        except OSError as error:
+            raise ConfigError(f"logging.access_log: cannot open {config.access_log}: "
+                              f"{error.strerror}") from None
     open_files = raise_open_file_limit()  # workers inherit it
     config = fit_connection_caps(config, open_files)
     read_config = reload

@@ -2,8 +2,9 @@
 
 Each worker binds the same addresses with SO_REUSEPORT, so the kernel spreads connections
 over them. The supervisor forwards SIGTERM and SIGINT to every worker; on SIGHUP it reads the
-configuration itself, once, and hands the validated config to every worker over its pipe. It
-replaces a worker that dies unexpectedly, and reports readiness once all of them are serving.
+configuration itself, once, and hands the validated config to every worker over its pipe;
+SIGUSR1 (reopen the access log) it forwards. It replaces a worker that dies unexpectedly, and
+reports readiness once all of them are serving.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ logger = logging.getLogger(ERROR_LOGGER)
 
 READY_SIGNAL = signal.SIGRTMIN
 """Sent by a worker to the supervisor once it serves; real-time signals queue, never merge."""
-_SUPERVISED = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD, READY_SIGNAL}
+_SUPERVISED = {
+    signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signal.SIGCHLD, READY_SIGNAL
+}
 _CRASH_WINDOW = 10.0
 _MAX_CRASHES = 5
 
@@ -62,6 +65,8 @@ def supervise(
                 os.close(fd)
             # Configs come from the supervisor; a stray SIGHUP must not end the worker.
             signal.signal(signal.SIGHUP, signal.SIG_IGN)
+            # Nor one that comes before the worker listens for it (its default is to exit).
+            signal.signal(signal.SIGUSR1, signal.SIG_IGN)
             signal.pthread_sigmask(signal.SIG_UNBLOCK, _SUPERVISED)
             status = 1
             try:
@@ -90,6 +95,8 @@ def supervise(
             stopping = True
             systemd.notify_or_warn(environ, systemd.stopping())
             _forward(workers, signal.SIGTERM)
+        elif info.si_signo == signal.SIGUSR1:
+            _forward(workers, signal.SIGUSR1)
         elif info.si_signo == signal.SIGHUP:
             systemd.notify_or_warn(environ, systemd.reloading())
             latest = _reloaded(config, reload)

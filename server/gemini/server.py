@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,12 +18,13 @@ from certs import certificate_fingerprint
 from server.accesslog import ERROR_LOGGER, AccessLog, AccessRecord
 from server.admission import admission_for, apply_limits
 from server.gemini import protocol, titan
-from server.gemini.prefixed_stream import PrefixedStream
-from server.gemini.proxy_protocol import ProxyError, ProxyHeader, ProxyHeaderReader
 from server.gemini.site import Site
 from server.gemini.upload import serve_upload
 from server.listening import accept_until, client_address
 from server.opening import open_file
+from server.prefixed_stream import PrefixedStream
+from server.proxied import receive_proxy_header
+from server.proxies import IPNetwork, may_send_proxy_header
 from server.send_deadline import SendDeadlineStream, SendTimeout
 from server.settings.config import LimitSettings
 from server.tls_stream import TLSStream
@@ -33,7 +33,6 @@ logger = logging.getLogger(ERROR_LOGGER)
 
 # A whole TLS record: OpenSSL sends no close_notify while decrypted bytes sit unread.
 _RECEIVE_BYTES = 16 * 1024
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 _TRANSPORT_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError)
 
 
@@ -94,12 +93,14 @@ class GeminiServer:
         if self.proxy_protocol:
             # Connections still sending their PROXY header count against the total cap too.
             busy = self.gate.total + self._awaiting_proxy_header >= limits.max_connections
-            if busy or not self._trusted(client):
+            if busy or not may_send_proxy_header(client, self.trusted_proxies):
+                if not busy:
+                    logger.info("%s: refused: not a trusted proxy", client)
                 await trio.aclose_forcefully(stream)
                 return
             self._awaiting_proxy_header += 1
             try:
-                proxied = await self._receive_proxy_header(stream, client)
+                proxied = await receive_proxy_header(stream, client, limits.request_timeout)
             finally:
                 self._awaiting_proxy_header -= 1
             if proxied is None:
@@ -120,39 +121,6 @@ class GeminiServer:
                     await _close(tls)
         finally:
             self.gate.release(client)
-
-    def _trusted(self, peer: str) -> bool:
-        """Whether `peer` may speak for clients in a PROXY header."""
-        if not self.trusted_proxies:
-            return True
-        try:
-            address = ipaddress.ip_address(peer)
-        except ValueError:
-            return False
-        if not any(address in network for network in self.trusted_proxies):
-            logger.info("%s: refused: not a trusted proxy", peer)
-            return False
-        return True
-
-    async def _receive_proxy_header(
-        self, stream: trio.SocketStream, peer: str
-    ) -> tuple[str, bytes] | None:
-        """Read the load balancer's PROXY header: the real client and the bytes after it."""
-        reader = ProxyHeaderReader()
-        result: ProxyHeader | ProxyError | None = None
-        with trio.move_on_after(self.limits.request_timeout):
-            try:
-                while result is None:
-                    data = await stream.receive_some(_RECEIVE_BYTES)
-                    result = reader.feed(data) if data else reader.eof()
-            except _TRANSPORT_ERRORS as error:
-                result = ProxyError(_reason(error))
-        if not isinstance(result, ProxyHeader):
-            reason = result.reason if result else "no PROXY header in time"
-            logger.info("%s: refused: %s", peer, reason)
-            return None
-        client = result.source[0] if result.source else peer
-        return client, reader.remainder()
 
     async def _exchange(self, tls: TLSStream, client: str, site: Site) -> None:
         started = trio.current_time()

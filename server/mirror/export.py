@@ -1,4 +1,5 @@
-"""`capsule build`: write the whole mirror as static files, byte for byte what it serves."""
+"""`capsule build`: write the whole mirror as static files, byte for byte what it serves,
+with gzip siblings."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from capsule.resources import File
 from capsule.tree import Served, walk_served
 from server.accesslog import ERROR_LOGGER
 from server.assemble import catalogs_of
+from server.mirror.encoding import GZIP, compress, compressible
 from server.mirror.links import PAGE_INDEX, PAGE_SUFFIX, mirror_path
 from server.mirror.pages import STYLESHEET_PATH
 from server.mirror.responses import ATOM, HTML, Request, Response
@@ -119,11 +121,17 @@ def _exportable(path: str, response: Response, config: Config) -> bool:
 
 
 def _write(destination: Path, response: Response) -> None:
+    """Write the file, and next to it `NAME.gz` when the live mirror sends it compressed, for
+    nginx's `gzip_static`: the same bytes."""
     destination.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(response.body, File):
-        shutil.copyfile(response.body.path, destination)
-    else:
-        destination.write_bytes(response.body)
+    body = response.body
+    if isinstance(body, File):
+        shutil.copyfile(body.path, destination)  # streamed live, as it is
+        return
+    destination.write_bytes(body)
+    if compressible(dict(response.headers)["Content-Type"], len(body)):
+        gzipped = destination.with_name(destination.name + ".gz")
+        gzipped.write_bytes(compress(body, GZIP))
 
 
 class _LinkCollector(HTMLParser):

@@ -10,6 +10,7 @@ from urllib.parse import unquote_to_bytes, urlsplit
 
 from capsule.paths import remove_dot_segments
 from server.hostnames import matching_host
+from server.mirror.forwarded import Reader
 from server.mirror.responses import Request
 
 _HEAD_END = re.compile(rb"\n\r?\n")
@@ -94,13 +95,16 @@ def parse_request(
     target: bytes,
     headers: Iterable[tuple[bytes, bytes]],
     hosts: HostNames,
-    scheme: str = "http",
+    reader: Reader | None = None,
 ) -> Request | Refusal:
-    """Validate a request head as h11 delivers it (header names lower-case), received over
-    `scheme` (http or https)."""
+    """Validate a request head as h11 delivers it (header names lower-case); a `reader`
+    that a trusted front described gives the scheme and the host the reader asked for."""
     fields: dict[bytes, bytes] = {}
+    codings: list[bytes] = []
     for name, value in headers:
         fields.setdefault(name, value)
+        if name == b"accept-encoding":
+            codings.append(value)
     try:
         text = target.decode("ascii")
         # An international name may come as UTF-8 as well as in its xn-- form.
@@ -114,6 +118,8 @@ def parse_request(
         except ValueError:  # e.g. an unclosed IPv6 bracket
             return Refusal.MALFORMED
         host_header, text = parts.netloc, text[len(parts.scheme) + 3 + len(parts.netloc):] or "/"
+    if reader is not None and reader.host is not None:
+        host_header = reader.host
     if not host_header:
         return Refusal.MALFORMED
     host = hosts.capsule_host(host_header)
@@ -135,9 +141,10 @@ def parse_request(
         host=host,
         path=remove_dot_segments(path),
         query=query if question else None,
-        origin=f"{scheme}://{host_header}",
+        origin=f"{reader.scheme if reader else 'http'}://{host_header}",
         if_none_match=_text(fields.get(b"if-none-match")),
         if_modified_since=_text(fields.get(b"if-modified-since")),
+        accept_encoding=_text(b",".join(codings)) if codings else None,
     )
 
 

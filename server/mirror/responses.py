@@ -31,6 +31,7 @@ from capsule.resources import (
 from capsule.root import Capsule
 from server.hostnames import unicode_host
 from server.mirror.crawlers import Sitemaps, web_robots_txt
+from server.mirror.encoding import choose, compress, compressible
 from server.mirror.favicon import FAVICON_PATH, favicon_emoji
 from server.mirror.images import image_sizes
 from server.mirror.links import INPUT_FIELD, MirrorTarget, capsule_target, mirror_path, rewrite_link
@@ -85,6 +86,7 @@ class Request:
     """`http://HOST[:PORT]` as the client addressed us, for absolute URLs without a base URL."""
     if_none_match: str | None = None
     if_modified_since: str | None = None
+    accept_encoding: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +126,7 @@ class Mirror:
 
     def _respond(self, request: Request, *, at_once: bool) -> Response | None:
         if request.path == STYLESHEET_PATH:
-            return _conditional(_entity(HTTPStatus.OK, CSS, self._stylesheet, CACHE_PAGE), request)
+            return self._final(_entity(HTTPStatus.OK, CSS, self._stylesheet, CACHE_PAGE), request)
         capsule = self.capsules[request.host]
         resolve = capsule.resolve_at_once if at_once else capsule.resolve
         target = capsule_target(request.path)
@@ -150,16 +152,16 @@ class Mirror:
             emoji = favicon_emoji(capsule)
             if emoji is not None:
                 svg = self.renderer.favicon(emoji).encode("utf-8")
-                return _conditional(_entity(HTTPStatus.OK, SVG, svg, CACHE_PAGE), request)
+                return self._final(_entity(HTTPStatus.OK, SVG, svg, CACHE_PAGE), request)
         origin = self.renderer.base_url or request.origin
         if isinstance(resource, NotFound) and is_sitemap_path(request.path):
             if at_once:
                 return None
             sitemap = self.sitemaps.file(capsule, request.path, origin or "")
             if sitemap is not None:
-                return _conditional(_entity(HTTPStatus.OK, SITEMAP_MIME, sitemap, CACHE_PAGE),
+                return self._final(_entity(HTTPStatus.OK, SITEMAP_MIME, sitemap, CACHE_PAGE),
                                     request)
-        return _conditional(self.response_for(resource, target, request.host, origin), request)
+        return self._final(self.response_for(resource, target, request.host, origin), request)
 
     def response_for(
         self, resource: Resource, target: MirrorTarget, host: str, origin: str | None = None
@@ -213,6 +215,35 @@ class Mirror:
                 context = self._context(target.path, host)
                 html = self.renderer.protected(context)
                 return _entity(HTTPStatus.FORBIDDEN, HTML, html.encode("utf-8"), CACHE_PAGE)
+
+    def _final(self, response: Response, request: Request) -> Response:
+        """The response as sent: in the coding the client accepts, then 304 if its copy is
+        current."""
+        return _conditional(self._encoded(response, request.accept_encoding), request)
+
+    def _encoded(self, response: Response, accept_encoding: str | None) -> Response:
+        """A text body compressed in the best coding the client accepts, with an ETag of its
+        own; the compressed bytes are made once and kept in the page cache."""
+        body = response.body
+        if response.status != HTTPStatus.OK or not isinstance(body, bytes):
+            return response
+        fields = dict(response.headers)
+        if not compressible(fields["Content-Type"], len(body)):
+            return response
+        vary = ("Vary", "Accept-Encoding")
+        coding = choose(accept_encoding)
+        if coding is None:
+            return Response(response.status, (*response.headers, vary), body)
+        etag = fields["ETag"]
+        encoded = self.renderer.cache.get_or_render(
+            ("encoded", coding, etag), b"", lambda: compress(body, coding)
+        )
+        changed = {
+            "Content-Length": str(len(encoded)),
+            "ETag": f'{etag[:-1]}-{coding}"',
+        }
+        headers = tuple((name, changed.get(name, value)) for name, value in response.headers)
+        return Response(response.status, (*headers, ("Content-Encoding", coding), vary), encoded)
 
     def refusal(self, status: HTTPStatus, extra: Headers = ()) -> Response:
         """An error page for a request the mirror will not serve (400, 405, 421, 429...)."""
@@ -330,7 +361,7 @@ def _conditional(response: Response, request: Request) -> Response:
     if not fresh:
         return response
     kept = tuple((name, value) for name, value in response.headers
-                 if name not in ("Content-Type", "Content-Length"))
+                 if name not in ("Content-Type", "Content-Length", "Content-Encoding"))
     return Response(HTTPStatus.NOT_MODIFIED, kept)
 
 

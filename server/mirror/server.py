@@ -22,6 +22,7 @@ from server.admission import admission_for, apply_limits
 from server.https.certificates import HttpsCertificates
 from server.listening import accept_until, client_address
 from server.mirror import responses, secure
+from server.mirror.forwarded import Reader, reader_of
 from server.mirror.links import capsule_target
 from server.mirror.request import (
     HostNames,
@@ -32,6 +33,9 @@ from server.mirror.request import (
 )
 from server.mirror.responses import Mirror, Response
 from server.opening import OpenedFile, open_file
+from server.prefixed_stream import PrefixedStream
+from server.proxied import receive_proxy_header
+from server.proxies import IPNetwork, may_forward, may_send_proxy_header
 from server.send_deadline import SendDeadlineStream, SendTimeout
 from server.settings.config import HttpsSettings, LimitSettings, MirrorSettings
 from server.tls_stream import TLSStream
@@ -59,6 +63,18 @@ class _SourceFailed(Exception):
     """The file being streamed failed or ended early, after its header was sent."""
 
 
+@dataclass(slots=True)
+class _Exchange:
+    """One request on a connection, for the access log."""
+
+    client: str
+    method: bytes = b"GET"
+    host: str = ""
+    path: str = ""
+    status: int | None = None
+    bytes_sent: int = 0
+
+
 @dataclass(frozen=True, slots=True)
 class HttpsEndpoint:
     """The mirror's HTTPS side: certificates by host name, the deployment's TLS session context
@@ -71,17 +87,6 @@ class HttpsEndpoint:
     challenges: ChallengeTokens
 
 
-@dataclass(slots=True)
-class _Exchange:
-    """One request on a connection, for the access log."""
-
-    method: bytes = b"GET"
-    host: str = ""
-    path: str = ""
-    status: int | None = None
-    bytes_sent: int = 0
-
-
 class MirrorServer:
     """Serves the mirror over HTTP/1.1 with keep-alive, under the configured limits."""
 
@@ -92,6 +97,7 @@ class MirrorServer:
         limits: LimitSettings,
         settings: MirrorSettings,
         access_log: AccessLog,
+        trusted_proxies: tuple[IPNetwork, ...] = (),
         https: HttpsEndpoint | None = None,
         https_settings: HttpsSettings | None = None,
     ) -> None:
@@ -100,6 +106,7 @@ class MirrorServer:
         self.limits = limits
         self.settings = settings
         self.access_log = access_log
+        self.trusted_proxies = trusted_proxies
         self.https = https
         """Set when the mirror also serves HTTPS: plain HTTP then redirects there."""
         self.https_settings = https_settings or HttpsSettings()
@@ -107,6 +114,7 @@ class MirrorServer:
         self.long_work = trio.CapacityLimiter(limits.long_work_threads)
         self._waiting: set[trio.CancelScope] = set()
         self._stopping = False
+        self._awaiting_proxy_header = 0
 
     def reconfigure(
         self,
@@ -114,10 +122,12 @@ class MirrorServer:
         hosts: HostNames,
         limits: LimitSettings,
         settings: MirrorSettings,
+        trusted_proxies: tuple[IPNetwork, ...],
         https_settings: HttpsSettings,
     ) -> None:
         """Serve new requests from `mirror` under `limits`; open connections keep going."""
         self.mirror, self.hosts, self.limits, self.settings = mirror, hosts, limits, settings
+        self.trusted_proxies = trusted_proxies
         self.https_settings = https_settings
         apply_limits(self.gate, self.rate, limits)
         self.long_work.total_tokens = limits.long_work_threads
@@ -151,7 +161,8 @@ class MirrorServer:
         out.
 
         The connection is a boundary: whatever fails inside it is answered or closed, logged
-        once, and ends here.
+        once, and ends here. Behind a PROXY front the client is the one its header names;
+        behind a front that forwards headers, readers are counted per request instead.
         """
         await self._handle(stream, tls=False)
 
@@ -161,19 +172,47 @@ class MirrorServer:
 
     async def _handle(self, stream: trio.SocketStream, tls: bool) -> None:
         client = client_address(stream)
-        if not self.gate.admit(client):
+        prefix = b""
+        if self.settings.proxy_protocol:
+            proxied = await self._proxied(stream, client)
+            if proxied is None:
+                await trio.aclose_forcefully(stream)
+                return
+            client, prefix = proxied
+        per_client = not may_forward(client, self.trusted_proxies)
+        if not self.gate.admit(client, per_client):
             await trio.aclose_forcefully(stream)
             return
         try:
-            await self._serve_connection(stream, client, tls)
+            await self._serve_connection(stream, client, prefix, tls)
         except Exception:
             logger.exception("%s: connection failed", client)
         finally:
-            self.gate.release(client)
+            self.gate.release(client, per_client)
             await trio.aclose_forcefully(stream)
 
-    async def _serve_connection(self, stream: trio.SocketStream, client: str, tls: bool) -> None:
-        transport: trio.abc.Stream = SendDeadlineStream(stream, self.limits.send_timeout)
+    async def _proxied(self, stream: trio.SocketStream, peer: str) -> tuple[str, bytes] | None:
+        """The client and the bytes after the PROXY header, or None to close the connection."""
+        # Connections still sending their PROXY header count against the total cap too.
+        if self.gate.total + self._awaiting_proxy_header >= self.limits.max_connections:
+            return None
+        if not may_send_proxy_header(peer, self.trusted_proxies):
+            logger.info("%s: refused: not a trusted proxy", peer)
+            return None
+        self._awaiting_proxy_header += 1
+        try:
+            return await receive_proxy_header(stream, peer, self.limits.request_timeout)
+        finally:
+            self._awaiting_proxy_header -= 1
+
+    async def _serve_connection(
+        self, stream: trio.SocketStream, client: str, prefix: bytes, tls: bool
+    ) -> None:
+        """Serve `client`'s requests, over TLS if `tls`; `prefix` holds bytes read past a PROXY
+        header."""
+        transport: trio.abc.Stream = PrefixedStream(
+            SendDeadlineStream(stream, self.limits.send_timeout), prefix
+        )
         if tls:
             assert self.https is not None, "HTTPS listeners need an HttpsEndpoint"
             contexts = self.https.certificates.contexts()
@@ -211,15 +250,22 @@ class MirrorServer:
     ) -> bool:
         """Read one request and answer it; True if the connection can carry another."""
         started = trio.current_time()
-        exchange = _Exchange()
+        exchange = _Exchange(client)
         source: OpenedFile | None = None
+        held: str | None = None
+        tls = isinstance(transport, TLSStream)
         try:
             received = await self._read(transport, connection, exchange, timeout)
             if isinstance(received, h11.Request):
-                secure_connection = isinstance(transport, TLSStream)
-                response, source = await self._answer(
-                    received, client, exchange, secure_connection
-                )
+                scheme = "https" if tls else "http"
+                reader = reader_of(client, received.headers, self.trusted_proxies, scheme)
+                exchange.client = reader.address
+                if reader.address != client and not self.gate.hold(reader.address):
+                    # A reader behind a front: the per-address cap counts its open requests.
+                    response = responses.too_many_requests(self.mirror, 1.0)
+                else:
+                    held = reader.address if reader.address != client else None
+                    response, source = await self._answer(received, reader, exchange, tls)
             else:
                 response = received
             with trio.move_on_after(self.limits.exchange_timeout) as scope:
@@ -243,18 +289,20 @@ class MirrorServer:
                 await self._send_internal_error(transport, connection, exchange)
             return False
         finally:
+            if held is not None:
+                self.gate.unhold(held)
             if source is not None:
                 await source.aclose()
             if exchange.status is not None:
                 self.access_log.write(
                     AccessRecord(
-                        client,
+                        exchange.client,
                         exchange.host,
                         exchange.path,
                         exchange.status,
                         exchange.bytes_sent,
                         trio.current_time() - started,
-                        "https" if isinstance(transport, TLSStream) else "http",
+                        "https" if tls else "http",
                     )
                 )
 
@@ -317,23 +365,24 @@ class MirrorServer:
         return event if refusal is None else refusal
 
     async def _answer(
-        self, head: h11.Request, client: str, exchange: _Exchange, tls: bool
+        self, head: h11.Request, reader: Reader, exchange: _Exchange, tls: bool
     ) -> tuple[Response, OpenedFile | None]:
         """The response to a request, with its file already open if it streams one."""
-        scheme = "https" if tls else "http"
-        request = parse_request(head.method, head.target, head.headers, self.hosts, scheme)
-        exchange.path = head.target.decode("ascii", errors="replace")
+        request = parse_request(head.method, head.target, head.headers, self.hosts, reader)
+        # Never the query: it carries what readers search for.
+        exchange.path = head.target.partition(b"?")[0].decode("ascii", errors="replace")
         if isinstance(request, Refusal):
             return _REFUSALS[request](self.mirror), None
         exchange.host = request.host
-        wait = self.rate.retry_after(client, trio.current_time())
+        wait = self.rate.retry_after(reader.address, trio.current_time())
         if wait is not None:
             return responses.too_many_requests(self.mirror, wait), None
         if self.https is not None and not tls:
             # Plain HTTP only answers ACME's challenges; everything else moves to HTTPS.
             token = challenge_token(request.path)
             if token is None:
-                return secure.to_https(request.origin or "", exchange.path, self.https.port), None
+                target = head.target.decode("ascii", errors="replace")  # the query goes too
+                return secure.to_https(request.origin or "", target, self.https.port), None
             found = await trio.to_thread.run_sync(self.https.challenges.lookup, token)
             return secure.challenge_answer(self.mirror, found), None
         # Resolving and rendering read the disk and take CPU: off the event loop. Work that

@@ -229,6 +229,11 @@ class MirrorSettings:
         32 * 1024 * 1024,
         help="bytes of rendered pages kept in memory, keyed by their gemtext and place; 0 disables",
     )
+    proxy_protocol: bool = setting(
+        False,
+        flag="--http-proxy-protocol",
+        help="expect a PROXY protocol header on every mirror connection (behind a TCP front)",
+    )
 
 
 LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
@@ -388,8 +393,10 @@ class Config:
         (),
         flag="--trusted-proxy",
         metavar="NET",
-        shown_default="any peer",
-        help="an address or network allowed to send PROXY headers, repeatable",
+        shown_default="none",
+        help="a front (address or network) allowed to speak for its readers, repeatable: to send "
+        "PROXY headers (any peer may when none is listed) and the mirror's Forwarded and "
+        "X-Forwarded-* headers (no peer may when none is listed)",
     )
     log_level: str = setting(
         "INFO",
@@ -397,6 +404,15 @@ class Config:
         flag="--log-level",
         metavar="LEVEL",
         help=f"{', '.join(LOG_LEVELS[:-1])} or {LOG_LEVELS[-1]}",
+    )
+    access_log: Path | None = setting(  # noqa: RUF009 (setting() returns a dataclasses.field)
+        None,
+        key="logging.access_log",
+        flag="--access-log",
+        metavar="FILE",
+        shown_default="standard output",
+        help="the file access-log lines are appended to; reopened on SIGUSR1 and SIGHUP, so "
+        "it can be rotated",
     )
     access_log_flush: float = setting(
         1.0,

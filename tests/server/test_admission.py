@@ -78,3 +78,21 @@ def test_one_ipv6_64_shares_one_bucket() -> None:
     limiter = RateLimiter(rate=1.0, burst=1)
     assert limiter.retry_after("2001:db8::1", 0.0) is None
     assert limiter.retry_after("2001:db8::2", 0.0) is not None
+
+
+def test_a_fronts_connections_count_against_the_total_only() -> None:
+    gate = ConnectionGate(max_total=3, max_per_client=1)
+    assert [gate.admit("127.0.0.1", per_client=False) for _ in range(4)] == [
+        True, True, True, False
+    ]
+    gate.release("127.0.0.1", per_client=False)
+    assert gate.total == 2
+
+
+def test_a_reader_behind_a_front_is_held_to_the_per_client_cap() -> None:
+    gate = ConnectionGate(max_total=10, max_per_client=2)
+    assert [gate.hold("192.0.2.7") for _ in range(3)] == [True, True, False]
+    assert gate.hold("192.0.2.8")
+    gate.unhold("192.0.2.7")
+    assert gate.hold("192.0.2.7")
+    assert gate.total == 0

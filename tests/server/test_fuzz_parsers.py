@@ -21,7 +21,11 @@ from server.gemini.protocol import (
     ResponseHeader,
     parse_request,
 )
-from server.gemini.proxy_protocol import (
+from server.mirror import request as mirror_request
+from server.mirror.forwarded import Reader, reader_of
+from server.mirror.request import HostNames, Refusal
+from server.mirror.responses import Request as MirrorRequest
+from server.proxy_protocol import (
     DEFAULT_MAX_HEADER_BYTES,
     V1_MAX_BYTES,
     V2_SIGNATURE,
@@ -29,9 +33,6 @@ from server.gemini.proxy_protocol import (
     ProxyHeader,
     ProxyHeaderReader,
 )
-from server.mirror import request as mirror_request
-from server.mirror.request import HostNames, Refusal
-from server.mirror.responses import Request as MirrorRequest
 from server.settings.config import MirrorSettings
 
 # Sized so the whole file runs in a few seconds; no deadline, so a slow machine cannot flake.
@@ -633,3 +634,30 @@ def test_arbitrary_meta_text_never_raises_and_numbers_stay_in_the_file(text: str
 def test_meta_warning_line_counts_newlines_only(separator: str) -> None:
     _, warnings = parse_meta(f"# notes{separator}more notes\nx.gmi bogus\n", "/.meta")
     assert [warning.line for warning in warnings] == [2]
+
+
+FORWARDING_NAMES = st.sampled_from(
+    [b"forwarded", b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"host"]
+)
+FORWARDING_VALUES = st.one_of(
+    st.binary(max_size=60),
+    st.lists(
+        st.sampled_from(["for=", "proto=", "host=", "192.0.2.7", "[2001:db8::1]:80", '"', ";",
+                         ",", " ", "https", "unknown", "_x", "127.0.0.1", "10.0.0.1"]),
+        max_size=12,
+    ).map(lambda parts: "".join(parts).encode()),
+)
+
+
+@given(st.sampled_from(["127.0.0.1", "192.0.2.1", "::1"]),
+       st.lists(st.tuples(FORWARDING_NAMES, FORWARDING_VALUES), max_size=5))
+@FUZZ
+def test_forwarding_headers_name_a_reader_by_an_address_and_a_known_scheme(
+    peer: str, headers: list[tuple[bytes, bytes]]
+) -> None:
+    trusted = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("10.0.0.0/8"))
+    reader = reader_of(peer, headers, trusted)
+    assert reader.scheme in ("http", "https")
+    ipaddress.ip_address(reader.address)
+    if peer == "192.0.2.1":
+        assert reader == Reader(peer)

@@ -10,8 +10,8 @@ import trio
 import trio.testing
 
 from certs import HostContexts, ensure_identity, session_context
-from server.gemini.prefixed_stream import PrefixedStream
-from server.gemini.proxy_protocol import ProxyHeader, ProxyHeaderReader
+from server.prefixed_stream import PrefixedStream
+from server.proxy_protocol import ProxyHeader, ProxyHeaderReader
 from server.tls_stream import TLSStream
 from tests.harness import client_context
 

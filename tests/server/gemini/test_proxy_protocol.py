@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from server.gemini.proxy_protocol import (
+from server.proxy_protocol import (
     DEFAULT_MAX_HEADER_BYTES,
     MIN_MAX_HEADER_BYTES,
     V2_SIGNATURE,

@@ -16,6 +16,7 @@ from server.mirror.request import HostNames
 from server.mirror.responses import Mirror
 from server.mirror.server import MirrorServer
 from server.mirror.site import build_mirror
+from server.proxies import IPNetwork
 from server.settings.config import Config, HostConfig, LimitSettings, ListenAddress, MirrorSettings
 
 PAGES = {
@@ -107,6 +108,8 @@ async def start_mirror(
         limits: LimitSettings | None = None,
         scripted: Mapping[str, Resource] | None = None,
         root: Path | None = None,
+        trusted_proxies: tuple[IPNetwork, ...] = (),
+        access_log: AccessLog | None = None,
         **settings: object,
     ) -> int:
         config = mirror_config(root or capsule_root, tmp_path, **settings)
@@ -118,7 +121,14 @@ async def start_mirror(
             mirror = Mirror({"localhost": capsule}, mirror.renderer, None)
             names = HostNames.build(["localhost"], "localhost")
         assert config.mirror is not None
-        server = MirrorServer(mirror, names, limits or config.limits, config.mirror, AccessLog())
+        server = MirrorServer(
+            mirror,
+            names,
+            limits or config.limits,
+            config.mirror,
+            access_log or AccessLog(),
+            trusted_proxies,
+        )
         listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
         shutdown = trio.Event()
         events.append(shutdown)

@@ -49,7 +49,12 @@ def demo_export(tmp_path: Path) -> Path:
 
 
 def exported_files(outdir: Path) -> list[Path]:
-    return sorted(path.relative_to(outdir) for path in outdir.rglob("*") if path.is_file())
+    """Every file written, but the gzip siblings."""
+    return sorted(
+        path.relative_to(outdir)
+        for path in outdir.rglob("*")
+        if path.is_file() and path.suffix != ".gz"
+    )
 
 
 def test_export_writes_pages_sources_files_and_the_stylesheet(demo_export: Path) -> None:
@@ -91,6 +96,25 @@ async def test_every_exported_file_is_byte_identical_to_the_live_mirror(
         assert response.status == 200, relative
         assert response.body == (demo_export / relative).read_bytes(), relative
     await client.aclose()
+
+
+async def test_a_gzip_sibling_is_what_the_live_mirror_sends_gzipped(
+    demo_export: Path, start_mirror: StartMirror
+) -> None:
+    port = await start_mirror(root=demo_root(), base_url=BASE_URL)
+    client = await HttpClient.connect(port)
+    compressed = 0
+    for relative in exported_files(demo_export):
+        response = await client.request(mirror_url_of(relative),
+                                        headers=[("Accept-Encoding", "gzip")])
+        sibling = demo_export / f"{relative}.gz"
+        if response.headers.get("content-encoding") == "gzip":
+            assert sibling.read_bytes() == response.body, relative
+            compressed += 1
+        else:
+            assert not sibling.exists(), relative
+    await client.aclose()
+    assert compressed >= 10
 
 
 def test_every_internal_link_resolves_to_an_exported_file(demo_export: Path) -> None:
