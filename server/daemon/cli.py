@@ -90,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     publication = serve.add_argument_group("articles, feeds and search")
     _add_settings(publication, _flags_of("index") + _flags_of("publication"))
     _add_settings(serve.add_argument_group("limits"), _flags_of("limits"))
+    _add_settings(serve.add_argument_group("operations"), ["metrics"])
     cert = commands.add_parser("cert", help="print each host's certificate fingerprints")
     _site_options(cert)
     build = commands.add_parser("build", help="write the HTTP mirror as static files")

@@ -5,10 +5,15 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import shutil
 import signal
-from collections.abc import Callable, Mapping
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import trio
 from OpenSSL import SSL
@@ -26,12 +31,16 @@ from server.daemon.sockets import (
     activated_listeners,
     bound_ports,
     listener_url,
+    metrics_url,
     open_listeners,
 )
 from server.daemon.workers import supervise
 from server.gemini.server import GeminiServer
 from server.gemini.site import build_site
 from server.hostnames import unicode_host
+from server.metrics.counting import Metrics
+from server.metrics.exposition import forget_process, share_between_processes
+from server.metrics.listener import MetricsListener
 from server.mirror.server import MirrorServer
 from server.mirror.site import build_mirror
 from server.settings.config import (
@@ -64,8 +73,10 @@ class Service:
 
     def apply(self, config: Config) -> None:
         """Serve `config` from now on; listeners stay, new connections see the new site."""
-        if config.listen != self.config.listen or config.workers != self.config.workers:
-            logger.warning("listen addresses and workers change only on restart")
+        if (config.listen, config.workers, config.metrics) != (
+            self.config.listen, self.config.workers, self.config.metrics
+        ):
+            logger.warning("listen addresses, workers and metrics change only on restart")
         if (config.mirror is None) != (self.mirror is None):
             logger.warning("turning the mirror on or off takes a restart")
         capsules = build_capsules(config, self.catalogs, self.index_writer)
@@ -87,16 +98,23 @@ async def serve(
     reuse_port: bool = False,
     index_writer: bool = True,
     tls_session: SSL.Context | None = None,
+    metrics_directory: Path | None = None,
+    status_environ: Mapping[str, str] | None = None,
 ) -> None:
     """Serve until SIGTERM or SIGINT, then drain in-flight requests and return.
 
     New configs come either from SIGHUP, which calls `reload`, or from a supervisor over the
     pipe `config_fd`; a bad one is reported and the current one keeps serving. A worker that
-    follows another's catalog has `index_writer` False. Workers share the supervisor's
+    follows another's catalog has `index_writer` False; the index writer also serves the
+    metrics of every process sharing `metrics_directory`, and tells systemd
+    (`status_environ`, else `environ`) how indexing goes. Workers share the supervisor's
     `tls_session` context, and so its session-ticket key.
     """
     tls_session = tls_session if tls_session is not None else session_context()
     environ = environ if environ is not None else {}
+    status_environ = status_environ if status_environ is not None else environ
+    metrics = Metrics()
+    metrics.started(version("capsule"))
     listeners = activated_listeners(environ, "gemini") or await open_listeners(
         config.listen, "listen", reuse_port
     )
@@ -110,17 +128,23 @@ async def serve(
         access_log,
         config.proxy_protocol,
         config.trusted_proxies,
+        metrics,
     )
     shown = unicode_host(config.hosts[0].name)
     urls = [listener_url("gemini", listener, shown) for listener in listeners]
     mirror_server, mirror_listeners = None, []
     if config.mirror is not None:
         mirror, names = build_mirror(config, capsules)
-        mirror_server = MirrorServer(mirror, names, config.limits, config.mirror, access_log)
+        mirror_server = MirrorServer(
+            mirror, names, config.limits, config.mirror, access_log, metrics
+        )
         mirror_listeners = activated_listeners(environ, "mirror") or await open_listeners(
             config.mirror.listen, "mirror.listen", reuse_port
         )
         urls += [listener_url("http", listener, "localhost") for listener in mirror_listeners]
+    metrics_listeners = []
+    if config.metrics is not None and metrics_directory is not None and index_writer:
+        metrics_listeners = await open_listeners((config.metrics,), "metrics", reuse_port)
     service = Service(
         config, environ, gemini, mirror_server, ports, tls_session, catalogs, index_writer
     )
@@ -132,7 +156,12 @@ async def serve(
             await nursery.start(_apply_from_supervisor, service, config_fd, reloads)
         elif reload is not None:
             await nursery.start(_reload_on_sighup, service, reload, reloads)
-        nursery.start_soon(keep_fresh, service.current_catalogs, config.index, shutdown)
+        indexing = trio.CancelScope()
+        report = functools.partial(_report_status, status_environ if index_writer else {})
+        nursery.start_soon(
+            _keep_fresh, indexing, service.current_catalogs, config.index, shutdown, metrics,
+            report,
+        )
         nursery.start_soon(release_memory, config.limits.memory_release_interval, shutdown)
         nursery.start_soon(
             access_log.flush_periodically, lambda: service.config.access_log_flush, shutdown
@@ -140,8 +169,13 @@ async def serve(
         nursery.start_soon(gemini.serve, listeners, shutdown)
         if mirror_server is not None:
             nursery.start_soon(mirror_server.serve, mirror_listeners, shutdown)
+        if metrics_directory is not None and metrics_listeners:
+            scrapes = MetricsListener(metrics_directory)
+            nursery.start_soon(scrapes.serve, metrics_listeners, shutdown)
         for url in urls:
             logger.info("serving %s", url)
+        for listener in metrics_listeners:
+            logger.info("metrics on %s", metrics_url(listener))
         freeze_start_up()
         logger.info("ready")
         serving = systemd.status(f"serving {', '.join(urls)}")
@@ -150,6 +184,7 @@ async def serve(
             on_ready(urls)
         await shutdown.wait()
         reloads.cancel()
+        indexing.cancel()  # a refresh under way stops within a page, keeping its batches
         systemd.notify_or_warn(environ, systemd.stopping())
         drain = service.config.limits.drain_timeout
         logger.info("stopping: draining in-flight requests (up to %.0fs)", drain)
@@ -157,6 +192,15 @@ async def serve(
     access_log.flush()  # the lines of the requests that finished while draining
     for catalog in service.catalogs.values():
         catalog.close()
+
+
+async def _keep_fresh(scope: trio.CancelScope, *args: Any) -> None:
+    with scope:
+        await keep_fresh(*args)
+
+
+def _report_status(environ: Mapping[str, str], text: str) -> None:
+    systemd.notify_or_warn(environ, systemd.status(text))
 
 
 async def _wait_for_stop_signal(
@@ -218,6 +262,28 @@ async def _apply(service: Service, config: Config) -> None:
 
 def run_server(config: Config, reload: Reload, environ: Mapping[str, str]) -> int:
     """Serve in this process, or supervise `config.workers` worker processes."""
+    with _shared_metrics(config) as metrics_directory:
+        return _run(config, reload, environ, metrics_directory)
+
+
+@contextmanager
+def _shared_metrics(config: Config) -> Iterator[Path | None]:
+    """A private directory where every process of this server keeps its metrics, if they are
+    served; removed at the end, so each start counts from zero."""
+    if config.metrics is None:
+        yield None
+        return
+    directory = Path(tempfile.mkdtemp(prefix="capsule-metrics-"))
+    try:
+        share_between_processes(directory)
+        yield directory
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _run(
+    config: Config, reload: Reload, environ: Mapping[str, str], metrics_directory: Path | None
+) -> int:
     open_files = raise_open_file_limit()  # workers inherit it
     config = fit_connection_caps(config, open_files)
     read_config = reload
@@ -236,11 +302,16 @@ def run_server(config: Config, reload: Reload, environ: Mapping[str, str]) -> in
     if config.workers == 1:
         trio.run(
             functools.partial(
-                serve, config, reload=reload, environ=environ, tls_session=tls_session
+                serve,
+                config,
+                reload=reload,
+                environ=environ,
+                tls_session=tls_session,
+                metrics_directory=metrics_directory,
             )
         )
         return 0
-    # Only the supervisor talks to systemd (NotifyAccess=main).
+    # Only the supervisor says ready, reloading and stopping; the index writer sends its status.
     quiet = {key: value for key, value in environ.items() if key != "NOTIFY_SOCKET"}
 
     def work(config: Config, report_ready: Callable[[], None], slot: int, config_fd: int) -> None:
@@ -255,7 +326,14 @@ def run_server(config: Config, reload: Reload, environ: Mapping[str, str]) -> in
             reuse_port=True,
             index_writer=slot == 0,  # the first worker keeps the index; the others follow it
             tls_session=tls_session,
+            metrics_directory=metrics_directory,
+            # Its indexing progress is the status worth showing (NotifyAccess=all).
+            status_environ=environ if slot == 0 else quiet,
         )
         trio.run(worker)
 
-    return supervise(config, work, reload, environ)
+    def exited(pid: int) -> None:
+        if metrics_directory is not None:
+            forget_process(pid, metrics_directory)
+
+    return supervise(config, work, reload, environ, exited)

@@ -73,3 +73,9 @@ def listener_url(scheme: str, listener: trio.SocketListener, host: str) -> str:
     address, port = listener.socket.getsockname()[:2]
     shown = f"[{address}]" if ":" in address else address
     return f"{scheme}://{host}:{port}/ on {shown}:{port}"
+
+
+def metrics_url(listener: trio.SocketListener) -> str:
+    address, port = listener.socket.getsockname()[:2]
+    shown = f"[{address}]" if ":" in address else address
+    return f"http://{shown}:{port}/metrics"

@@ -18,6 +18,7 @@ from capsule.resources import File, NotFound, Unavailable
 from server.accesslog import ERROR_LOGGER, AccessLog, AccessRecord
 from server.admission import admission_for, apply_limits
 from server.listening import accept_until, client_address
+from server.metrics.counting import Metrics
 from server.mirror import responses
 from server.mirror.links import capsule_target
 from server.mirror.request import (
@@ -37,6 +38,7 @@ logger = logging.getLogger(ERROR_LOGGER)
 RECEIVE_BYTES = 16 * 1024
 SERVER_NAME = b"capsule"
 _TRANSPORT_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError)
+PROTOCOL = "http"
 _REFUSALS: dict[Refusal, Callable[[Mirror], Response]] = {
     Refusal.MALFORMED: responses.bad_request,
     Refusal.METHOD: responses.method_not_allowed,
@@ -76,8 +78,10 @@ class MirrorServer:
         limits: LimitSettings,
         settings: MirrorSettings,
         access_log: AccessLog,
+        metrics: Metrics | None = None,
     ) -> None:
         self.mirror = mirror
+        self.metrics = metrics if metrics is not None else Metrics()
         self.hosts = hosts
         self.limits = limits
         self.settings = settings
@@ -116,14 +120,17 @@ class MirrorServer:
         """
         client = client_address(stream)
         if not self.gate.admit(client):
+            self.metrics.refused(PROTOCOL, self.gate.refusal(client))
             await trio.aclose_forcefully(stream)
             return
+        self.metrics.opened(PROTOCOL)
         try:
             await self._serve_connection(stream, client)
         except Exception:
             logger.exception("%s: connection failed", client)
         finally:
             self.gate.release(client)
+            self.metrics.closed(PROTOCOL)
             await trio.aclose_forcefully(stream)
 
     async def _serve_connection(self, stream: trio.SocketStream, client: str) -> None:
@@ -188,17 +195,19 @@ class MirrorServer:
             if source is not None:
                 await source.aclose()
             if exchange.status is not None:
-                self.access_log.write(
-                    AccessRecord(
-                        client,
-                        exchange.host,
-                        exchange.path,
-                        exchange.status,
-                        exchange.bytes_sent,
-                        trio.current_time() - started,
-                        "http",
-                    )
+                record = AccessRecord(
+                    client,
+                    exchange.host,
+                    exchange.path,
+                    exchange.status,
+                    exchange.bytes_sent,
+                    trio.current_time() - started,
+                    PROTOCOL,
                 )
+                self.access_log.write(record)
+                self.metrics.request(record)
+                if record.status == HTTPStatus.TOO_MANY_REQUESTS:
+                    self.metrics.refused(PROTOCOL, "requests_per_second")
 
     async def _read(
         self,
