@@ -116,7 +116,7 @@ async def serve(
     metrics = Metrics()
     metrics.started(version("capsule"))
     listeners = activated_listeners(environ, "gemini") or await open_listeners(
-        config.listen, "listen", reuse_port
+        config.listen, "listen", reuse_port, config.workers
     )
     ports = bound_ports(listeners) | {DEFAULT_GEMINI_PORT}
     catalogs: dict[Path, Catalog] = {}
@@ -139,7 +139,7 @@ async def serve(
             mirror, names, config.limits, config.mirror, access_log, metrics
         )
         mirror_listeners = activated_listeners(environ, "mirror") or await open_listeners(
-            config.mirror.listen, "mirror.listen", reuse_port
+            config.mirror.listen, "mirror.listen", reuse_port, config.workers
         )
         urls += [listener_url("http", listener, "localhost") for listener in mirror_listeners]
     metrics_listeners = []
