@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
 
 import trio
 from OpenSSL import SSL
@@ -157,11 +156,8 @@ async def serve(
         elif reload is not None:
             await nursery.start(_reload_on_sighup, service, reload, reloads)
         indexing = trio.CancelScope()
-        report = functools.partial(_report_status, status_environ if index_writer else {})
-        nursery.start_soon(
-            _keep_fresh, indexing, service.current_catalogs, config.index, shutdown, metrics,
-            report,
-        )
+        report = functools.partial(_report_status, status_environ)
+        nursery.start_soon(_keep_fresh, indexing, service, shutdown, metrics, report)
         nursery.start_soon(release_memory, config.limits.memory_release_interval, shutdown)
         nursery.start_soon(
             access_log.flush_periodically, lambda: service.config.access_log_flush, shutdown
@@ -194,9 +190,16 @@ async def serve(
         catalog.close()
 
 
-async def _keep_fresh(scope: trio.CancelScope, *args: Any) -> None:
+async def _keep_fresh(
+    scope: trio.CancelScope,
+    service: Service,
+    shutdown: trio.Event,
+    metrics: Metrics,
+    report: Callable[[str], None],
+) -> None:
+    """Keep the catalogs fresh until `scope` is cancelled, which stops a refresh under way."""
     with scope:
-        await keep_fresh(*args)
+        await keep_fresh(service.current_catalogs, service.config.index, shutdown, metrics, report)
 
 
 def _report_status(environ: Mapping[str, str], text: str) -> None:
