@@ -53,6 +53,12 @@ class ConnectionGate:
         self._total += 1
         return True
 
+    def refusal(self, client: str) -> str:
+        """The limit that refuses `client` a slot now: the setting's name."""
+        if self._total >= self.max_total:
+            return "max_connections"
+        return "max_connections_per_ip"
+
     def release(self, client: str, per_client: bool = True) -> None:
         """Give back the slot taken by `admit`."""
         self._total -= 1

@@ -11,15 +11,17 @@ when the content exists nowhere.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shutil
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 VERSIONS_NAME = ".versions"
 DELETED_SUFFIX = "-deleted"
 _STAMP = "%Y%m%dT%H%M%S.%fZ"
+_STAMP_LENGTH = len("20260105T101500.123456Z")
 
 
 class Versions:
@@ -50,6 +52,36 @@ class Versions:
         if not folder.is_dir():
             return []
         return sorted(path for path in folder.iterdir() if path.is_file())
+
+    def prune(self, relative: str, keep: int, days: int, now: datetime) -> list[Path]:
+        """Remove the versions of the file at `relative` beyond the newest `keep`, and those
+        that stopped being served more than `days` days before `now` (0: no such limit).
+        Folders left empty go too. Returns what was removed, oldest first."""
+        versions = self.of(relative)
+        doomed = set(versions[: len(versions) - keep] if keep else ())
+        if days:
+            cutoff = now - timedelta(days=days)
+            doomed.update(path for path in versions if (_stopped(path) or now) < cutoff)
+        removed = [path for path in versions if path in doomed]
+        for path in removed:
+            path.unlink(missing_ok=True)
+        if removed:
+            folder = self.directory / relative
+            sync_directory(folder)
+            while folder != self.directory:
+                try:
+                    folder.rmdir()
+                except OSError:  # not empty, or already gone
+                    break
+                folder = folder.parent
+        return removed
+
+
+def _stopped(version: Path) -> datetime | None:
+    """When a kept version stopped being served, from its name; None for a foreign name."""
+    with contextlib.suppress(ValueError):
+        return datetime.strptime(version.name[:_STAMP_LENGTH], _STAMP).replace(tzinfo=UTC)
+    return None
 
 
 def _place(file: Path, kept: Path, *, move: bool) -> None:

@@ -15,9 +15,10 @@ import os
 import secrets
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from capsule.authoring.versions import Versions, sync_directory
@@ -120,14 +121,40 @@ class RootWriter:
         """A temporary file beside the target, to be committed or aborted."""
         return PendingWrite(self, target)
 
-    def delete(self, target: Target) -> Path | None:
-        """Delete the target, keeping it as its last version; None if it does not exist."""
+    def delete(self, target: Target, within: Callable[[str], bool]) -> Path | None:
+        """Delete the target, keeping it as its last version; None if it does not exist.
+
+        The directories the deletion leaves empty are removed too, innermost first, as long
+        as `within` allows it of the folder holding them ("" for the root, else "a/b/").
+        """
         with self.locked():
             if not target.file.exists():
                 return None
             kept = self.versions.keep(target.relative, target.file, deleted=True)
             sync_directory(target.file.parent)
+            self._remove_emptied(target.file.parent, within)
             return kept
+
+    def prune(self, relative: str, keep: int, days: int) -> list[Path]:
+        """Drop the versions of the file at `relative` that `keep` and `days` no longer keep
+        (see `Versions.prune`); what was removed."""
+        if not keep and not days:
+            return []
+        with self.locked():
+            return self.versions.prune(relative, keep, days, datetime.now(UTC))
+
+    def _remove_emptied(self, directory: Path, within: Callable[[str], bool]) -> None:
+        while directory != self.root:
+            parent = directory.parent
+            folder = parent.relative_to(self.root).as_posix()
+            if not within("" if folder == "." else folder + "/"):
+                return
+            try:
+                directory.rmdir()
+            except OSError:  # not empty, or already gone
+                return
+            sync_directory(parent)
+            directory = parent
 
     @contextmanager
     def locked(self) -> Iterator[None]:

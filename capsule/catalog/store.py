@@ -68,6 +68,14 @@ _BATCH = 2000
 _COMPANIONS = ("-wal", "-shm", "-journal")
 
 
+Progress = Callable[[int, int], None]
+"""Told how many of the pages a refresh has to index are indexed: (done, total)."""
+
+
+def _unreported(done: int, total: int) -> None:
+    """A refresh nobody follows."""
+
+
 class CatalogError(Exception):
     """The catalog's database cannot be created, opened or written where it is configured."""
 
@@ -301,22 +309,24 @@ class Catalog:
         known = self._known.get(path)
         return None if known is None else datetime.fromtimestamp(known[1] / 1e9, UTC)
 
-    def refresh(self, full: bool = True) -> Changes:
+    def refresh(self, full: bool = True, progress: Progress = _unreported) -> Changes:
         """Bring the index in step with the disk; safe to call from any thread.
 
         A quick refresh (`full=False`) re-lists only directories whose mtime changed: it sees
         new, deleted and renamed pages but not in-place edits, which a full refresh finds.
         Running out of descriptors raises OSError (EMFILE, ENFILE); the next refresh retries.
+        The writer calls `progress` before and after each page it indexes; whatever it
+        raises stops the refresh, keeping the batches already committed.
         """
         with self._write_lock:
-            return self._write(full) if self.writer else self._follow()
+            return self._write(full, progress) if self.writer else self._follow()
 
-    def _write(self, full: bool) -> Changes:
+    def _write(self, full: bool, progress: Progress) -> Changes:
         """One refresh as the writer; a damaged database is set aside and rebuilt."""
         try:
             try:
                 self._prepare(full)
-                return self._index(full)
+                return self._index(full, progress)
             except sqlite3.Error as error:
                 if not is_damaged(error):
                     raise_if_out_of_descriptors(error, self.database)
@@ -341,20 +351,21 @@ class Catalog:
             self._verify(thorough=self._suspect)
             self._suspect = False
 
-    def _index(self, full: bool) -> Changes:
+    def _index(self, full: bool, progress: Progress = _unreported) -> Changes:
         """One refresh as the writer: store what changed on disk, drop what vanished."""
         listing = self._scanner.scan(full)
         connection = self._connections.get()
         added = changed = pending = 0
-        for path, signature in listing.files.items():
-            previous = self._known.get(path)
+        todo = [
+            (path, signature, previous)
+            for path, signature in listing.files.items()
+            if (previous := self._known.get(path)) is None
+            or previous[1:] != signature
+            or self._links.get(path) != listing.links.get(path)
+        ]
+        for done, (path, signature, previous) in enumerate(todo):
+            progress(done, len(todo))
             real = listing.links.get(path)
-            if (
-                previous is not None
-                and previous[1:] == signature
-                and self._links.get(path) == real
-            ):
-                continue
             self._store(connection, path, signature, previous[0] if previous else None, real)
             if previous is None:
                 added += 1
@@ -374,6 +385,7 @@ class Catalog:
             connection.execute("DELETE FROM page_text WHERE rowid = ?", (page_id,))
         meta_files = self._store_meta_files(connection, listing.meta_files)
         connection.commit()
+        progress(len(todo), len(todo))
         changes = Changes(added, changed, len(removed), meta_files)
         if changes.any:
             self._publish()

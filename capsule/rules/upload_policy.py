@@ -31,6 +31,14 @@ class UploadRule:
     allow_delete: bool = setting(
         False, help="whether an upload of size 0 deletes the file (otherwise it is refused)"
     )
+    keep_versions: int = setting(
+        0,
+        help="earlier versions kept of each file, the newest ones; 0 keeps them all",
+    )
+    keep_days: int = setting(
+        0,
+        help="days an earlier version is kept after it stopped being served; 0 keeps it forever",
+    )
     _coverage: ProtectRules = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -44,6 +52,11 @@ class UploadRule:
     def covers(self, path: str) -> bool:
         """Whether the file at `path` (decoded, starting with "/") lies within this rule."""
         return self._coverage.protection(path[1:], is_directory=False) is not None
+
+    def covers_folder(self, folder: str) -> bool:
+        """Whether everything in `folder` ("" for the root, else ending in "/") lies within
+        this rule: so a directory made there is the rule's to remove again."""
+        return self._coverage.folder_protection(folder) is not None
 
     def admits(self, identity: ClientIdentity) -> bool:
         """Whether this certificate is one of the rule's identities (dates aside)."""

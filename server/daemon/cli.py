@@ -24,7 +24,7 @@ from certs import (
 from server.accesslog import configure_logging
 from server.assemble import StateDirectoryError, identity_for
 from server.daemon.run import run_server
-from server.daemon.systemd import SocketActivationError, unit_file
+from server.daemon.systemd import UNITS, SocketActivationError, unit_file
 from server.hostnames import unicode_host
 from server.mirror.export import export
 from server.settings.config import DEFAULT_HOST, LOOPBACK_DEFAULTS, Config, ConfigError, HostConfig
@@ -92,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     publication = serve.add_argument_group("articles, feeds and search")
     _add_settings(publication, _flags_of("index") + _flags_of("publication"))
     _add_settings(serve.add_argument_group("limits"), _flags_of("limits"))
+    _add_settings(serve.add_argument_group("operations"), ["metrics"])
     cert = commands.add_parser("cert", help="print each host's certificate fingerprints")
     _site_options(cert)
     build = commands.add_parser("build", help="write the HTTP mirror as static files")
@@ -100,7 +101,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_settings(build.add_argument_group("http mirror"), _rendering_options())
     check = commands.add_parser("check", help="validate the configuration and every page")
     _site_options(check)
-    commands.add_parser("systemd-unit", help="print the systemd unit shipped with capsule")
+    units = commands.add_parser("systemd-unit", help="print a systemd unit shipped with capsule")
+    units.add_argument(
+        "unit",
+        nargs="?",
+        choices=UNITS,
+        default=UNITS[0],
+        help="which one (default: %(default)s); the sockets keep connections across restarts",
+    )
     return parser
 
 
@@ -159,7 +167,7 @@ def command_line_values(args: argparse.Namespace, parser: argparse.ArgumentParse
         for action in subparser._actions
         if action.option_strings
     }
-    skip = {"command", "config", "outdir", "help"}
+    skip = {"command", "config", "outdir", "unit", "help"}
     return {
         key: (value, flags.get(key, key)) for key, value in vars(args).items() if key not in skip
     }
@@ -207,7 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     if args.command == "systemd-unit":
-        print(unit_file(), end="")
+        print(unit_file(args.unit), end="")
         return 0
 
     def reload() -> Config:

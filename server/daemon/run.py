@@ -5,9 +5,13 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import shutil
 import signal
-from collections.abc import Callable, Mapping
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from importlib.metadata import version
 from pathlib import Path
 
 import trio
@@ -27,6 +31,7 @@ from server.daemon.sockets import (
     activated_listeners,
     bound_ports,
     listener_url,
+    metrics_url,
     open_listeners,
 )
 from server.daemon.workers import supervise
@@ -36,6 +41,9 @@ from server.gemini.upload import sweep_uploads
 from server.hostnames import unicode_host
 from server.https.certificates import HttpsCertificates
 from server.https.renewal import CertificateKeeper
+from server.metrics.counting import Metrics
+from server.metrics.exposition import forget_process, share_between_processes
+from server.metrics.listener import MetricsListener
 from server.mirror.server import HttpsEndpoint, MirrorServer
 from server.mirror.site import build_mirror
 from server.settings.config import (
@@ -72,8 +80,10 @@ class Service:
 
     def apply(self, config: Config) -> None:
         """Serve `config` from now on; listeners stay, new connections see the new site."""
-        if config.listen != self.config.listen or config.workers != self.config.workers:
-            logger.warning("listen addresses and workers change only on restart")
+        if (config.listen, config.workers, config.metrics) != (
+            self.config.listen, self.config.workers, self.config.metrics
+        ):
+            logger.warning("listen addresses, workers and metrics change only on restart")
         if (config.mirror is None) != (self.mirror is None):
             logger.warning("turning the mirror on or off takes a restart")
         if config.https.listen != self.config.https.listen:
@@ -102,19 +112,25 @@ async def serve(
     index_writer: bool = True,
     tls_session: SSL.Context | None = None,
     https_session: SSL.Context | None = None,
+    metrics_directory: Path | None = None,
+    status_environ: Mapping[str, str] | None = None,
 ) -> None:
     """Serve until SIGTERM or SIGINT, then drain in-flight requests and return.
 
     New configs come either from SIGHUP, which calls `reload`, or from a supervisor over the
     pipe `config_fd`; a bad one is reported and the current one keeps serving. A worker that
     follows another's catalog has `index_writer` False; the one that keeps it also keeps the
-    ACME certificates. Workers share the supervisor's `tls_session` and `https_session`
-    contexts, and so their session-ticket keys.
+    ACME certificates, serves the metrics of every process sharing `metrics_directory`, and
+    tells systemd (`status_environ`, else `environ`) how indexing goes. Workers share the
+    supervisor's `tls_session` and `https_session` contexts, and so their session-ticket keys.
     """
     tls_session = tls_session if tls_session is not None else session_context()
     environ = environ if environ is not None else {}
+    status_environ = status_environ if status_environ is not None else environ
+    metrics = Metrics()
+    metrics.started(version("capsule"))
     listeners = activated_listeners(environ, "gemini") or await open_listeners(
-        config.listen, "listen", reuse_port
+        config.listen, "listen", reuse_port, config.workers
     )
     ports = bound_ports(listeners) | {DEFAULT_GEMINI_PORT}
     catalogs: dict[Path, Catalog] = {}
@@ -126,6 +142,7 @@ async def serve(
         access_log,
         config.proxy_protocol,
         config.trusted_proxies,
+        metrics,
     )
     shown = unicode_host(config.hosts[0].name)
     urls = [listener_url("gemini", listener, shown) for listener in listeners]
@@ -136,7 +153,7 @@ async def serve(
         endpoint = None
         if config.https.listen:
             https_listeners = activated_listeners(environ, "https") or await open_listeners(
-                config.https.listen, "https.listen", reuse_port
+                config.https.listen, "https.listen", reuse_port, config.workers
             )
             https = HttpsCertificates(config)
             session = https_session or session_context(client_certificates=False)
@@ -153,12 +170,16 @@ async def serve(
             config.trusted_proxies,
             endpoint,
             config.https,
+            metrics,
         )
         mirror_listeners = activated_listeners(environ, "mirror") or await open_listeners(
-            config.mirror.listen, "mirror.listen", reuse_port
+            config.mirror.listen, "mirror.listen", reuse_port, config.workers
         )
         urls += [listener_url("http", listener, "localhost") for listener in mirror_listeners]
         urls += [listener_url("https", listener, "localhost") for listener in https_listeners]
+    metrics_listeners = []
+    if config.metrics is not None and metrics_directory is not None and index_writer:
+        metrics_listeners = await open_listeners((config.metrics,), "metrics", reuse_port)
     service = Service(
         config,
         environ,
@@ -181,7 +202,9 @@ async def serve(
             await nursery.start(_apply_from_supervisor, service, config_fd, reloads)
         elif reload is not None:
             await nursery.start(_reload_on_sighup, service, reload, reloads)
-        nursery.start_soon(keep_fresh, service.current_catalogs, config.index, shutdown)
+        indexing = trio.CancelScope()
+        report = functools.partial(_report_status, status_environ)
+        nursery.start_soon(_keep_fresh, indexing, service, shutdown, metrics, report)
         if index_writer:  # one process sweeps
             nursery.start_soon(sweep_uploads, gemini.site, config.limits.upload_timeout)
         nursery.start_soon(release_memory, config.limits.memory_release_interval, shutdown)
@@ -197,8 +220,13 @@ async def serve(
                 )
         if keeper is not None:
             nursery.start_soon(keeper.run, shutdown)
+        if metrics_directory is not None and metrics_listeners:
+            scrapes = MetricsListener(metrics_directory)
+            nursery.start_soon(scrapes.serve, metrics_listeners, shutdown)
         for url in urls:
             logger.info("serving %s", url)
+        for listener in metrics_listeners:
+            logger.info("metrics on %s", metrics_url(listener))
         freeze_start_up()
         logger.info("ready")
         serving = systemd.status(f"serving {', '.join(urls)}")
@@ -208,6 +236,7 @@ async def serve(
         await shutdown.wait()
         reloads.cancel()
         reopens.cancel()
+        indexing.cancel()  # a refresh under way stops within a page, keeping its batches
         systemd.notify_or_warn(environ, systemd.stopping())
         drain = service.config.limits.drain_timeout
         logger.info("stopping: draining in-flight requests (up to %.0fs)", drain)
@@ -215,6 +244,22 @@ async def serve(
     access_log.flush()  # the lines of the requests that finished while draining
     for catalog in service.catalogs.values():
         catalog.close()
+
+
+async def _keep_fresh(
+    scope: trio.CancelScope,
+    service: Service,
+    shutdown: trio.Event,
+    metrics: Metrics,
+    report: Callable[[str], None],
+) -> None:
+    """Keep the catalogs fresh until `scope` is cancelled, which stops a refresh under way."""
+    with scope:
+        await keep_fresh(service.current_catalogs, service.config.index, shutdown, metrics, report)
+
+
+def _report_status(environ: Mapping[str, str], text: str) -> None:
+    systemd.notify_or_warn(environ, systemd.status(text))
 
 
 async def _wait_for_stop_signal(
@@ -299,6 +344,28 @@ def run_server(config: Config, reload: Reload, environ: Mapping[str, str]) -> in
         except OSError as error:
             raise ConfigError(f"logging.access_log: cannot open {config.access_log}: "
                               f"{error.strerror}") from None
+    with _shared_metrics(config) as metrics_directory:
+        return _run(config, reload, environ, metrics_directory)
+
+
+@contextmanager
+def _shared_metrics(config: Config) -> Iterator[Path | None]:
+    """A private directory where every process of this server keeps its metrics, if they are
+    served; removed at the end, so each start counts from zero."""
+    if config.metrics is None:
+        yield None
+        return
+    directory = Path(tempfile.mkdtemp(prefix="capsule-metrics-"))
+    try:
+        share_between_processes(directory)
+        yield directory
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _run(
+    config: Config, reload: Reload, environ: Mapping[str, str], metrics_directory: Path | None
+) -> int:
     open_files = raise_open_file_limit()  # workers inherit it
     config = fit_connection_caps(config, open_files)
     read_config = reload
@@ -324,10 +391,11 @@ def run_server(config: Config, reload: Reload, environ: Mapping[str, str]) -> in
                 environ=environ,
                 tls_session=tls_session,
                 https_session=https_session,
+                metrics_directory=metrics_directory,
             )
         )
         return 0
-    # Only the supervisor talks to systemd (NotifyAccess=main).
+    # Only the supervisor says ready, reloading and stopping; the index writer sends its status.
     quiet = {key: value for key, value in environ.items() if key != "NOTIFY_SOCKET"}
 
     def work(config: Config, report_ready: Callable[[], None], slot: int, config_fd: int) -> None:
@@ -343,7 +411,14 @@ def run_server(config: Config, reload: Reload, environ: Mapping[str, str]) -> in
             index_writer=slot == 0,  # the first worker keeps the index; the others follow it
             tls_session=tls_session,
             https_session=https_session,
+            metrics_directory=metrics_directory,
+            # Its indexing progress is the status worth showing (NotifyAccess=all).
+            status_environ=environ if slot == 0 else quiet,
         )
         trio.run(worker)
 
-    return supervise(config, work, reload, environ)
+    def exited(pid: int) -> None:
+        if metrics_directory is not None:
+            forget_process(pid, metrics_directory)
+
+    return supervise(config, work, reload, environ, exited)

@@ -11,19 +11,24 @@ import trio
 
 from server.accesslog import ERROR_LOGGER
 from server.daemon import systemd
+from server.daemon.steering import steer_by_client
 from server.settings.config import LOOPBACK_DEFAULTS, ConfigError, ListenAddress
 
 logger = logging.getLogger(ERROR_LOGGER)
 
 
 async def open_listeners(
-    addresses: tuple[ListenAddress, ...], key: str = "listen", reuse_port: bool = False
+    addresses: tuple[ListenAddress, ...],
+    key: str = "listen",
+    reuse_port: bool = False,
+    steer_among: int = 1,
 ) -> list[trio.SocketListener]:
-    """Bind every address; the loopback defaults tolerate a machine without IPv6."""
+    """Bind every address; the loopback defaults tolerate a machine without IPv6. With
+    `steer_among` workers sharing the ports, each client address goes to one of them."""
     listeners: list[trio.SocketListener] = []
     for address in addresses:
         try:
-            listeners.append(await _listener(address, reuse_port))
+            listeners.append(await _listener(address, reuse_port, steer_among))
         except OSError as error:
             if address in LOOPBACK_DEFAULTS and address.host == "::1":
                 logger.warning("IPv6 loopback unavailable (%s); serving IPv4 only", error)
@@ -32,7 +37,9 @@ async def open_listeners(
     return listeners
 
 
-async def _listener(address: ListenAddress, reuse_port: bool) -> trio.SocketListener:
+async def _listener(
+    address: ListenAddress, reuse_port: bool, steer_among: int
+) -> trio.SocketListener:
     """A listening socket; an empty host means every interface, IPv6 and IPv4 alike."""
     every_interface = not address.host
     family = socket.AF_INET6 if ":" in address.host or every_interface else socket.AF_INET
@@ -50,6 +57,9 @@ async def _listener(address: ListenAddress, reuse_port: bool) -> trio.SocketList
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0 if every_interface else 1)
         await sock.bind(sockaddr)
         sock.listen(socket.SOMAXCONN)
+        if reuse_port and steer_among > 1:
+            # Once listening, the socket is in its port's group, which the program steers.
+            steer_by_client(sock, steer_among)
     except OSError:
         sock.close()
         raise
@@ -73,3 +83,9 @@ def listener_url(scheme: str, listener: trio.SocketListener, host: str) -> str:
     address, port = listener.socket.getsockname()[:2]
     shown = f"[{address}]" if ":" in address else address
     return f"{scheme}://{host}:{port}/ on {shown}:{port}"
+
+
+def metrics_url(listener: trio.SocketListener) -> str:
+    address, port = listener.socket.getsockname()[:2]
+    shown = f"[{address}]" if ":" in address else address
+    return f"http://{shown}:{port}/metrics"

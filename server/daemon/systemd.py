@@ -100,9 +100,16 @@ def listen_fds(environ: Mapping[str, str], name: str | None = None) -> list[sock
     ]
 
 
-def unit_file() -> str:
-    """The text of the systemd unit shipped with the package (capsule.service)."""
-    return resources.files("server.daemon").joinpath("capsule.service").read_text(encoding="utf-8")
+UNITS = ("capsule.service", "capsule.socket", "capsule-mirror.socket")
+"""The systemd units shipped with the package: the service, and the sockets that systemd
+holds for it across restarts (Gemini, and the mirror)."""
+
+
+def unit_file(name: str = UNITS[0]) -> str:
+    """The text of one of the systemd units shipped with the package."""
+    if name not in UNITS:
+        raise ValueError(f"no unit {name!r}; capsule ships {', '.join(UNITS)}")
+    return resources.files("server.daemon").joinpath(name).read_text(encoding="utf-8")
 
 
 def _decimal(value: str, key: str) -> int:

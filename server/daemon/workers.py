@@ -39,11 +39,16 @@ N-1, and later configs arrive on the pipe `config_fd` (see `server.daemon.config
 
 
 def supervise(
-    config: Config, worker: Worker, reload: Callable[[], Config], environ: Mapping[str, str]
+    config: Config,
+    worker: Worker,
+    reload: Callable[[], Config],
+    environ: Mapping[str, str],
+    exited: Callable[[int], None] = lambda pid: None,
 ) -> int:
     """Run `config.workers` workers until SIGTERM or SIGINT; return the exit status.
 
     On SIGHUP the supervisor reloads too, so a worker it starts later serves the new config.
+    `exited` hears of every worker that has exited, by pid.
     """
     # Sockets systemd passes in are held by systemd: there is nothing to check or reserve.
     config, reservations = reserve_ports(config, check_free="LISTEN_FDS" not in environ)
@@ -108,6 +113,7 @@ def supervise(
             for pid, slot, status in _reap(workers):
                 serving.discard(pid)
                 os.close(pipes.pop(pid))
+                exited(pid)
                 if stopping:
                     continue
                 logger.error("worker %d exited (%s); starting a new one", pid, status)
@@ -141,7 +147,15 @@ def _reloaded(config: Config, reload: Callable[[], Config]) -> Config:
         mirror = dataclasses.replace(mirror, listen=config.mirror.listen)
     if not _same_addresses(latest.listen, config.listen) or latest.workers != config.workers:
         logger.warning("listen addresses and workers change only on restart")
-    return dataclasses.replace(latest, listen=config.listen, mirror=mirror, workers=config.workers)
+    if latest.metrics != config.metrics:
+        logger.warning("the metrics address changes only on restart")
+    return dataclasses.replace(
+        latest,
+        listen=config.listen,
+        mirror=mirror,
+        workers=config.workers,
+        metrics=config.metrics,
+    )
 
 
 def _same_addresses(
@@ -181,12 +195,13 @@ def reserve_ports(
         return ListenAddress(address.host, reservation.getsockname()[1])
 
     listen = tuple(concrete(address, "listen") for address in config.listen)
+    metrics = None if config.metrics is None else concrete(config.metrics, "metrics")
     mirror = config.mirror
     if mirror is not None:
         mirror = dataclasses.replace(
             mirror, listen=tuple(concrete(address, "mirror.listen") for address in mirror.listen)
         )
-    return dataclasses.replace(config, listen=listen, mirror=mirror), reservations
+    return dataclasses.replace(config, listen=listen, mirror=mirror, metrics=metrics), reservations
 
 
 def _check_free(address: ListenAddress, key: str) -> None:

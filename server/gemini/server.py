@@ -21,6 +21,7 @@ from server.gemini import protocol, titan
 from server.gemini.site import Site
 from server.gemini.upload import serve_upload
 from server.listening import accept_until, client_address
+from server.metrics.counting import Metrics
 from server.opening import open_file
 from server.prefixed_stream import PrefixedStream
 from server.proxied import receive_proxy_header
@@ -34,6 +35,7 @@ logger = logging.getLogger(ERROR_LOGGER)
 # A whole TLS record: OpenSSL sends no close_notify while decrypted bytes sit unread.
 _RECEIVE_BYTES = 16 * 1024
 _TRANSPORT_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError)
+PROTOCOL = "gemini"
 
 
 class GeminiServer:
@@ -46,8 +48,10 @@ class GeminiServer:
         access_log: AccessLog,
         proxy_protocol: bool = False,
         trusted_proxies: tuple[IPNetwork, ...] = (),
+        metrics: Metrics | None = None,
     ) -> None:
         self.site = site
+        self.metrics = metrics if metrics is not None else Metrics()
         self.limits = limits
         self.access_log = access_log
         self.proxy_protocol = proxy_protocol
@@ -94,7 +98,9 @@ class GeminiServer:
             # Connections still sending their PROXY header count against the total cap too.
             busy = self.gate.total + self._awaiting_proxy_header >= limits.max_connections
             if busy or not may_send_proxy_header(client, self.trusted_proxies):
-                if not busy:
+                if busy:
+                    self.metrics.refused(PROTOCOL, "max_connections")
+                else:
                     logger.info("%s: refused: not a trusted proxy", client)
                 await trio.aclose_forcefully(stream)
                 return
@@ -109,9 +115,11 @@ class GeminiServer:
             client, prefix = proxied
             transport = PrefixedStream(SendDeadlineStream(stream, limits.send_timeout), prefix)
         if not self.gate.admit(client):
+            self.metrics.refused(PROTOCOL, self.gate.refusal(client))
             await trio.aclose_forcefully(stream)
             return
         site = self.site
+        self.metrics.opened(PROTOCOL)
         try:
             with trio.move_on_after(limits.exchange_timeout):
                 tls = TLSStream(transport, site.session_context, site.hosts)
@@ -121,6 +129,7 @@ class GeminiServer:
                     await _close(tls)
         finally:
             self.gate.release(client)
+            self.metrics.closed(PROTOCOL)
 
     async def _exchange(self, tls: TLSStream, client: str, site: Site) -> None:
         started = trio.current_time()
@@ -141,18 +150,26 @@ class GeminiServer:
             # An upload is logged even when its connection broke before any answer.
             if progress.status is not None or progress.protocol == titan.SCHEME:
                 duration = trio.current_time() - started
-                self.access_log.write(
-                    AccessRecord(
-                        client,
-                        progress.host,
-                        progress.path,
-                        progress.status,
-                        progress.bytes_sent,
-                        duration,
-                        protocol=progress.protocol,
-                        identity=progress.identity,
-                    )
+                record = AccessRecord(
+                    client,
+                    progress.host,
+                    progress.path,
+                    progress.status,
+                    progress.bytes_sent,
+                    duration,
+                    protocol=progress.protocol,
+                    identity=progress.identity,
                 )
+                self.access_log.write(record)
+                self._count(record)
+
+    def _count(self, record: AccessRecord) -> None:
+        """Count one exchange: its request, and a refusal or an upload's outcome."""
+        self.metrics.request(record)
+        if record.status == protocol.SLOW_DOWN:
+            self.metrics.refused(record.protocol, "requests_per_second")
+        if record.protocol == titan.SCHEME:
+            self.metrics.upload(titan.outcome(record.status))
 
     async def _answer(self, tls: TLSStream, client: str, site: Site, progress: _Progress) -> None:
         """Read one request and send its answer; the file, if any, is opened before the header."""
@@ -212,6 +229,7 @@ class GeminiServer:
         """Handshake and read the request line; a partial line that times out is a 59."""
         with trio.move_on_after(self.limits.request_timeout):
             await tls.do_handshake()
+            self.metrics.handshake(tls.session_reused)
             while True:
                 data = await tls.receive_some(_RECEIVE_BYTES)
                 if not data:

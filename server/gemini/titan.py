@@ -16,6 +16,7 @@ from capsule.resources import AccessRefusal, CertificateNotAuthorised, Certifica
 from server.gemini.protocol import (
     BAD_REQUEST,
     REDIRECT_TEMPORARY,
+    SLOW_DOWN,
     SUCCESS,
     TEMPORARY_FAILURE,
     ResponseHeader,
@@ -228,3 +229,17 @@ def longer_than_size(size: int) -> ResponseHeader:
 def write_failed() -> ResponseHeader:
     """The file could not be written on our side."""
     return ResponseHeader(TEMPORARY_FAILURE, "The upload could not be stored")
+
+
+def outcome(status: int | None) -> str:
+    """What an upload answered `status` came to, in one word: written, deleted, refused (by a
+    rule, a limit or a malformed request), failed (on our side) or broken (no answer)."""
+    if status is None:
+        return "broken"
+    if status == REDIRECT_TEMPORARY:
+        return "written"
+    if status == SUCCESS:
+        return "deleted"
+    if status // 10 == TEMPORARY_FAILURE // 10 and status != SLOW_DOWN:
+        return "failed"
+    return "refused"

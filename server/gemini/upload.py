@@ -116,7 +116,7 @@ async def _upload(
     if request.size == 0:
         if not rule.allow_delete:
             return titan.deletion_refused(), b""
-        return await _delete(uploads.writer, landing, request, client, identity)
+        return await _delete(uploads.writer, landing, request, rule, client, identity)
     writer = uploads.writer
     target = await trio.to_thread.run_sync(
         partial(writer.target, request.file_path, make_directories=True)
@@ -139,6 +139,7 @@ async def _upload(
     finally:
         if not committed:
             pending.abort()
+    await _prune(writer, target.relative, rule, client)
     previous = f"; previous version kept as {kept}" if kept else ""
     where = f"{request.host}{request.path}"
     logger.info("%s: %s wrote %d bytes to %s%s", client, identity, request.size, where, previous)
@@ -198,16 +199,33 @@ async def _delete(
     writer: RootWriter,
     target: Target,
     request: titan.TitanRequest,
+    rule: UploadRule,
     client: str,
     identity: ClientIdentity | None,
 ) -> Outcome:
-    """Delete the file at `target`, keeping its last version."""
-    kept = await trio.to_thread.run_sync(writer.delete, target)
+    """Delete the file at `target`, keeping its last version, and the directories it empties
+    within the rule's paths."""
+    kept = await trio.to_thread.run_sync(writer.delete, target, rule.covers_folder)
     if kept is None:
         return titan.nothing_to_delete(), b""
     where = f"{request.host}{request.path}"
     logger.info("%s: %s deleted %s; last version kept as %s", client, identity, where, kept)
+    await _prune(writer, target.relative, rule, client)
     return titan.deleted(request)
+
+
+async def _prune(writer: RootWriter, relative: str, rule: UploadRule, client: str) -> None:
+    """Drop the versions of a file just written or deleted that the rule no longer keeps;
+    the write stands whatever happens here."""
+    try:
+        removed = await trio.to_thread.run_sync(
+            writer.prune, relative, rule.keep_versions, rule.keep_days
+        )
+    except OSError as error:
+        logger.error("%s: pruning the versions of /%s failed: %s", client, relative, error)
+        return
+    if removed:
+        logger.info("%s: pruned %d versions of /%s", client, len(removed), relative)
 
 
 async def sweep_uploads(site: Site, older_than: float) -> None:

@@ -21,6 +21,7 @@ from server.accesslog import ERROR_LOGGER, AccessLog, AccessRecord
 from server.admission import admission_for, apply_limits
 from server.https.certificates import HttpsCertificates
 from server.listening import accept_until, client_address
+from server.metrics.counting import Metrics
 from server.mirror import responses, secure
 from server.mirror.forwarded import Reader, reader_of
 from server.mirror.links import capsule_target
@@ -45,6 +46,7 @@ logger = logging.getLogger(ERROR_LOGGER)
 RECEIVE_BYTES = 16 * 1024
 SERVER_NAME = b"capsule"
 _TRANSPORT_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError)
+PROTOCOL = "http"
 _REFUSALS: dict[Refusal, Callable[[Mirror], Response]] = {
     Refusal.MALFORMED: responses.bad_request,
     Refusal.METHOD: responses.method_not_allowed,
@@ -100,8 +102,10 @@ class MirrorServer:
         trusted_proxies: tuple[IPNetwork, ...] = (),
         https: HttpsEndpoint | None = None,
         https_settings: HttpsSettings | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.mirror = mirror
+        self.metrics = metrics if metrics is not None else Metrics()
         self.hosts = hosts
         self.limits = limits
         self.settings = settings
@@ -181,14 +185,17 @@ class MirrorServer:
             client, prefix = proxied
         per_client = not may_forward(client, self.trusted_proxies)
         if not self.gate.admit(client, per_client):
+            self.metrics.refused(PROTOCOL, self.gate.refusal(client))
             await trio.aclose_forcefully(stream)
             return
+        self.metrics.opened(PROTOCOL)
         try:
             await self._serve_connection(stream, client, prefix, tls)
         except Exception:
             logger.exception("%s: connection failed", client)
         finally:
             self.gate.release(client, per_client)
+            self.metrics.closed(PROTOCOL)
             await trio.aclose_forcefully(stream)
 
     async def _proxied(self, stream: trio.SocketStream, peer: str) -> tuple[str, bytes] | None:
@@ -294,17 +301,19 @@ class MirrorServer:
             if source is not None:
                 await source.aclose()
             if exchange.status is not None:
-                self.access_log.write(
-                    AccessRecord(
-                        exchange.client,
-                        exchange.host,
-                        exchange.path,
-                        exchange.status,
-                        exchange.bytes_sent,
-                        trio.current_time() - started,
-                        "https" if tls else "http",
-                    )
+                record = AccessRecord(
+                    exchange.client,
+                    exchange.host,
+                    exchange.path,
+                    exchange.status,
+                    exchange.bytes_sent,
+                    trio.current_time() - started,
+                    "https" if tls else PROTOCOL,
                 )
+                self.access_log.write(record)
+                self.metrics.request(record)
+                if record.status == HTTPStatus.TOO_MANY_REQUESTS:
+                    self.metrics.refused(PROTOCOL, "requests_per_second")
 
     async def _read(
         self,
@@ -381,8 +390,8 @@ class MirrorServer:
             # Plain HTTP only answers ACME's challenges; everything else moves to HTTPS.
             token = challenge_token(request.path)
             if token is None:
-                target = head.target.decode("ascii", errors="replace")  # the query goes too
-                return secure.to_https(request.origin or "", target, self.https.port), None
+                asked = head.target.decode("ascii", errors="replace")  # the query goes too
+                return secure.to_https(request.origin or "", asked, self.https.port), None
             found = await trio.to_thread.run_sync(self.https.challenges.lookup, token)
             return secure.challenge_answer(self.mirror, found), None
         # Resolving and rendering read the disk and take CPU: off the event loop. Work that

@@ -49,6 +49,9 @@ class ListenAddress:
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
 
+METRICS_HOST = "127.0.0.1"
+"""Where the metrics listener binds when only its port is given."""
+
 LOOPBACK_DEFAULTS = (
     ListenAddress("127.0.0.1", DEFAULT_GEMINI_PORT),
     ListenAddress("::1", DEFAULT_GEMINI_PORT),
@@ -383,6 +386,14 @@ class Config:
         flag="--workers",
         metavar="N",
         help="processes sharing the listening ports",
+    )
+    metrics: ListenAddress | None = setting(  # noqa: RUF009 (setting() returns a dataclasses.field)
+        None,
+        flag="--metrics",
+        metavar="ADDR:PORT",
+        shown_default="off",
+        help="serve Prometheus metrics at http://ADDR:PORT/metrics; a bare PORT listens on "
+        "127.0.0.1",
     )
     proxy_protocol: bool = setting(
         False,

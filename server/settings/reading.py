@@ -32,6 +32,7 @@ from certs import operator_files
 from server.hostnames import HostNameError, ascii_host
 from server.settings.config import (
     LOG_LEVELS,
+    METRICS_HOST,
     Config,
     ConfigError,
     HostConfig,
@@ -235,6 +236,8 @@ class _Settings:
             return self.path(key)
         if (inner := without_none(kind)) is not kind:
             return None if self.raw(key)[0] is None else self.convert(key, inner, bound)
+        if kind is ListenAddress:
+            return self.address(key)
         if typing.get_origin(kind) is tuple and typing.get_args(kind)[0] is ListenAddress:
             return self.addresses(key)
         if typing.get_origin(kind) is tuple and typing.get_args(kind)[0] == _NETWORK:
@@ -276,6 +279,17 @@ class _Settings:
         if not path.is_dir():
             raise self.fail(key, str(path), "is not a directory")
         return path
+
+    def address(self, key: str) -> ListenAddress:
+        """One ADDR:PORT; a bare port is on the loopback address."""
+        value, _ = self.raw(key)
+        if isinstance(value, ListenAddress):
+            return value
+        text = str(value)
+        try:
+            return ListenAddress.parse(text if ":" in text else f"{METRICS_HOST}:{text}", key)
+        except ConfigError as error:
+            raise self.fail(key, value, str(error).split(": ", 1)[-1]) from None
 
     def addresses(self, key: str) -> tuple[ListenAddress, ...]:
         value, _ = self.raw(key)

@@ -32,6 +32,11 @@ def write(writer: RootWriter, path: str, data: bytes) -> Path | None:
     return pending.commit()
 
 
+def anywhere(folder: str) -> bool:
+    """Every folder is the deletion's to empty."""
+    return True
+
+
 def leftovers(root: Path) -> list[Path]:
     return sorted(root.rglob(".upload-*"))
 
@@ -78,7 +83,7 @@ def test_abort_removes_the_temporary_file_and_the_directories_made_for_it(root: 
 
 def test_deleting_keeps_the_last_version(root: Path) -> None:
     writer = RootWriter(root)
-    kept = writer.delete(target(writer, "/notes/old.gmi", make_directories=False))
+    kept = writer.delete(target(writer, "/notes/old.gmi", make_directories=False), anywhere)
     assert not (root / "notes" / "old.gmi").exists()
     assert kept is not None and kept.name.endswith(DELETED_SUFFIX)
     assert kept.read_bytes() == b"# Old\n"
@@ -86,8 +91,8 @@ def test_deleting_keeps_the_last_version(root: Path) -> None:
 
 def test_deleting_what_is_not_there_is_none_and_makes_nothing(root: Path) -> None:
     writer = RootWriter(root)
-    assert writer.delete(target(writer, "/gone/page.gmi", make_directories=False)) is None
-    assert writer.delete(target(writer, "/notes/none.gmi", make_directories=False)) is None
+    for path in ("/gone/page.gmi", "/notes/none.gmi"):
+        assert writer.delete(target(writer, path, make_directories=False), anywhere) is None
     assert not (root / "gone").exists()
 
 

@@ -18,7 +18,7 @@ import trio
 import trio.testing
 
 from capsule.catalog.scan import TreeScanner
-from capsule.catalog.store import Catalog, CatalogError, Changes
+from capsule.catalog.store import Catalog, CatalogError, Changes, Progress
 from server.daemon.indexing import keep_fresh
 from server.settings.config import IndexSettings
 from tests.harness import write_page
@@ -395,11 +395,13 @@ async def test_keep_fresh_logs_an_unexpected_failure_with_its_traceback_and_goes
     class Failing(Catalog):
         failures = 2
 
-        def refresh(self, full: bool = True) -> Changes:
+        def refresh(
+            self, full: bool = True, progress: Progress = lambda done, total: None
+        ) -> Changes:
             if self.failures:
                 self.failures -= 1
                 raise RuntimeError("refresh broke")
-            return super().refresh(full)
+            return super().refresh(full, progress)
 
     catalog = Failing(root, database)
     rounds = Rounds(catalog, 3)

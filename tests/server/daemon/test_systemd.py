@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from server.daemon.cli import main
 from server.daemon.systemd import (
+    UNITS,
     SocketActivationError,
     listen_fds,
     notify,
@@ -265,3 +267,41 @@ def test_systemd_accepts_the_unit(tmp_path: Path) -> None:
         check=False,
     )
     assert (completed.returncode, completed.stderr) == (0, "")
+
+
+@pytest.mark.parametrize(
+    ("unit", "name"), [("capsule.socket", "gemini"), ("capsule-mirror.socket", "mirror")]
+)
+def test_socket_units_pass_their_sockets_to_the_service_by_the_names_it_reads(
+    unit: str, name: str
+) -> None:
+    socket_section = directives(unit_file(unit))["Socket"]
+    assert socket_section["FileDescriptorName"] == name
+    assert socket_section["Service"] == UNITS[0]
+    assert "ListenStream" in socket_section
+
+
+def test_an_unknown_unit_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match=r"capsule\.timer"):
+        unit_file("capsule.timer")
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
+def test_systemd_accepts_the_service_with_its_sockets(tmp_path: Path) -> None:
+    for unit in UNITS:
+        text = unit_file(unit).replace("/usr/local/bin/capsule", sys.executable)
+        (tmp_path / unit).write_text(text)
+    completed = subprocess.run(
+        ["systemd-analyze", "verify", *(str(tmp_path / unit) for unit in UNITS)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (completed.returncode, completed.stderr) == (0, "")
+
+
+def test_the_command_prints_each_unit(capsys: pytest.CaptureFixture[str]) -> None:
+    for unit in UNITS:
+        assert main(["systemd-unit", unit]) == 0
+        assert capsys.readouterr().out == unit_file(unit)

@@ -21,6 +21,7 @@ from server.gemini.titan import (
     TitanRequest,
     deleted,
     is_titan,
+    outcome,
     parse_titan_request,
     refused,
     written,
@@ -294,3 +295,12 @@ def test_certificate_refusals_speak_of_uploads(
 ) -> None:
     header = refused(refusal)
     assert header.status == status and words in header.meta
+
+
+@pytest.mark.parametrize(
+    ("status", "word"),
+    [(30, "written"), (20, "deleted"), (59, "refused"), (61, "refused"), (44, "refused"),
+     (50, "refused"), (40, "failed"), (None, "broken")],
+)
+def test_an_uploads_answer_names_its_outcome(status: int | None, word: str) -> None:
+    assert outcome(status) == word

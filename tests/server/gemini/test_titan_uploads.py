@@ -84,7 +84,11 @@ def start_titan(start_server: StartServer, capsule_root: Path, tmp_path: Path) -
         listed = frozenset(fingerprint(each).removeprefix("sha256:") for each in (editor, expired))
         rules = (
             TitanPaths(UploadRule(("notes/", "docs/", ".well-known/"), listed, max_bytes=4096)),
-            TitanPaths(UploadRule(("drafts/",), listed, max_bytes=4096, allow_delete=True)),
+            TitanPaths(
+                UploadRule(
+                    ("drafts/",), listed, max_bytes=4096, allow_delete=True, keep_versions=2
+                )
+            ),
             TitanPaths(UploadRule(("big/",), listed, max_bytes=4 * 1024 * 1024)),
         )
         server = await start_server(
@@ -272,6 +276,25 @@ async def test_size_zero_deletes_where_allowed_and_keeps_the_last_version(titan:
     assert kept.name.endswith(DELETED_SUFFIX) and kept.read_bytes() == b"# Idea\n"
     response = await fetch(titan.port, f"gemini://localhost:{titan.port}/drafts/idea.gmi")
     assert response.status == 51
+
+
+async def test_a_deletion_removes_the_directories_it_empties_below_the_granted_one(
+    titan: Titan,
+) -> None:
+    await titan.put("/drafts/2026/01/idea.gmi", b"# Idea\n")
+    assert (await titan.put("/drafts/2026/01/idea.gmi", b"")).status == 20
+    assert not (titan.root / "drafts" / "2026").exists()
+    assert (titan.root / "drafts").is_dir()
+
+
+async def test_versions_beyond_keep_versions_are_pruned_after_each_write(titan: Titan) -> None:
+    for text in (b"# One\n", b"# Two\n", b"# Three\n", b"# Four\n"):
+        assert (await titan.put("/drafts/idea.gmi", text)).status == 30
+    kept = Versions(titan.root).of("drafts/idea.gmi")
+    assert [version.read_bytes() for version in kept] == [b"# Two\n", b"# Three\n"]
+    assert (await titan.put("/drafts/idea.gmi", b"")).status == 20
+    kept = Versions(titan.root).of("drafts/idea.gmi")
+    assert [version.read_bytes() for version in kept] == [b"# Three\n", b"# Four\n"]
 
 
 async def test_size_zero_is_refused_where_deleting_is_not_allowed(titan: Titan) -> None:

@@ -354,3 +354,27 @@ def serve_options() -> dict[str, argparse.Action]:
     )
     serve: argparse.ArgumentParser = commands.choices["serve"]
     return {flag: action for action in serve._actions for flag in action.option_strings}
+
+
+@pytest.mark.parametrize(
+    ("given", "address"),
+    [
+        ("9465", ListenAddress("127.0.0.1", 9465)),
+        ("0.0.0.0:9465", ListenAddress("0.0.0.0", 9465)),
+        ("[::1]:9465", ListenAddress("::1", 9465)),
+    ],
+)
+def test_metrics_address_is_on_loopback_unless_one_is_given(
+    tmp_path: Path, given: str, address: ListenAddress
+) -> None:
+    assert config_from(tmp_path, "", "--metrics", given).metrics == address
+    assert config_from(tmp_path, f'metrics = "{given}"').metrics == address
+
+
+def test_metrics_are_off_by_default(tmp_path: Path) -> None:
+    assert config_from(tmp_path, "").metrics is None
+
+
+def test_bad_metrics_address_names_the_flag(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"metrics \(--metrics\): 'here:x'"):
+        config_from(tmp_path, "", "--metrics", "here:x")

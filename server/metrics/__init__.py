@@ -1,0 +1,1 @@
+"""What the server counts, and the listener that shows it to Prometheus."""
