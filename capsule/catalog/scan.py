@@ -42,7 +42,8 @@ class TreeScanner:
     """Walks a root, remembering directory mtimes so quick scans skip unchanged directories.
 
     Adding, removing or renaming a file changes its directory's mtime, so a quick scan sees
-    it; an in-place edit does not, which is why callers run a full scan now and then.
+    it; an in-place edit does not: callers that watch the disk name the directories touched,
+    and the others run a full scan now and then.
     Only what the capsule serves is listed, and the `.meta` files that say how; less names that
     are not printable (a title made from a name with a newline would break the lines of feeds
     and search results); symlinked directories are not followed.
@@ -55,8 +56,13 @@ class TreeScanner:
         """Directory -> its mtime_ns (-1 if it changed too recently to be trusted), its
         subdirectories, and whether it holds a `.meta` file."""
 
-    def scan(self, full: bool) -> Listing:
-        """List every directory (full) or only those whose mtime changed (quick)."""
+    def directories(self) -> frozenset[str]:
+        """The directories the last scan walked, as URL paths ("" for the root)."""
+        return frozenset(self._directories)
+
+    def scan(self, full: bool, touched: frozenset[str] = frozenset()) -> Listing:
+        """List every directory (full), or only those whose mtime changed or that are in
+        `touched` (quick)."""
         files: dict[str, tuple[int, int]] = {}
         meta_files: dict[str, tuple[int, int]] = {}
         links: dict[str, str] = {}
@@ -76,7 +82,7 @@ class TreeScanner:
                     raise
                 continue
             cached = self._directories.get(prefix)
-            if full or cached is None or cached[0] != mtime:
+            if full or cached is None or cached[0] != mtime or prefix in touched:
                 subdirectories, has_meta = self._list(
                     directory, prefix, files, meta_files, links
                 )

@@ -309,24 +309,35 @@ class Catalog:
         known = self._known.get(path)
         return None if known is None else datetime.fromtimestamp(known[1] / 1e9, UTC)
 
-    def refresh(self, full: bool = True, progress: Progress = _unreported) -> Changes:
+    def directories(self) -> frozenset[str]:
+        """The directories of the root the last refresh walked, as URL paths ("" for the
+        root): what a watcher of the disk watches."""
+        return self._scanner.directories()
+
+    def refresh(
+        self,
+        full: bool = True,
+        touched: frozenset[str] = frozenset(),
+        progress: Progress = _unreported,
+    ) -> Changes:
         """Bring the index in step with the disk; safe to call from any thread.
 
-        A quick refresh (`full=False`) re-lists only directories whose mtime changed: it sees
-        new, deleted and renamed pages but not in-place edits, which a full refresh finds.
+        A quick refresh (`full=False`) re-lists only directories whose mtime changed and those
+        in `touched` (URL paths, "" for the root): it sees new, deleted and renamed pages, and
+        edits in place in the touched directories; a full refresh finds every edit.
         Running out of descriptors raises OSError (EMFILE, ENFILE); the next refresh retries.
         The writer calls `progress` before and after each page it indexes; whatever it
         raises stops the refresh, keeping the batches already committed.
         """
         with self._write_lock:
-            return self._write(full, progress) if self.writer else self._follow()
+            return self._write(full, touched, progress) if self.writer else self._follow()
 
-    def _write(self, full: bool, progress: Progress) -> Changes:
+    def _write(self, full: bool, touched: frozenset[str], progress: Progress) -> Changes:
         """One refresh as the writer; a damaged database is set aside and rebuilt."""
         try:
             try:
                 self._prepare(full)
-                return self._index(full, progress)
+                return self._index(full, touched, progress)
             except sqlite3.Error as error:
                 if not is_damaged(error):
                     raise_if_out_of_descriptors(error, self.database)
@@ -351,9 +362,11 @@ class Catalog:
             self._verify(thorough=self._suspect)
             self._suspect = False
 
-    def _index(self, full: bool, progress: Progress = _unreported) -> Changes:
+    def _index(
+        self, full: bool, touched: frozenset[str], progress: Progress = _unreported
+    ) -> Changes:
         """One refresh as the writer: store what changed on disk, drop what vanished."""
-        listing = self._scanner.scan(full)
+        listing = self._scanner.scan(full, touched)
         connection = self._connections.get()
         added = changed = pending = 0
         todo = [
@@ -415,7 +428,7 @@ class Catalog:
         self._links = {}
         self._scanner = TreeScanner(self.root)
         self._stale = self._suspect = self._damage_reported = False
-        changes = self._index(full=True)
+        changes = self._index(full=True, touched=frozenset())
         self._publish()
         return changes
 

@@ -1,5 +1,6 @@
-"""Keeping every capsule's catalog in step with the disk, from a worker thread, and saying
-how far it got: in the log, to systemd and in the metrics."""
+"""Keeping every capsule's catalog in step with the disk, from a worker thread, when the kernel
+reports a change or at intervals; and saying how far it got: in the log, to systemd and in the
+metrics."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from capsule.catalog.connections import is_unwritable
 from capsule.catalog.scan import resources_exhausted
 from capsule.catalog.store import Catalog
 from server.accesslog import ERROR_LOGGER
+from server.daemon.watching import DiskWatch
 from server.metrics.counting import Metrics
 from server.settings.config import IndexSettings
 from server.throttled_log import ThrottledLog
@@ -29,6 +31,9 @@ REPORT_EVERY = 1000
 
 Report = Callable[[str], None]
 """Shows one line saying what the server is doing (systemd's status)."""
+
+_SETTLE_SECONDS = 0.1
+"""How long the disk must stay quiet after a reported change before the catalog re-reads it."""
 
 
 class _Failures:
@@ -65,47 +70,107 @@ async def keep_fresh(
     metrics: Metrics | None = None,
     report: Report = lambda text: None,
 ) -> None:
-    """Refresh fully at start and every full interval, quickly in between, until shutdown.
+    """Refresh fully at start, then keep every catalog in step with the disk until shutdown.
 
-    `catalogs` is asked each round, so catalogs added by a reload are picked up. A refresh
-    that fails is logged and tried again the next round; only shutdown ends the loop. A
-    refresh under way stops within a page when the caller's scope is cancelled.
+    Where the kernel reports changes (`settings.watch` and inotify), a writing catalog
+    re-reads only the directories touched, once writes settle, and a full refresh comes every
+    `rescan_interval` as a safety net; otherwise every catalog refreshes quickly every
+    `quick_interval` and fully every `full_interval`. Catalogs that follow another process's
+    index only reload it, every `quick_interval`. `catalogs` is asked each round, so catalogs
+    added by a reload are picked up. A refresh that fails is logged and tried again the next
+    round; only shutdown ends the loop. A refresh under way stops within a page when the
+    caller's scope is cancelled.
     """
     metrics = metrics if metrics is not None else Metrics()
+    async with trio.open_nursery() as nursery:
+        watch = DiskWatch.open() if settings.watch else None
+        if watch is not None:
+            nursery.start_soon(watch.run)
+        await _refresh_until(shutdown, catalogs, settings, watch, metrics, report)
+        nursery.cancel_scope.cancel()
+
+
+async def _refresh_until(
+    shutdown: trio.Event,
+    catalogs: Callable[[], Sequence[Catalog]],
+    settings: IndexSettings,
+    watch: DiskWatch | None,
+    metrics: Metrics,
+    report: Report,
+) -> None:
     failures = _Failures()
-    last_full = None
+    last_full = trio.current_time()
     fully_refreshed: set[int] = set()
     while not shutdown.is_set():
+        watching = watch is not None and watch.active
+        full_interval = settings.rescan_interval if watching else settings.full_interval
         now = trio.current_time()
-        full_round = last_full is None or now - last_full >= settings.full_interval
+        full_round = now - last_full >= full_interval
         try:
             current = catalogs()
         except Exception:
             failures.unexpected.exception("listing the catalogs to index failed")
             current = ()
+        polling = not watching
         changed = False
         for catalog in current:
             full = full_round or id(catalog) not in fully_refreshed
+            touched: frozenset[str] | None = frozenset()
+            if watch is not None and watching and catalog.writer:
+                touched = watch.take(catalog)
+                if not full and touched == frozenset():
+                    continue  # the kernel reported nothing: nothing to do
+            else:
+                polling = True
             progress = _Progress(catalog.root, metrics, report)
-            changed = await _refresh(catalog, full, failures, progress) or changed
+            refreshed = await _refresh(
+                catalog, full or touched is None, failures, touched or frozenset(), progress
+            )
+            changed = refreshed or changed
             fully_refreshed.add(id(catalog))
             metrics.catalog(catalog.root, len(catalog.articles))
+            if watch is not None and catalog.writer:
+                watch.follow(catalog)
         if changed:
             articles = sum(len(catalog.articles) for catalog in current)
             report(f"serving {articles:,} article{'' if articles == 1 else 's'}")
         if full_round:
             last_full = now
-        with trio.move_on_after(settings.quick_interval):
+        wait = settings.quick_interval if polling else last_full + full_interval - now
+        await _next_round(shutdown, watch, wait)
+
+
+async def _next_round(shutdown: trio.Event, watch: DiskWatch | None, wait: float) -> None:
+    """Return after `wait` seconds, at shutdown, or once a change reported by `watch` has
+    settled (writes come in bursts: one refresh for the burst)."""
+    with trio.move_on_after(wait):
+        if watch is None or not watch.active:
             await shutdown.wait()
+            return
+        async with trio.open_nursery() as nursery:
+
+            async def stop_at_shutdown() -> None:
+                await shutdown.wait()
+                nursery.cancel_scope.cancel()
+
+            nursery.start_soon(stop_at_shutdown)
+            await watch.wake.receive()
+            with trio.move_on_after(_SETTLE_SECONDS):
+                await shutdown.wait()
+            nursery.cancel_scope.cancel()
 
 
 async def _refresh(
-    catalog: Catalog, full: bool, failures: _Failures, progress: _Progress
+    catalog: Catalog,
+    full: bool,
+    failures: _Failures,
+    touched: frozenset[str],
+    progress: _Progress,
 ) -> bool:
     """One refresh; whether it changed anything."""
     started = trio.current_time()
     try:
-        changes = await trio.to_thread.run_sync(catalog.refresh, full, progress)
+        changes = await trio.to_thread.run_sync(catalog.refresh, full, touched, progress)
     except Exception as error:
         if isinstance(error, OSError) and resources_exhausted(error):
             failures.exhausted.warning(

@@ -312,7 +312,20 @@ class IndexSettings:
         bound=POSITIVE,
         flag="--full-index-interval",
         metavar="SECONDS",
-        help="seconds between full refreshes, which also see pages edited in place",
+        help="seconds between full refreshes, which also see pages edited in place, when the "
+        "disk is polled",
+    )
+    watch: bool = setting(
+        True,
+        flag="--no-index-watch",
+        help="poll the disk instead of being told of changes by the kernel (inotify)",
+    )
+    rescan_interval: float = setting(
+        3600.0,
+        bound=POSITIVE,
+        flag="--rescan-interval",
+        metavar="SECONDS",
+        help="seconds between full refreshes while the kernel reports changes: a safety net",
     )
 
 

@@ -173,6 +173,23 @@ def test_full_refresh_finds_an_in_place_edit_a_quick_one_may_miss(
     assert [hit.path for hit in catalog.search("chess").hits] == ["/about.gmi"]
 
 
+def test_quick_refresh_rereads_the_directories_it_is_told_were_touched(
+    root: Path, tmp_path: Path
+) -> None:
+    for directory in (root, root / "2026" / "11" / "20"):
+        os.utime(directory, (1_000_000_000, 1_000_000_000))  # settled long ago
+    catalog = Catalog(root, tmp_path / "state" / "index.sqlite3")
+    catalog.refresh()
+    page = root / "about.gmi"
+    with page.open("a") as file:  # in place: the directory's mtime does not move
+        file.write("Now also about chess.\n")
+    os.utime(page, ns=(2_000_000_000_000_000_000, 2_000_000_000_000_000_000))
+    assert catalog.refresh(full=False) == Changes()
+    assert catalog.refresh(full=False, touched=frozenset({""})) == Changes(changed=1)
+    assert [hit.path for hit in catalog.search("chess")] == ["/about.gmi"]
+    assert {"", "/2026", "/2026/11", "/2026/11/20"} <= catalog.directories()
+
+
 def test_follower_sees_what_the_writer_committed(
     catalog: Catalog, root: Path, tmp_path: Path
 ) -> None:
