@@ -381,8 +381,8 @@ class MirrorServer:
             # Plain HTTP only answers ACME's challenges; everything else moves to HTTPS.
             token = challenge_token(request.path)
             if token is None:
-                target = head.target.decode("ascii", errors="replace")  # the query goes too
-                return secure.to_https(request.origin or "", target, self.https.port), None
+                asked = head.target.decode("ascii", errors="replace")  # the query goes too
+                return secure.to_https(request.origin or "", asked, self.https.port), None
             found = await trio.to_thread.run_sync(self.https.challenges.lookup, token)
             return secure.challenge_answer(self.mirror, found), None
         # Resolving and rendering read the disk and take CPU: off the event loop. Work that
