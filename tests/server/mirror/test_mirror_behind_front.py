@@ -7,6 +7,7 @@ import ipaddress
 from pathlib import Path
 
 import trio
+import trio.testing
 
 from server.accesslog import AccessLog
 from server.settings.config import LimitSettings
@@ -18,8 +19,14 @@ ELSEWHERE = (ipaddress.ip_network("10.0.0.0/8"),)
 TWO_A_BURST = LimitSettings(requests_per_second=0.001, request_burst=2)
 
 
-def logged_clients(log: io.StringIO) -> list[str]:
-    return [line.split()[2] for line in log.getvalue().splitlines()]
+async def logged_lines(log: io.StringIO) -> list[list[str]]:
+    """The access log's lines, split, once the server has written what it answered."""
+    await trio.testing.wait_all_tasks_blocked()
+    return [line.split() for line in log.getvalue().splitlines()]
+
+
+async def logged_clients(log: io.StringIO) -> list[str]:
+    return [fields[2] for fields in await logged_lines(log)]
 
 
 async def statuses_for(port: int, reader: str, count: int) -> list[int]:
@@ -44,7 +51,7 @@ async def test_forwarding_headers_from_an_untrusted_peer_are_ignored(
     )
     assert await statuses_for(port, "192.0.2.7", 2) == [200, 200]
     assert await statuses_for(port, "192.0.2.8", 1) == [429]
-    assert set(logged_clients(log)) == {"127.0.0.1"}
+    assert set(await logged_clients(log)) == {"127.0.0.1"}
 
 
 async def test_the_access_log_names_the_reader(start_mirror: StartMirror) -> None:
@@ -52,7 +59,7 @@ async def test_the_access_log_names_the_reader(start_mirror: StartMirror) -> Non
     port = await start_mirror(trusted_proxies=LOOPBACK, access_log=AccessLog(log))
     await statuses_for(port, "192.0.2.7", 1)
     await fetch(port, "/", headers=[("Forwarded", 'for="[2001:db8::5]:4711"')])
-    assert logged_clients(log) == ["192.0.2.7", "2001:db8::5"]
+    assert await logged_clients(log) == ["192.0.2.7", "2001:db8::5"]
 
 
 async def test_the_access_log_keeps_no_query_string(start_mirror: StartMirror) -> None:
@@ -60,7 +67,7 @@ async def test_the_access_log_keeps_no_query_string(start_mirror: StartMirror) -
     port = await start_mirror(access_log=AccessLog(log))
     await fetch(port, "/search?q=who+reads+what")
     await fetch(port, "/about.html?utm=x")
-    paths = [line.split()[4] for line in log.getvalue().splitlines()]
+    paths = [fields[4] for fields in await logged_lines(log)]
     assert paths == ["/search", "/about.html"]
 
 
@@ -94,7 +101,7 @@ async def test_a_proxy_header_names_the_client_on_the_mirror(start_mirror: Start
     request = b"GET /about.html HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
     header = b"PROXY TCP4 192.0.2.9 127.0.0.1 40000 8080\r\n"
     assert status_of(await send_raw(port, header + request)) == 200
-    assert logged_clients(log) == ["192.0.2.9"]
+    assert await logged_clients(log) == ["192.0.2.9"]
 
 
 async def test_a_proxy_header_from_an_untrusted_peer_is_refused(
