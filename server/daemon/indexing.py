@@ -13,7 +13,7 @@ import trio
 
 from capsule.catalog.connections import is_unwritable
 from capsule.catalog.scan import resources_exhausted
-from capsule.catalog.store import Catalog
+from capsule.catalog.store import Catalog, Changes
 from server.accesslog import ERROR_LOGGER
 from server.daemon.watching import DiskWatch
 from server.metrics.counting import Metrics
@@ -123,10 +123,15 @@ async def _refresh_until(
             else:
                 polling = True
             progress = _Progress(catalog.root, metrics, report)
-            refreshed = await _refresh(
+            changes = await _refresh(
                 catalog, full or touched is None, failures, touched or frozenset(), progress
             )
-            changed = refreshed or changed
+            if changes is None:
+                # What the kernel reported is taken: a full refresh, soon, finds it again.
+                fully_refreshed.discard(id(catalog))
+                polling = True
+                continue
+            changed = changes.any or changed
             fully_refreshed.add(id(catalog))
             metrics.catalog(catalog.root, len(catalog.articles))
             if watch is not None and catalog.writer:
@@ -166,8 +171,8 @@ async def _refresh(
     failures: _Failures,
     touched: frozenset[str],
     progress: _Progress,
-) -> bool:
-    """One refresh; whether it changed anything."""
+) -> Changes | None:
+    """One refresh: what it changed, None if it failed (logged)."""
     started = trio.current_time()
     try:
         changes = await trio.to_thread.run_sync(catalog.refresh, full, touched, progress)
@@ -186,11 +191,11 @@ async def _refresh(
             failures.unexpected.exception(
                 "indexing %s failed; serving the previous index", catalog.root
             )
-        return False
+        return None
     if changes.any:
         logger.info(
             "index of %s: %d added, %d changed, %d removed, %d .meta files changed in %.2fs",
             catalog.root, changes.added, changes.changed, changes.removed, changes.meta_files,
             trio.current_time() - started,
         )
-    return changes.any
+    return changes

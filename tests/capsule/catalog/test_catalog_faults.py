@@ -358,7 +358,8 @@ class Rounds:
         return [self.catalog]
 
 
-INSTANT = IndexSettings(quick_interval=0.0, full_interval=60.0)
+INSTANT = IndexSettings(quick_interval=0.0, full_interval=60.0, watch=False)
+"""Polling at once, round after round: these tests are about failures, not about inotify."""
 
 
 async def test_keep_fresh_skips_refreshes_short_of_descriptors_and_retries(
@@ -396,12 +397,15 @@ async def test_keep_fresh_logs_an_unexpected_failure_with_its_traceback_and_goes
         failures = 2
 
         def refresh(
-            self, full: bool = True, progress: Progress = lambda done, total: None
+            self,
+            full: bool = True,
+            touched: frozenset[str] = frozenset(),
+            progress: Progress = lambda done, total: None,
         ) -> Changes:
             if self.failures:
                 self.failures -= 1
                 raise RuntimeError("refresh broke")
-            return super().refresh(full, progress)
+            return super().refresh(full, touched, progress)
 
     catalog = Failing(root, database)
     rounds = Rounds(catalog, 3)
@@ -435,13 +439,13 @@ async def test_keep_fresh_logs_a_full_state_disk_once_a_minute_without_traceback
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     class OnFullDisk(Catalog):
-        def refresh(self, full: bool = True) -> Changes:
+        def refresh(self, *args: object, **kwargs: object) -> Changes:
             error = sqlite3.OperationalError("database or disk is full")
             error.sqlite_errorcode = 13  # type: ignore[attr-defined]  # SQLITE_FULL
             raise error
 
     catalog = OnFullDisk(root, database)
-    every_two_seconds = IndexSettings(quick_interval=2.0, full_interval=60.0)
+    every_two_seconds = IndexSettings(quick_interval=2.0, full_interval=60.0, watch=False)
     rounds = Rounds(catalog, 60)  # two minutes of quick refreshes
     await keep_fresh(rounds, every_two_seconds, rounds.shutdown)
     records = [r for r in caplog.records if r.levelno >= logging.WARNING]
