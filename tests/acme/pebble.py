@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import signal
-import socket
 import ssl
 import subprocess
 import threading
@@ -21,27 +18,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO
 
-import pytest
-
 from certs import create_self_signed
+from tests.programs import free_port, required_program, stop_process
 
 
 def pebble_executables() -> tuple[str, str]:
     """pebble and pebble-challtestsrv; missing ones skip locally and fail in CI."""
-    pebble, dns = shutil.which("pebble"), shutil.which("pebble-challtestsrv")
-    if pebble and dns:
-        return pebble, dns
-    reason = "Pebble is not installed (apt-get install -y pebble)"
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}; CI must run the ACME tests")
-    pytest.skip(reason)
-
-
-def free_port() -> int:
-    """A port that was free on 127.0.0.1 a moment ago."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    return (
+        required_program(("pebble",), "pebble", "ACME tests"),
+        required_program(("pebble-challtestsrv",), "pebble", "ACME tests"),
+    )
 
 
 class Pebble:
@@ -147,13 +133,7 @@ class Pebble:
     def stop(self) -> None:
         """Stop both processes by their PIDs."""
         for process in self._processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+            stop_process(process)
 
 
 def _copy(lines: IO[str], log: IO[str]) -> None:

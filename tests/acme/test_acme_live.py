@@ -22,8 +22,9 @@ import pytest
 from cryptography import x509
 
 from certs.layout import acme_directory, acme_files
-from tests.acme.pebble import Pebble, free_port
+from tests.acme.pebble import Pebble
 from tests.harness import CapsuleProcess, write_capsule
+from tests.programs import free_port
 
 VALIDITY = 9
 """Seconds each certificate is valid: renewed 6 s after it was issued."""

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import shutil
-import signal
 import socket
 import ssl
 import subprocess
@@ -15,13 +13,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.scaleout.balancer import free_port
+from tests.programs import free_port, required_program, stop_process
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 NGINX_EXAMPLE = EXAMPLES / "nginx.conf"
@@ -34,12 +31,7 @@ EXAMPLE_NAME = "example.org"
 
 def executable(name: str, package: str) -> str:
     """A front's executable; a missing one skips locally and fails in CI."""
-    if path := shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/bin"):
-        return path
-    reason = f"{name} is not installed (apt-get install -y {package})"
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}; CI must run the web front tests")
-    pytest.skip(reason)
+    return required_program((name,), package, "web front tests")
 
 
 @dataclass(frozen=True)
@@ -145,13 +137,7 @@ class Front:
     def stop(self) -> None:
         """Signal the front by its PID and wait for it to exit."""
         assert self.process is not None
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
 
     def _wait_for_port(self, port: int) -> None:
         assert self.process is not None

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import csv
-import os
-import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -13,7 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from string import Template
 
-import pytest
+from tests.programs import free_port, required_program, stop_process
 
 EXAMPLE_CONFIG = Path(__file__).resolve().parents[2] / "examples" / "haproxy.cfg"
 """The config the README shows; the tests run this very file, so the two cannot drift."""
@@ -22,19 +19,7 @@ BACKEND = "capsules"
 
 def haproxy_executable() -> str:
     """The haproxy executable; a missing one skips locally and fails in CI."""
-    if path := shutil.which("haproxy"):
-        return path
-    reason = "HAProxy is not installed (apt-get install -y haproxy)"
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}; CI must run the scale-out tests")
-    pytest.skip(reason)
-
-
-def free_port() -> int:
-    """A port that was free on 127.0.0.1 a moment ago."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    return required_program(("haproxy",), "haproxy", "scale-out tests")
 
 
 class HAProxy:
@@ -77,13 +62,7 @@ class HAProxy:
     def stop(self) -> None:
         """Signal HAProxy by its PID and wait for it to exit."""
         assert self.process is not None
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
 
     def command(self, line: str) -> str:
         """One command on HAProxy's runtime API, and its whole answer."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import signal
 import subprocess
 import time
@@ -13,6 +11,7 @@ import pytest
 import trio
 
 from tests.harness import CapsuleProcess, capsule_command, write_page
+from tests.programs import required_program
 from tests.server.mirror.mirror_client import fetch
 
 REQUESTS = 12
@@ -92,12 +91,7 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 def logrotate_executable() -> str:
     """The logrotate executable; a missing one skips locally and fails in CI."""
-    if path := shutil.which("logrotate"):
-        return path
-    reason = "logrotate is not installed (apt-get install -y logrotate)"
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}; CI must run the rotation tests")
-    pytest.skip(reason)
+    return required_program(("logrotate",), "logrotate", "rotation tests")
 
 
 def test_logrotate_with_the_example_config_rotates_a_running_capsule(tmp_path: Path) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -14,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.harness import CapsuleProcess
+from tests.programs import required_program
 from tests.server.mirror.conftest import write_capsule
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
@@ -21,13 +20,7 @@ BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 
 def browser() -> str:
     """The Chromium executable; a missing browser skips locally and fails in CI."""
-    for name in BROWSERS:
-        if path := shutil.which(name):
-            return path
-    reason = "headless Chromium is not installed (apt-get install -y chromium)"
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}; CI must run the browser tests")
-    pytest.skip(reason)
+    return required_program(BROWSERS, "chromium", "browser tests")
 
 
 @dataclass
