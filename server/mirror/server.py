@@ -230,10 +230,15 @@ class MirrorServer:
         timeout = self.limits.request_timeout
         try:
             served = 0
-            while not self._stopping:
+            # A stop closes connections waiting between requests; a new connection's first
+            # request, perhaps already on its way, is still answered (a restart loses none).
+            while served == 0 or not self._stopping:
                 served += 1
                 last = served >= self.settings.max_requests_per_connection
-                if not await self._exchange(stream, transport, connection, client, timeout, last):
+                idle = served > 1
+                if not await self._exchange(
+                    stream, transport, connection, client, timeout, last, idle
+                ):
                     break
                 connection.start_next_cycle()
                 timeout = self.settings.keepalive_timeout
@@ -254,15 +259,17 @@ class MirrorServer:
         client: str,
         timeout: float,
         last: bool,
+        idle: bool,
     ) -> bool:
-        """Read one request and answer it; True if the connection can carry another."""
+        """Read one request and answer it; True if the connection can carry another. A
+        connection `idle` between requests is closed by a stop instead of waiting."""
         started = trio.current_time()
         exchange = _Exchange(client)
         source: OpenedFile | None = None
         held: str | None = None
         tls = isinstance(transport, TLSStream)
         try:
-            received = await self._read(transport, connection, exchange, timeout)
+            received = await self._read(transport, connection, exchange, timeout, idle)
             if isinstance(received, h11.Request):
                 scheme = "https" if tls else "http"
                 reader = reader_of(client, received.headers, self.trusted_proxies, scheme)
@@ -321,13 +328,16 @@ class MirrorServer:
         connection: h11.Connection,
         exchange: _Exchange,
         timeout: float,
+        idle: bool,
     ) -> h11.Request | Response:
-        """Read a request head and its (discarded) body, or the response refusing it.
+        """Read a request head and its (discarded) body, or the response refusing it; a stop
+        cuts the wait of an `idle` connection short.
 
         A refusal is sent before the request is read to its end, so it closes the connection.
         """
         with trio.CancelScope(deadline=trio.current_time() + timeout) as scope:
-            self._waiting.add(scope)
+            if idle:
+                self._waiting.add(scope)
             try:
                 head = await self._next_request(transport, connection, exchange)
                 if isinstance(head, Refusal):

@@ -190,7 +190,7 @@ def titan_capsule(root: Path, tmp_path: Path, author: ClientIdentity) -> Iterato
         "allow_delete = true\n"
     )
     with CapsuleProcess(
-        "--config", str(config), "--root", str(root), "--listen", "127.0.0.1:0",
+        "--config", str(config), "--root", str(root), "--listen", "127.0.0.1:0", "--no-http",
         "--requests-per-second", "0", state_dir=tmp_path / "state", log_dir=tmp_path,
     ) as process:
         yield process
