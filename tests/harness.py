@@ -143,6 +143,9 @@ class CapsuleProcess:
         self.stderr_lines: list[str] = []
         self.urls: list[str] = []
         self._ready = threading.Event()
+        workers = args[args.index("--workers") + 1] if "--workers" in args else "1"
+        self._ready_line = " ready" if workers == "1" else f" ready: {workers} workers"
+        """What the log says once every process serves: each worker says "ready" alone."""
         self.process: subprocess.Popen[str] | None = None
 
     def __enter__(self) -> CapsuleProcess:
@@ -217,7 +220,7 @@ class CapsuleProcess:
             self.stderr_lines.append(line)
             if " serving " in line:
                 self.urls.append(line.split(" serving ", 1)[1].strip())
-            if line.rstrip().endswith(" ready") or self.process.poll() is not None:
+            if line.rstrip().endswith(self._ready_line) or self.process.poll() is not None:
                 self._ready.set()
         self._ready.set()
 
