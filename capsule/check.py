@@ -30,6 +30,7 @@ from capsule.security_txt import SECURITY_TXT_PATH, security_txt_findings
 from capsule.tree import (
     INDEX_NAME,
     BrokenLink,
+    LeadsToHidden,
     LeavesRoot,
     Served,
     Unlisted,
@@ -171,6 +172,9 @@ class _Checker:
                     self._check_link_rules(url, path, is_directory=True)
                 case LeavesRoot(url=url, target=target):
                     self._add("error", url, None, f"symlink points outside the root, to {target}")
+                case LeadsToHidden(url=url, target=target):
+                    message = f"symlink points to {target}, a dotfile capsule never serves"
+                    self._add("warning", url, None, message)
                 case BrokenLink(url=url, error=error):
                     self._add("error", url, None, f"broken symlink: {error.strerror}")
                 case Unlisted(url=url, error=error):

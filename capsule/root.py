@@ -24,8 +24,8 @@ from capsule.tree import (
     found_inside,
     real_url,
     relinked,
+    served_inside,
     served_names,
-    stays_inside,
 )
 
 logger = logging.getLogger(__name__)
@@ -190,7 +190,7 @@ class Capsule:
         also: tuple[tuple[str, Meta], ...],
         at_once: bool,
     ) -> Resource | None:
-        index = stays_inside(self.root, directory / INDEX_NAME)
+        index = served_inside(self.root, directory / INDEX_NAME)
         info = _regular_file(index)
         if index is None or info is None:
             if meta.listing:
@@ -278,7 +278,7 @@ class Capsule:
         real = Path(found[0])
         meta = self.meta.lookup(path)
         if is_directory:
-            index = stays_inside(self.root, real / INDEX_NAME)
+            index = served_inside(self.root, real / INDEX_NAME)
             if index is None:
                 return NO_FRONT_LINES, also
             if relinked(found[0], [INDEX_NAME], str(index), is_directory=False) is not None:

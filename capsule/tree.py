@@ -47,12 +47,22 @@ def stays_inside(root: Path, path: str | os.PathLike[str]) -> Path | None:
     return Path(real) if _under(root, real) else None
 
 
+def served_inside(root: Path, path: str | os.PathLike[str]) -> Path | None:
+    """The real path of `path`, symlinks followed, if the capsule serves what is there: it
+    stays inside the root and every name on the way from the root is a served name (a link
+    never leads into `.meta`, `.versions` or another dotfile); None otherwise."""
+    real = stays_inside(root, path)
+    if real is None or not all(map(served_name, real.relative_to(root).parts)):
+        return None
+    return real
+
+
 def found_inside(root: str, names: Sequence[str]) -> tuple[str, os.stat_result] | None:
-    """The real path and stat of `names` under `root` (a resolved path), if it exists and stays
-    inside the root; None otherwise.
+    """The real path and stat of `names` under `root` (a resolved path), if it exists and is
+    served there (see `served_inside`); None otherwise.
 
     One lstat per name while no symlink is on the way (the common case, and the stat the
-    caller needs anyway); a path through a symlink is resolved whole, as `stays_inside` does.
+    caller needs anyway); a path through a symlink is resolved whole, by `served_inside`.
     """
     path = root
     try:
@@ -61,7 +71,7 @@ def found_inside(root: str, names: Sequence[str]) -> tuple[str, os.stat_result] 
             path = f"{path}/{name}" if path != "/" else f"/{name}"
             info = os.lstat(path)
             if stat.S_ISLNK(info.st_mode):
-                real = stays_inside(Path(root), os.path.join(root, *names))
+                real = served_inside(Path(root), os.path.join(root, *names))
                 return None if real is None else (str(real), real.stat())
     except (OSError, ValueError):
         return None
@@ -106,6 +116,15 @@ class LeavesRoot:
 
 
 @dataclass(frozen=True, slots=True)
+class LeadsToHidden:
+    """A symlink to `target`, a dotfile or something under one (`.meta`, `.versions`...):
+    never served, as its target is not."""
+
+    url: str
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
 class BrokenLink:
     """A symlink inside the root that leads nowhere."""
 
@@ -121,7 +140,7 @@ class Unlisted:
     error: OSError
 
 
-Found = Served | LeavesRoot | BrokenLink
+Found = Served | LeavesRoot | LeadsToHidden | BrokenLink
 """What a directory holds, as far as serving goes; dotfiles, special files and the like are not
 found at all."""
 
@@ -176,6 +195,8 @@ def _classify(entry: os.DirEntry[str], url: str, root: Path) -> Found | None:
             mode = os.stat(entry.path).st_mode
         except OSError as error:
             return BrokenLink(url, error)
+        if served_inside(root, target) is None:
+            return LeadsToHidden(url, target)
         is_directory, is_file = stat.S_ISDIR(mode), stat.S_ISREG(mode)
     else:
         is_directory = entry.is_dir(follow_symlinks=False)

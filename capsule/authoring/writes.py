@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from capsule.authoring.versions import Versions, sync_directory
-from capsule.tree import Served, served_name, served_names, stays_inside, walk_served
+from capsule.tree import Served, served_inside, served_names, walk_served
 
 TEMPORARY_PREFIX = ".upload-"
 _LOCK_NAME = ".lock"
@@ -77,15 +77,15 @@ class RootWriter:
                     created.append(candidate)
                 except FileExistsError:
                     pass
-            real = stays_inside(self.root, candidate)
-            if real is None or not real.is_dir() or not self._served(real):
+            real = served_inside(self.root, candidate)
+            if real is None or not real.is_dir():
                 _remove_empty(created)
                 return Unwritable(f"{name} is not a directory inside the root")
             directory = real
         file = directory / names[-1]
         if file.is_symlink():
-            real = stays_inside(self.root, file)
-            if real is None or not self._served(real):
+            real = served_inside(self.root, file)
+            if real is None:
                 _remove_empty(created)
                 return Unwritable(f"{names[-1]} is a link leading outside what is served")
             file = real
@@ -166,11 +166,6 @@ class RootWriter:
             yield
         finally:
             os.close(descriptor)
-
-    def _served(self, real: Path) -> bool:
-        """Whether a real path inside the root carries only served names (so a link cannot
-        lead into `.versions`, a `.meta` file or another dotfile)."""
-        return all(served_name(name) for name in real.relative_to(self.root).parts)
 
 
 class PendingWrite:

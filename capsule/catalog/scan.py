@@ -12,7 +12,7 @@ from pathlib import Path
 
 from capsule.mime import is_gemtext
 from capsule.rules.meta import META_NAME
-from capsule.tree import real_url, served_name, stays_inside
+from capsule.tree import real_url, served_inside, served_name
 
 # A directory changed this recently may change again within its mtime's granularity.
 _SETTLE_NS = 2_000_000_000
@@ -138,7 +138,7 @@ class TreeScanner:
                     url = f"{prefix}/{entry.name}"
                     if entry.is_symlink():
                         # Counted only if it leads inside the root, and judged where it leads.
-                        real = stays_inside(self.root, entry.path)
+                        real = served_inside(self.root, entry.path)
                         if real is None:
                             continue
                         links[url] = real_url(str(self.root), str(real), is_directory=False)

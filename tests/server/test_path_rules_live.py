@@ -20,6 +20,7 @@ SECRET = "# Secret plans\nThe launch word is swordfish.\n"
 DRAFT = "# Draft plans\nThe draft word is marlin.\n"
 FUTURE = "# Future plans\nThe future word is halibut.\n"
 CLOSED = "# Closed plans\nThe closed word is grouper.\n"
+HIDDEN = "# Hidden plans\nThe hidden word is barracuda.\n"
 
 
 def link(root: Path, path: str, target: str) -> None:
@@ -50,6 +51,10 @@ def root(tmp_path: Path) -> Path:
     link(root, "/pub/mdir", "../members")
     write_page(root, "/closed/2026-01-04-shut.gmi", CLOSED)
     unreadable_meta(root / "closed")
+    write_page(root, "/.hidden/2026-01-05-h.gmi", HIDDEN)
+    link(root, "/pub/2026-01-05-hidden.gmi", "../.hidden/2026-01-05-h.gmi")
+    link(root, "/pub/hid", "../.hidden")
+    link(root, "/pub/rules.txt", "../.meta")
     return root
 
 
@@ -64,8 +69,8 @@ def capsule(root: Path, tmp_path: Path) -> Iterator[CapsuleProcess]:
         yield process
 
 
-WORDS = ("swordfish", "marlin", "halibut", "grouper")
-TITLES = ("Secret plans", "Draft plans", "Future plans", "Closed plans")
+WORDS = ("swordfish", "marlin", "halibut", "grouper", "barracuda")
+TITLES = ("Secret plans", "Draft plans", "Future plans", "Closed plans", "Hidden plans")
 
 
 def test_a_symlink_does_not_serve_what_the_rules_of_its_target_refuse(
@@ -81,6 +86,15 @@ def test_a_symlink_does_not_serve_what_the_rules_of_its_target_refuse(
     assert http(capsule, "/pub/mdir/2026-01-02-secret.html")[0] == 403
     assert http(capsule, "/pub/2026-01-03-draft.html")[0] == 403
     assert http(capsule, "/pub/2026-01-03-soon.html")[0] == 404
+
+
+def test_a_symlink_into_a_dotfile_serves_nothing(capsule: CapsuleProcess) -> None:
+    for path in ("/pub/2026-01-05-hidden.gmi", "/pub/hid/2026-01-05-h.gmi", "/pub/rules.txt"):
+        assert gemini(capsule, path)[0].startswith("51 "), path
+    assert http(capsule, "/pub/2026-01-05-hidden.html")[0] == 404
+    assert http(capsule, "/pub/rules.txt")[0] == 404
+    listing = gemini(capsule, "/pub/")[1]
+    assert "hidden" not in listing and "hid/" not in listing and "rules.txt" not in listing
 
 
 def test_a_symlink_does_not_bring_what_its_target_hides_into_any_list(
@@ -167,7 +181,7 @@ def test_capsule_build_writes_nothing_a_symlink_would_leak(root: Path, tmp_path:
     assert any("public" in path.name for path in written)
     for path in written:
         text = path.read_bytes().decode("utf-8", errors="replace")
-        for word in (*WORDS, *TITLES):
+        for word in (*WORDS, *TITLES, "protect=any"):
             assert word not in text, (path, word)
 
 
