@@ -44,7 +44,9 @@ def search_page(path: str) -> SearchPage | None:
 
 def results_page(query: str, page: SearchPage, results: SearchResults, per_page: int) -> str:
     """The gemtext of one page of results for `query`."""
-    shown = " ".join(query.split())
+    # Control characters (a terminal's escape sequences, NUL) become spaces: nothing a reader
+    # types reaches a client's terminal or a page as anything but text.
+    shown = " ".join("".join(c if c.isprintable() else " " for c in query).split())
     asked = quote(shown, safe="")
     pages = max(1, -(-results.total // per_page))
     order = "newest first" if page.newest else "best matches first"

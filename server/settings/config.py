@@ -207,7 +207,7 @@ class MirrorSettings:
     inline_images: bool = setting(
         True,
         flag="--no-inline-images",
-        help="show links to images on article pages as figures: the image with its caption",
+        help="keep links to images on article pages as links, not figures (image and caption)",
     )
     max_header_bytes: int = setting(
         16 * 1024,

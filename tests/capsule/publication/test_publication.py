@@ -145,6 +145,13 @@ def test_search_query_cannot_inject_gemtext_lines(capsule: Capsule) -> None:
     assert "\n=> javascript" not in text
 
 
+@pytest.mark.parametrize("control", ["\x1b[2J", "\x07", "\x00", "\x9b", "\x7f"])
+def test_search_query_shows_no_control_characters(capsule: Capsule, control: str) -> None:
+    heading = page_text(capsule, "/search", f"a{control}b").splitlines()[0]
+    assert heading.isprintable()
+    assert heading.startswith("# Search: a") and heading.endswith("b")
+
+
 def test_files_on_disk_win_over_generated_paths(root: Path, tmp_path: Path) -> None:
     write_page(root, "/feed.gmi", "# My own feed page\n")
     capsule = make_capsule(root, tmp_path)
