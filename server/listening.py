@@ -5,7 +5,8 @@ from __future__ import annotations
 import errno
 import logging
 import socket
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 import trio
 
@@ -19,6 +20,39 @@ _ACCEPT_RETRY_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM, errn
 _ACCEPT_RETRY_PAUSE = 0.1
 _ACCEPT_WARNING_INTERVAL = 1.0
 """Seconds between two warnings about failing accepts: a full table is logged, not flooded."""
+
+
+STOP_GRACE = 1.0
+"""Seconds a connection's first request still has to arrive once the server stops: bytes on
+their way are answered (a restart loses no request), a silent connection holds nothing up."""
+
+
+class FirstRequests:
+    """The reads of connections' first requests, each under its request deadline, cut to
+    `STOP_GRACE` at a stop."""
+
+    def __init__(self) -> None:
+        self._reads: set[trio.CancelScope] = set()
+        self._stopping = False
+
+    @contextmanager
+    def reading(self, timeout: float) -> Iterator[trio.CancelScope]:
+        """A cancel scope for reading a first request within `timeout` seconds."""
+        now = trio.current_time()
+        deadline = now + (min(timeout, STOP_GRACE) if self._stopping else timeout)
+        with trio.CancelScope(deadline=deadline) as scope:
+            self._reads.add(scope)
+            try:
+                yield scope
+            finally:
+                self._reads.discard(scope)
+
+    def stop(self) -> None:
+        """Give every read under way at most `STOP_GRACE` more seconds, and later ones too."""
+        self._stopping = True
+        cut = trio.current_time() + STOP_GRACE
+        for scope in self._reads:
+            scope.deadline = min(scope.deadline, cut)
 
 
 async def accept_until(

@@ -20,7 +20,7 @@ from server.admission import admission_for, apply_limits
 from server.gemini import protocol, titan
 from server.gemini.site import Site
 from server.gemini.upload import serve_upload
-from server.listening import accept_until, client_address
+from server.listening import FirstRequests, accept_until, client_address
 from server.metrics.counting import Metrics
 from server.opening import open_file
 from server.prefixed_stream import PrefixedStream
@@ -58,6 +58,7 @@ class GeminiServer:
         self.trusted_proxies = trusted_proxies
         self.gate, self.rate = admission_for(limits)
         self.long_work = trio.CapacityLimiter(limits.long_work_threads)
+        self.first_requests = FirstRequests()
         self._awaiting_proxy_header = 0
 
     def reconfigure(
@@ -76,7 +77,11 @@ class GeminiServer:
     async def serve(self, listeners: Sequence[trio.SocketListener], shutdown: trio.Event) -> None:
         """Accept until `shutdown` is set, then let open exchanges finish within the drain time."""
         await accept_until(
-            listeners, self.handle_connection, shutdown, lambda: self.limits.drain_timeout
+            listeners,
+            self.handle_connection,
+            shutdown,
+            lambda: self.limits.drain_timeout,
+            self.first_requests.stop,
         )
 
     async def handle_connection(self, stream: trio.SocketStream) -> None:
@@ -227,7 +232,7 @@ class GeminiServer:
         self, tls: TLSStream, client: str, reader: protocol.RequestReader
     ) -> bytes | protocol.ResponseHeader | None:
         """Handshake and read the request line; a partial line that times out is a 59."""
-        with trio.move_on_after(self.limits.request_timeout):
+        with self.first_requests.reading(self.limits.request_timeout):
             await tls.do_handshake()
             self.metrics.handshake(tls.session_reused)
             while True:

@@ -6,7 +6,7 @@ import contextlib
 import logging
 import socket
 import struct
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from email.utils import formatdate
 from http import HTTPStatus
@@ -20,7 +20,7 @@ from certs.acme import ChallengeTokens, challenge_token
 from server.accesslog import ERROR_LOGGER, AccessLog, AccessRecord
 from server.admission import admission_for, apply_limits
 from server.https.certificates import HttpsCertificates
-from server.listening import accept_until, client_address
+from server.listening import FirstRequests, accept_until, client_address
 from server.metrics.counting import Metrics
 from server.mirror import responses, secure
 from server.mirror.forwarded import Reader, reader_of
@@ -116,6 +116,7 @@ class MirrorServer:
         self.https_settings = https_settings or HttpsSettings()
         self.gate, self.rate = admission_for(limits)
         self.long_work = trio.CapacityLimiter(limits.long_work_threads)
+        self.first_requests = FirstRequests()
         self._waiting: set[trio.CancelScope] = set()
         self._stopping = False
         self._awaiting_proxy_header = 0
@@ -157,6 +158,7 @@ class MirrorServer:
 
     def _close_idle_connections(self) -> None:
         self._stopping = True
+        self.first_requests.stop()
         for scope in self._waiting:
             scope.cancel()
 
@@ -331,13 +333,12 @@ class MirrorServer:
         idle: bool,
     ) -> h11.Request | Response:
         """Read a request head and its (discarded) body, or the response refusing it; a stop
-        cuts the wait of an `idle` connection short.
+        ends the wait of an `idle` connection at once, and gives a first request `STOP_GRACE`.
 
         A refusal is sent before the request is read to its end, so it closes the connection.
         """
-        with trio.CancelScope(deadline=trio.current_time() + timeout) as scope:
-            if idle:
-                self._waiting.add(scope)
+        reading = self._idle_wait(timeout) if idle else self.first_requests.reading(timeout)
+        with reading:
             try:
                 head = await self._next_request(transport, connection, exchange)
                 if isinstance(head, Refusal):
@@ -355,9 +356,17 @@ class MirrorServer:
                 if error.error_status_hint == HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE:
                     return responses.headers_too_large(self.mirror)
                 return responses.bad_request(self.mirror)
+        raise _PeerGone  # the deadline passed
+
+    @contextlib.contextmanager
+    def _idle_wait(self, timeout: float) -> Iterator[trio.CancelScope]:
+        """A cancel scope for a keep-alive connection's next request, cancelled by a stop."""
+        with trio.CancelScope(deadline=trio.current_time() + timeout) as scope:
+            self._waiting.add(scope)
+            try:
+                yield scope
             finally:
                 self._waiting.discard(scope)
-        raise _PeerGone  # the deadline passed
 
     async def _next_request(
         self, transport: trio.abc.Stream, connection: h11.Connection, exchange: _Exchange

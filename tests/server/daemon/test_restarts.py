@@ -4,6 +4,7 @@ a restart, and a stop with nothing in flight is quick, indexing or not."""
 from __future__ import annotations
 
 import signal
+import socket
 import time
 from pathlib import Path
 
@@ -38,3 +39,28 @@ def test_a_stop_during_the_first_indexing_exits_within_a_second(tmp_path: Path) 
         capsule.process.send_signal(signal.SIGTERM)
         assert capsule.process.wait(20) == 0
         assert time.monotonic() - signalled < 1.0
+
+
+def test_a_stop_is_not_held_up_by_connections_that_send_nothing(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "index.gmi").write_text("# Home\n")
+    with CapsuleProcess(
+        "--root", str(root), "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0",
+        "--request-timeout", "60", "--drain-timeout", "60",
+        state_dir=tmp_path / "state", log_dir=tmp_path,
+    ) as capsule:
+        assert capsule.process is not None
+        silent = [
+            socket.create_connection(("127.0.0.1", port))
+            for port in (capsule.gemini_port, capsule.http_port)
+        ]
+        try:
+            signalled = time.monotonic()
+            capsule.process.send_signal(signal.SIGTERM)
+            assert capsule.process.wait(60) == 0
+            # A first request still has STOP_GRACE (1 s) to arrive; then the stop goes on.
+            assert time.monotonic() - signalled < 5.0
+        finally:
+            for connection in silent:
+                connection.close()
