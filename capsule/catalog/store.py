@@ -304,10 +304,28 @@ class Catalog:
         """The articles, pages and `.meta` files as of the last change, all from one moment."""
         return self._snapshot
 
+    def holds(self, path: str) -> bool:
+        """Whether the page at `path` is in the catalog."""
+        return path in self._known
+
     def modified(self, path: str) -> datetime | None:
-        """When the page at `path` was last modified on disk, as the catalog last saw it."""
-        known = self._known.get(path)
-        return None if known is None else datetime.fromtimestamp(known[1] / 1e9, UTC)
+        """When the text of the page at `path` last changed since the catalog first saw it:
+        never the time its file was copied or touched. None if it has not changed, or is not
+        in the catalog."""
+        if path not in self._known:
+            return None
+        try:
+            found = (
+                self._connections.get()
+                .execute("SELECT changed FROM pages WHERE path = ?", (path,))
+                .fetchone()
+            )
+        except sqlite3.DatabaseError as error:
+            if not is_damaged(error):
+                raise
+            self._report_damage(error)
+            return None
+        return None if found is None else _time(found[0])
 
     def directories(self) -> frozenset[str]:
         """The directories of the root the last refresh walked, as URL paths ("" for the

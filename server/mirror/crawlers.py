@@ -89,9 +89,11 @@ def _listed(catalog: Catalog, articles: tuple[Article, ...], origin: str) -> Ite
     base = origin.rstrip("/")
     changes = [article.last_change for article in articles]
     latest = max(changes, default=None)
-    home = catalog.modified("/" + INDEX_NAME)
-    if home is not None:
-        yield Listed(base + "/", max(home, latest) if latest is not None else home)
+    home = "/" + INDEX_NAME
+    if catalog.holds(home):
+        edited = catalog.modified(home)
+        when = max(filter(None, (edited, latest)), default=None)
+        yield Listed(base + "/", when)
     yield Listed(base + quote(mirror_path(ARCHIVE_PATH)), latest)
     for article, change in zip(articles, changes, strict=True):
         yield Listed(base + quote(mirror_path(article.path)), change)

@@ -97,6 +97,15 @@ async def test_sitemap_lists_home_archive_and_articles_dated_from_the_catalog(
     }
 
 
+async def test_sitemap_home_page_ignores_its_file_time(
+    start_mirror: StartMirror, news: Path
+) -> None:
+    copied = LATER + 365 * 86_400  # the home page's file copied a year later, text unchanged
+    os.utime(news / "index.gmi", (copied, copied))
+    response = await fetch(await start_mirror(root=news, base_url=BASE_URL), "/sitemap.xml")
+    assert urls(response.body)["https://news.example/"] == "2026-11-22T00:00:00+00:00"
+
+
 async def test_sitemap_has_no_numbered_files_while_one_holds_every_url(
     start_mirror: StartMirror, news: Path
 ) -> None:
