@@ -119,6 +119,8 @@ class Publication:
         )
         self.visibility = Visibility(catalog, self.access)
         self._groups = ArticleGroups(())
+        self._grouped_from: tuple[tuple[Article, ...], Snapshot] | None = None
+        """Which list of articles and which catalog snapshot `_groups` was made from."""
         self._recent: dict[bool, RecentLines] = {}
 
     @property
@@ -241,11 +243,22 @@ class Publication:
         return self.visibility.current().articles
 
     def groups(self) -> ArticleGroups:
-        """The articles readers may see now, grouped; made again when that list changes."""
-        articles = self.articles()
-        if self._groups.articles is not articles:
+        """The articles readers may see now, each in the series its `Series:` line or its
+        `.meta` files name, grouped; made again when that list or the catalog changes."""
+        visible, snapshot = self.articles(), self.catalog.snapshot
+        made_from = self._grouped_from
+        if made_from is None or made_from[0] is not visible or made_from[1] is not snapshot:
+            articles = tuple(map(self._in_series, visible)) if snapshot.meta_files else visible
             self._groups = ArticleGroups(articles)
+            self._grouped_from = (visible, snapshot)
         return self._groups
+
+    def _in_series(self, article: Article) -> Article:
+        """`article` in the series its `.meta` files name, unless its own front line does."""
+        if article.series:
+            return article
+        named = self.access.lookup(article.path).series
+        return replace(article, series=named) if named else article
 
     def place(self, path: str) -> ArticlePlace | None:
         """The article at `path` with its neighbours, if lists may show it now."""

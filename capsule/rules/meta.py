@@ -41,7 +41,7 @@ _LANG_TAG = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*", re.ASCII)
 _KEYS = frozenset(
     {
         "mime", "lang", "redirect", "redirect-temporary", "gone", "listing", "protect", "draft",
-        "published",
+        "published", "series",
     }
 )
 _HOLDING_KEYS = ("protect", "draft", "published")
@@ -66,6 +66,8 @@ class Meta:
     """Whether the path is a draft, which only the staff may see."""
     published: datetime | None = None
     """When the path is published (aware, UTC), if a rule says so."""
+    series: str | None = None
+    """The series the page belongs to, if a rule names one (its `Series:` line comes first)."""
 
 
 NO_META = Meta()
@@ -90,6 +92,7 @@ class MetaRule:
     protect: Protection | None = None
     draft: bool = False
     published: datetime | None = None
+    series: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +180,8 @@ class _Effective:
     except protection: every protect rule that covers the path must admit a certificate."""
 
     __slots__ = (
-        "draft", "gone", "lang", "listing", "mime", "permanent", "protect", "published", "redirect"
+        "draft", "gone", "lang", "listing", "mime", "permanent", "protect", "published",
+        "redirect", "series",
     )
 
     def __init__(self) -> None:
@@ -190,6 +194,7 @@ class _Effective:
         self.protect: Protection | None = None
         self.draft = False
         self.published: datetime | None = None
+        self.series: str | None = None
 
     def add(self, rule: MetaRule) -> None:
         if rule.gone or rule.redirect is not None:
@@ -202,11 +207,13 @@ class _Effective:
             self.listing = rule.listing
         if rule.published is not None:
             self.published = rule.published
+        if rule.series is not None:
+            self.series = rule.series
 
     def meta(self) -> Meta:
         return Meta(
             self.mime, self.lang, self.redirect, self.permanent, self.gone, self.listing,
-            self.protect, self.draft, self.published,
+            self.protect, self.draft, self.published, self.series,
         )
 
 
@@ -346,6 +353,12 @@ def _setting(rule: MetaRule, setting: str) -> MetaRule:
             return replace(rule, protect=parse_protection(value))
         except ValueError as error:
             raise _BadLine(f"bad value for 'protect': {error}") from None
+    if key == "series":
+        # A value holds no space: "_" stands for one ("series=Mayor_bridge").
+        name = " ".join(value.replace("_", " ").split())
+        if not name.isprintable():
+            raise _BadLine(f"bad value for 'series': {value!r}")
+        return replace(rule, series=name)
     if key == "published":
         published = parse_publication_time(value)
         if published is None:

@@ -161,3 +161,25 @@ def test_atom_entries_carry_real_times_and_summaries(capsule: Capsule) -> None:
     assert entry.findtext(f"{ATOM}published") == "2025-03-05T12:27:00Z"
     assert entry.findtext(f"{ATOM}updated") == "2025-03-05T12:27:00Z"
     assert entry.findtext(f"{ATOM}summary") == "The river rose two metres overnight."
+
+
+def test_meta_series_puts_articles_in_a_series_their_front_lines_may_override(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "root"
+    write_page(root, "/bridge/.meta", "*.gmi series=Bridge_watch\n")
+    write_page(root, "/bridge/2026-01-01-start.gmi", "# Works begin\n{{series}}\n")
+    write_page(root, "/bridge/2026-01-02-piles.gmi", "# Piles driven\n")
+    write_page(root, "/bridge/2026-01-03-aside.gmi", "Series: Harbour notes\n\n# An aside\n")
+    catalog = Catalog(root, tmp_path / "index.sqlite3")
+    catalog.refresh()
+    capsule = Capsule(root, None, Publication(catalog, PublicationSettings("News"), None))
+    assert text(capsule, "/bridge/2026-01-01-start.gmi").endswith(
+        "## Bridge watch: part 1 of 2\n"
+        "1. Works begin (you are here)\n"
+        "=> /bridge/2026-01-02-piles.gmi 2. Piles driven\n"
+        "=> /series/bridge-watch/ The whole series\n"
+    )
+    series = text(capsule, "/series/bridge-watch/")
+    assert "Piles driven" in series and "An aside" not in series
+    assert "An aside" in text(capsule, "/series/harbour-notes/")
