@@ -16,6 +16,12 @@ from server.mirror.responses import Request
 _HEAD_END = re.compile(rb"\n\r?\n")
 """The blank line that ends a request head, found exactly as h11 finds it."""
 
+_HOST_SYNTAX = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[^\s@/?#\[\]\\:]+)(:[0-9]*)?")
+"""A Host value as RFC 9112 allows it: a name or an IP literal, and perhaps a port; anything
+else is a malformed request (400), not a host of someone else's (421)."""
+HTTP_VERSIONS = frozenset({b"1.0", b"1.1"})
+"""The versions the mirror speaks; others are answered 505."""
+
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 """Accepted with any port for the primary host, so the local default works out of the box."""
 
@@ -27,6 +33,7 @@ class Refusal(Enum):
     METHOD = "method"
     HOST = "host"
     HEAD_TOO_LARGE = "head too large"
+    VERSION = "version"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +97,11 @@ def smuggling_refusal(head: bytes) -> Refusal | None:
     return None
 
 
+def version_refusal(version: bytes) -> Refusal | None:
+    """VERSION for a request of an HTTP version other than 1.0 and 1.1."""
+    return None if version in HTTP_VERSIONS else Refusal.VERSION
+
+
 def parse_request(
     method: bytes,
     target: bytes,
@@ -120,7 +132,7 @@ def parse_request(
         host_header, text = parts.netloc, text[len(parts.scheme) + 3 + len(parts.netloc):] or "/"
     if reader is not None and reader.host is not None:
         host_header = reader.host
-    if not host_header:
+    if not host_header or _HOST_SYNTAX.fullmatch(host_header) is None:
         return Refusal.MALFORMED
     host = hosts.capsule_host(host_header)
     if host is None:

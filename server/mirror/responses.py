@@ -47,6 +47,7 @@ REASONS = {
     HTTPStatus.TOO_MANY_REQUESTS: "Too many requests",
     HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE: "Request headers too large",
     HTTPStatus.INTERNAL_SERVER_ERROR: "Internal error",
+    HTTPStatus.HTTP_VERSION_NOT_SUPPORTED: "Only HTTP/1.0 and HTTP/1.1 are spoken here",
 }
 
 HTML = "text/html; charset=utf-8"
@@ -301,6 +302,11 @@ def content_too_large(mirror: Mirror) -> Response:
 def method_not_allowed(mirror: Mirror) -> Response:
     """405: only GET and HEAD exist here."""
     return mirror.refusal(HTTPStatus.METHOD_NOT_ALLOWED, (("Allow", ALLOWED_METHODS),))
+
+
+def version_not_supported(mirror: Mirror) -> Response:
+    """505: an HTTP version other than 1.0 and 1.1."""
+    return mirror.refusal(HTTPStatus.HTTP_VERSION_NOT_SUPPORTED)
 
 
 def misdirected(mirror: Mirror) -> Response:

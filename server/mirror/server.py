@@ -31,6 +31,7 @@ from server.mirror.request import (
     parse_request,
     request_head,
     smuggling_refusal,
+    version_refusal,
 )
 from server.mirror.responses import Mirror, Response
 from server.opening import OpenedFile, open_file
@@ -52,6 +53,7 @@ _REFUSALS: dict[Refusal, Callable[[Mirror], Response]] = {
     Refusal.METHOD: responses.method_not_allowed,
     Refusal.HOST: responses.misdirected,
     Refusal.HEAD_TOO_LARGE: responses.headers_too_large,
+    Refusal.VERSION: responses.version_not_supported,
 }
 _RESET_ON_CLOSE = struct.pack("ii", 1, 0)
 """SO_LINGER on, zero seconds: close with a reset and drop what the client never took."""
@@ -389,7 +391,7 @@ class MirrorServer:
         if not isinstance(event, h11.Request):
             raise _PeerGone
         exchange.method = event.method
-        refusal = smuggling_refusal(head)
+        refusal = smuggling_refusal(head) or version_refusal(event.http_version)
         return event if refusal is None else refusal
 
     async def _answer(

@@ -120,6 +120,20 @@ async def test_smuggling_shape_is_400_and_nothing_after_it_is_served(
     assert b"\r\nconnection: close\r\n" in raw.lower()
 
 
+@pytest.mark.parametrize("version", [b"HTTP/2.0", b"HTTP/3.5"])
+async def test_other_http_versions_are_505(start_mirror: StartMirror, version: bytes) -> None:
+    port = await start_mirror()
+    raw = await send_raw(port, b"GET / " + version + b"\r\nHost: localhost\r\n\r\n")
+    assert status_of(raw) == 505
+
+
+async def test_a_host_that_is_no_host_is_400(start_mirror: StartMirror) -> None:
+    port = await start_mirror()
+    head = b"GET / HTTP/1.1\r\nHost: local host\r\nConnection: close\r\n\r\n"
+    raw = await send_raw(port, head)
+    assert status_of(raw) == 400
+
+
 async def test_request_after_a_plain_body_is_served_in_turn(start_mirror: StartMirror) -> None:
     port = await start_mirror()
     second = b"GET /about.html HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.mirror.request import HostNames, Refusal, parse_request
+from server.mirror.request import HostNames, Refusal, parse_request, version_refusal
 from server.mirror.responses import Request
 
 HOSTS = HostNames.build(
@@ -59,13 +59,29 @@ def test_other_host_is_refused_as_misdirected(host: bytes) -> None:
         b"[::1",
         b"example.org:8080:1",
         b"[::1]@evil.example",
+        b"a@localhost",
         b"[::1]x",
-        b"[::1]:",
+        b"local host",
         "caf é.example".encode(),
     ],
 )
-def test_unreadable_host_is_not_ours(host: bytes) -> None:
-    assert parse(host=host) is Refusal.HOST
+def test_host_that_is_no_host_is_malformed(host: bytes) -> None:
+    # RFC 9112, 3.2: a Host with an invalid value is a 400, not a host of someone else's.
+    assert parse(host=host) is Refusal.MALFORMED
+
+
+def test_host_with_an_empty_port_is_not_ours() -> None:
+    assert parse(host=b"[::1]:") is Refusal.HOST
+
+
+@pytest.mark.parametrize("version", [b"1.0", b"1.1"])
+def test_http_1_is_spoken(version: bytes) -> None:
+    assert version_refusal(version) is None
+
+
+@pytest.mark.parametrize("version", [b"2.0", b"3.5", b"0.9", b"1.2"])
+def test_other_http_versions_are_refused(version: bytes) -> None:
+    assert version_refusal(version) is Refusal.VERSION
 
 
 def test_host_that_is_not_utf8_is_malformed() -> None:
