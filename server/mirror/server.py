@@ -394,9 +394,12 @@ class MirrorServer:
                 return secure.to_https(request.origin or "", asked, self.https.port), None
             found = await trio.to_thread.run_sync(self.https.challenges.lookup, token)
             return secure.challenge_answer(self.mirror, found), None
+        # A page answered before is answered again at once while its files and rules hold.
         # Resolving and rendering read the disk and take CPU: off the event loop. Work that
         # grows with the capsule waits for one of a few threads, leaving the rest to others.
-        response = await trio.to_thread.run_sync(self.mirror.respond_at_once, request)
+        response = self.mirror.cached(request)
+        if response is None:
+            response = await trio.to_thread.run_sync(self.mirror.respond_at_once, request)
         if response is None:
             response = await trio.to_thread.run_sync(
                 self.mirror.respond, request, limiter=self.long_work
