@@ -53,6 +53,7 @@ _REFUSALS: dict[Refusal, Callable[[Mirror], Response]] = {
     Refusal.HOST: responses.misdirected,
     Refusal.HEAD_TOO_LARGE: responses.headers_too_large,
 }
+_BODY_FIELDS = frozenset({b"content-length", b"transfer-encoding"})
 _RESET_ON_CLOSE = struct.pack("ii", 1, 0)
 """SO_LINGER on, zero seconds: close with a reset and drop what the client never took."""
 
@@ -77,6 +78,8 @@ class _Exchange:
     bytes_sent: int = 0
     closing: bool = True
     """Whether the answer said the connection closes after it."""
+    whole: bool = False
+    """Whether the request was read to its end, body included."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,7 +280,7 @@ class MirrorServer:
                 response = received
             close = last or (isinstance(received, h11.Request) and not keeps_alive(received))
             with trio.move_on_after(self.limits.exchange_timeout) as scope:
-                await self._send(transport, connection, response, source, exchange, close)
+                await self._send(transport, response, source, exchange, close)
             return not scope.cancelled_caught and not exchange.closing
         except SendTimeout as error:
             logger.info("%s: %s%s dropped: %s", client, exchange.host, exchange.path, error)
@@ -294,7 +297,7 @@ class MirrorServer:
         except Exception:
             logger.exception("%s: answering %s%s failed", client, exchange.host, exchange.path)
             if exchange.status is None:
-                await self._send_internal_error(transport, connection, exchange)
+                await self._send_internal_error(transport, exchange)
             return False
         finally:
             if held is not None:
@@ -333,6 +336,10 @@ class MirrorServer:
                 head = await self._next_request(transport, connection, exchange)
                 if isinstance(head, Refusal):
                     return _REFUSALS[head](self.mirror)
+                if not _framed(head):
+                    # No length and no chunks: a request without a body ends with its head.
+                    exchange.whole = True
+                    return head
                 body = 0
                 while not isinstance(
                     event := await _next_event(transport, connection), h11.EndOfMessage
@@ -341,6 +348,7 @@ class MirrorServer:
                         body += len(event.data)
                         if body > self.settings.max_body_bytes:
                             return responses.content_too_large(self.mirror)
+                exchange.whole = True
                 return head
             except h11.RemoteProtocolError as error:
                 if error.error_status_hint == HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE:
@@ -416,7 +424,6 @@ class MirrorServer:
     async def _send(
         self,
         transport: trio.abc.Stream,
-        connection: h11.Connection,
         response: Response,
         source: OpenedFile | None,
         exchange: _Exchange,
@@ -425,7 +432,7 @@ class MirrorServer:
         fields = [("Date", self.date.now()), ("Server", SERVER_NAME), *response.headers]
         if isinstance(transport, TLSStream):
             fields += secure.hsts(self.https_settings.hsts_max_age)
-        closing = close or self._stopping or connection.their_state is not h11.DONE
+        closing = close or self._stopping or not exchange.whole
         if closing:
             fields.append(("Connection", "close"))
         head = head_bytes(response.status, fields)
@@ -439,16 +446,14 @@ class MirrorServer:
         else:
             await _send(transport, head + response.body, exchange)  # one write, small answers
 
-    async def _send_internal_error(
-        self, transport: trio.abc.Stream, connection: h11.Connection, exchange: _Exchange
-    ) -> None:
+    async def _send_internal_error(self, transport: trio.abc.Stream, exchange: _Exchange) -> None:
         """Answer 500 and close, as far as the connection still allows."""
         error = responses.internal_error(self.mirror)
         with (
             contextlib.suppress(UnsafeHeader, *_TRANSPORT_ERRORS),
             trio.move_on_after(self.limits.exchange_timeout),
         ):
-            await self._send(transport, connection, error, None, exchange, close=True)
+            await self._send(transport, error, None, exchange, close=True)
 
     async def _stream_file(
         self,
@@ -467,6 +472,11 @@ class MirrorServer:
                 raise _SourceFailed(f"reading {file.path} failed: {remaining} bytes short")
             remaining -= len(chunk)
             await _send(transport, chunk, exchange)
+
+
+def _framed(request: h11.Request) -> bool:
+    """Whether a request says it has a body (h11 has checked how it is framed)."""
+    return any(name in _BODY_FIELDS for name, _ in request.headers)
 
 
 def _parser(max_head_bytes: int, before: h11.Connection | None = None) -> h11.Connection:

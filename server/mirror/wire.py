@@ -3,6 +3,7 @@ and the Date field made once a second."""
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Iterable
@@ -22,13 +23,21 @@ class UnsafeHeader(Exception):
 
 def head_bytes(status: int, fields: Iterable[tuple[str, str]]) -> bytes:
     """The status line and `fields` of a response, ending with the blank line."""
-    lines = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n"]
-    for name, value in fields:
-        if _TOKEN.fullmatch(name) is None or _UNSAFE.search(value) is not None:
-            raise UnsafeHeader(f"refusing to send header {name!r}: {value!r}")
-        lines.append(f"{name}: {value}\r\n")
-    lines.append("\r\n")
-    return "".join(lines).encode("latin-1")
+    return b"".join([_status_line(status), *map(_field_line, fields), b"\r\n"])
+
+
+@functools.lru_cache(maxsize=64)
+def _status_line(status: int) -> bytes:
+    return f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n".encode("ascii")
+
+
+@functools.lru_cache(maxsize=4096)
+def _field_line(field: tuple[str, str]) -> bytes:
+    """One header line; made once for the fields every response repeats."""
+    name, value = field
+    if _TOKEN.fullmatch(name) is None or _UNSAFE.search(value) is not None:
+        raise UnsafeHeader(f"refusing to send header {name!r}: {value!r}")
+    return f"{name}: {value}\r\n".encode("ascii")
 
 
 def keeps_alive(request: h11.Request) -> bool:
