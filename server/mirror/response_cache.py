@@ -13,14 +13,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from capsule.root import Capsule
-from capsule.rules.meta import Meta
+from capsule.rules.meta import META_NAME
 from capsule.tree import INDEX_NAME, served_names
 
 if TYPE_CHECKING:
     from server.mirror.responses import Response
 
-FileState = tuple[int, int, int, int, int]
-"""Mode, device, inode, size and modification time (ns) of one file or directory."""
+FileState = tuple[int, int, int, int, int, int]
+"""Mode, device, inode, size, modification and change times (ns) of one file or directory;
+the change time moves with its permissions too."""
 FAVICON_TEXT = "favicon.txt"
 """Every page links the icon only if the capsule has one: pages depend on this file too."""
 SETTLE_NS = 1_000_000_000
@@ -32,11 +33,11 @@ ENTRY_OVERHEAD = 512
 
 @dataclass(frozen=True, slots=True)
 class Validity:
-    """What a page's response depends on, taken before it was made: the files along its path,
-    the `.meta` settings of that path (and of its index page), the icon, and the catalog."""
+    """What a page's response depends on, taken before it was made: the files and directories
+    along its path, the `.meta` files in those directories (whose rules decided who may see it),
+    the icon, and the catalog."""
 
     files: tuple[FileState | None, ...]
-    metas: tuple[Meta, ...]
     listed: tuple[object, ...]
     """The catalog's snapshot and what readers may see of it; compared by identity."""
 
@@ -45,46 +46,42 @@ class Validity:
         bounded work (a few stats), fit for the event loop. A catalog change is a miss before
         the visible list is asked for, so this never works that list out again on a change."""
         now = validity(capsule, path, listed=False)
-        if now is None or now.files != self.files or now.metas != self.metas:
+        if now is None or now.files != self.files:
             return False
         return _same(self.listed, _listed(capsule, current=self.listed))
 
 
 def validity(capsule: Capsule, path: str, *, listed: bool = True) -> Validity | None:
     """The validity of the page at capsule path `path` as things are now; None if it may not be
-    kept: a symlink on the way (its rules are judged on two paths), or a file written moments
-    ago. Without `listed`, the catalog part is left empty."""
+    kept: a symlink on the way or as a `.meta` (rules are then judged on two paths), or a file
+    changed moments ago. Without `listed`, the catalog part is left empty.
+
+    The `.meta` files are taken by their state, as the `.meta` index takes them: unchanged
+    files give the same rules, so the decision made with them stands."""
     names = served_names(path)
     if names is None:
         return None
     if path.endswith("/"):
         names = [*names, INDEX_NAME]
     files: list[FileState | None] = []
-    root = str(capsule.root)
-    place = root
-    for name in names:
-        place = f"{place}/{name}" if place != "/" else f"/{name}"
-        try:
-            info = os.lstat(place)
-        except (OSError, ValueError):
-            files.append(None)
-            break
-        if stat.S_ISLNK(info.st_mode):
-            return None
-        files.append(_state(info))
-    else:
-        last = files[-1] if files else None
-        if last is not None and time.time_ns() - last[4] < SETTLE_NS:
-            return None
+    place = str(capsule.root)
     try:
-        files.append(_state(os.stat(f"{root}/{FAVICON_TEXT}")))
+        for name in names:
+            files.append(_unlinked_state(f"{place}/{META_NAME}"))
+            place = f"{place}/{name}" if place != "/" else f"/{name}"
+            files.append(_unlinked_state(place))
+            if files[-1] is None:
+                break
+    except _Linked:
+        return None
+    last = files[-1]
+    if last is not None and time.time_ns() - last[4] < SETTLE_NS:
+        return None
+    try:
+        files.append(_state(os.stat(f"{capsule.root}/{FAVICON_TEXT}")))
     except (OSError, ValueError):
         files.append(None)
-    places = (path, path + INDEX_NAME, "/" + FAVICON_TEXT) if path.endswith("/") else (
-        path, "/" + FAVICON_TEXT
-    )
-    metas = tuple(capsule.access.lookup(place) for place in places)
-    return Validity(tuple(files), metas, _listed(capsule) if listed else ())
+    return Validity(tuple(files), _listed(capsule) if listed else ())
 
 
 def _listed(capsule: Capsule, current: tuple[object, ...] | None = None) -> tuple[object, ...]:
@@ -103,8 +100,25 @@ def _same(kept: tuple[object, ...], now: tuple[object, ...]) -> bool:
     return len(kept) == len(now) and all(a is b for a, b in zip(kept, now, strict=True))
 
 
+class _Linked(Exception):
+    """A symlink on the way: what it leads to is judged by the rules of two paths."""
+
+
+def _unlinked_state(name: str) -> FileState | None:
+    """The state of `name`, None if there is nothing there (or it cannot be seen)."""
+    try:
+        info = os.lstat(name)
+    except (OSError, ValueError):
+        return None
+    if stat.S_ISLNK(info.st_mode):
+        raise _Linked(name)
+    return _state(info)
+
+
 def _state(info: os.stat_result) -> FileState:
-    return (info.st_mode, info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+    return (
+        info.st_mode, info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns
+    )
 
 
 @dataclass(frozen=True, slots=True)

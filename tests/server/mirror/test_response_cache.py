@@ -145,3 +145,18 @@ def test_refusals_are_not_kept(mirror: Mirror, capsule_root: Path) -> None:
     (capsule_root / ".meta").write_text("about.gmi protect\n")
     assert first(mirror, request("/about.html")).status == 403
     assert mirror.cached(request("/about.html")) is None
+
+
+def test_page_whose_permissions_change_is_not_answered_from_memory(
+    mirror: Mirror, capsule_root: Path
+) -> None:
+    first(mirror, request("/about.html"))
+    (capsule_root / "about.gmi").chmod(0o600)
+    assert mirror.cached(request("/about.html")) is None
+
+
+def test_page_under_a_symlinked_meta_is_not_kept(mirror: Mirror, capsule_root: Path) -> None:
+    (capsule_root.parent / "rules").write_text("nothing.gmi gone\n")
+    (capsule_root / ".meta").symlink_to(capsule_root.parent / "rules")
+    first(mirror, request("/about.html"))
+    assert mirror.cached(request("/about.html")) is None
