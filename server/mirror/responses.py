@@ -36,6 +36,7 @@ from server.mirror.favicon import FAVICON_PATH, favicon_emoji
 from server.mirror.images import image_sizes
 from server.mirror.links import INPUT_FIELD, MirrorTarget, capsule_target, mirror_path, rewrite_link
 from server.mirror.pages import STYLESHEET_PATH, PageContext, PageRenderer
+from server.mirror.response_cache import Entry, ResponseCache, Validity, validity
 from server.mirror.sitemap import SITEMAP_MIME, is_sitemap_path
 
 REASONS = {
@@ -113,6 +114,18 @@ class Mirror:
         self.gemini_port = gemini_port
         self._stylesheet = renderer.stylesheet().encode("utf-8")
         self.sitemaps = Sitemaps()
+        self.responses = ResponseCache(renderer.cache.max_bytes)
+        """Whole 200 responses of pages, answered again while what they depend on holds."""
+
+    def cached(self, request: Request) -> Response | None:
+        """The response to `request` from a kept one, if that still holds (a few stat calls,
+        fit for the event loop); None to resolve it."""
+        if request.query is not None:
+            return None
+        entry = self.responses.get(_cache_key(request))
+        if entry is None or not entry.validity.holds(self.capsules[request.host], entry.path):
+            return None
+        return _conditional(entry.response, request)
 
     def respond(self, request: Request) -> Response:
         """The response to a valid request (this reads the capsule from disk)."""
@@ -132,9 +145,13 @@ class Mirror:
         resolve = capsule.resolve_at_once if at_once else capsule.resolve
         target = capsule_target(request.path)
         query = capsule_query(request.query)
+        # Taken before the page is read: a change while it is made is a miss next time.
+        kept = validity(capsule, target.path) if at_once and query is None else None
         resource = resolve(target.path, query)
         if resource is None:
             return None
+        if kept is not None and isinstance(resource, Page):
+            return self._kept(resource, target, request, kept)
         if isinstance(resource, NotFound) and target.path != request.path:
             # A capsule file that merely looks like a page URL, with no page claiming it.
             literal = resolve(request.path, query)
@@ -163,6 +180,17 @@ class Mirror:
                 return self._final(_entity(HTTPStatus.OK, SITEMAP_MIME, sitemap, CACHE_PAGE),
                                     request)
         return self._final(self.response_for(resource, target, request.host, origin), request)
+
+    def _kept(
+        self, page: Page, target: MirrorTarget, request: Request, kept: Validity
+    ) -> Response:
+        """The response for a page readers may see, kept for the next request like it."""
+        origin = self.renderer.base_url or request.origin
+        made = self.response_for(page, target, request.host, origin)
+        encoded = self._encoded(made, request.accept_encoding)
+        if encoded.status == HTTPStatus.OK:
+            self.responses.put(_cache_key(request), Entry(target.path, kept, encoded))
+        return _conditional(encoded, request)
 
     def response_for(
         self, resource: Resource, target: MirrorTarget, host: str, origin: str | None = None
@@ -271,6 +299,12 @@ class Mirror:
         """Every name serving the same capsule as `host`."""
         capsule = self.capsules[host]
         return frozenset(name for name, other in self.capsules.items() if other is capsule)
+
+
+def _cache_key(request: Request) -> tuple[str, str, str | None, str | None]:
+    """What a kept response is found by: everything that shapes it but the files it was made
+    from (host, path, content coding, and the origin absolute URLs are made with)."""
+    return (request.host, request.path, choose(request.accept_encoding), request.origin)
 
 
 def capsule_query(query: str | None) -> str | None:

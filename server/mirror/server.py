@@ -8,7 +8,6 @@ import socket
 import struct
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from email.utils import formatdate
 from http import HTTPStatus
 
 import h11
@@ -34,6 +33,7 @@ from server.mirror.request import (
     version_refusal,
 )
 from server.mirror.responses import Mirror, Response
+from server.mirror.wire import DateField, UnsafeHeader, head_bytes, keeps_alive
 from server.opening import OpenedFile, open_file
 from server.prefixed_stream import PrefixedStream
 from server.proxied import receive_proxy_header
@@ -45,7 +45,7 @@ from server.tls_stream import TLSStream
 logger = logging.getLogger(ERROR_LOGGER)
 
 RECEIVE_BYTES = 16 * 1024
-SERVER_NAME = b"capsule"
+SERVER_NAME = "capsule"
 _TRANSPORT_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError)
 PROTOCOL = "http"
 _REFUSALS: dict[Refusal, Callable[[Mirror], Response]] = {
@@ -55,6 +55,7 @@ _REFUSALS: dict[Refusal, Callable[[Mirror], Response]] = {
     Refusal.HEAD_TOO_LARGE: responses.headers_too_large,
     Refusal.VERSION: responses.version_not_supported,
 }
+_BODY_FIELDS = frozenset({b"content-length", b"transfer-encoding"})
 _RESET_ON_CLOSE = struct.pack("ii", 1, 0)
 """SO_LINGER on, zero seconds: close with a reset and drop what the client never took."""
 
@@ -77,6 +78,10 @@ class _Exchange:
     path: str = ""
     status: int | None = None
     bytes_sent: int = 0
+    closing: bool = True
+    """Whether the answer said the connection closes after it."""
+    whole: bool = False
+    """Whether the request was read to its end, body included."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +127,7 @@ class MirrorServer:
         self._waiting: set[trio.CancelScope] = set()
         self._stopping = False
         self._awaiting_proxy_header = 0
+        self.date = DateField()
 
     def reconfigure(
         self,
@@ -228,9 +234,7 @@ class MirrorServer:
             assert self.https is not None, "HTTPS listeners need an HttpsEndpoint"
             contexts = self.https.certificates.contexts()
             transport = TLSStream(transport, self.https.session, contexts)
-        connection = h11.Connection(
-            h11.SERVER, max_incomplete_event_size=self.settings.max_header_bytes
-        )
+        connection = _parser(self.settings.max_header_bytes)
         timeout = self.limits.request_timeout
         try:
             served = 0
@@ -244,12 +248,11 @@ class MirrorServer:
                     stream, transport, connection, client, timeout, last, idle
                 ):
                     break
-                connection.start_next_cycle()
+                # h11 reads requests only: each gets a parser of its own, given what came after.
+                connection = _parser(self.settings.max_header_bytes, connection)
                 timeout = self.settings.keepalive_timeout
         except (_PeerGone, *_TRANSPORT_ERRORS):
             pass
-        except h11.LocalProtocolError as error:
-            logger.warning("%s: response aborted: %s", client, error)
         if isinstance(transport, TLSStream):
             # close_notify, so the client knows the last response ended where it ended.
             with trio.move_on_after(self.limits.send_timeout):
@@ -286,9 +289,10 @@ class MirrorServer:
                     response, source = await self._answer(received, reader, exchange, tls)
             else:
                 response = received
+            close = last or (isinstance(received, h11.Request) and not keeps_alive(received))
             with trio.move_on_after(self.limits.exchange_timeout) as scope:
-                await self._send(transport, connection, response, source, exchange, last)
-            return not scope.cancelled_caught and _reusable(connection)
+                await self._send(transport, response, source, exchange, close)
+            return not scope.cancelled_caught and not exchange.closing
         except SendTimeout as error:
             logger.info("%s: %s%s dropped: %s", client, exchange.host, exchange.path, error)
             with contextlib.suppress(OSError):
@@ -299,12 +303,12 @@ class MirrorServer:
         except _SourceFailed as error:
             logger.error("%s: %s", client, error)
             return False
-        except (_PeerGone, h11.LocalProtocolError, *_TRANSPORT_ERRORS):
+        except (_PeerGone, *_TRANSPORT_ERRORS):
             raise
         except Exception:
             logger.exception("%s: answering %s%s failed", client, exchange.host, exchange.path)
             if exchange.status is None:
-                await self._send_internal_error(transport, connection, exchange)
+                await self._send_internal_error(transport, exchange)
             return False
         finally:
             if held is not None:
@@ -345,6 +349,10 @@ class MirrorServer:
                 head = await self._next_request(transport, connection, exchange)
                 if isinstance(head, Refusal):
                     return _REFUSALS[head](self.mirror)
+                if not _framed(head):
+                    # No length and no chunks: a request without a body ends with its head.
+                    exchange.whole = True
+                    return head
                 body = 0
                 while not isinstance(
                     event := await _next_event(transport, connection), h11.EndOfMessage
@@ -353,6 +361,7 @@ class MirrorServer:
                         body += len(event.data)
                         if body > self.settings.max_body_bytes:
                             return responses.content_too_large(self.mirror)
+                exchange.whole = True
                 return head
             except h11.RemoteProtocolError as error:
                 if error.error_status_hint == HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE:
@@ -415,9 +424,12 @@ class MirrorServer:
                 return secure.to_https(request.origin or "", asked, self.https.port), None
             found = await trio.to_thread.run_sync(self.https.challenges.lookup, token)
             return secure.challenge_answer(self.mirror, found), None
+        # A page answered before is answered again at once while its files and rules hold.
         # Resolving and rendering read the disk and take CPU: off the event loop. Work that
         # grows with the capsule waits for one of a few threads, leaving the rest to others.
-        response = await trio.to_thread.run_sync(self.mirror.respond_at_once, request)
+        response = self.mirror.cached(request)
+        if response is None:
+            response = await trio.to_thread.run_sync(self.mirror.respond_at_once, request)
         if response is None:
             response = await trio.to_thread.run_sync(
                 self.mirror.respond, request, limiter=self.long_work
@@ -433,49 +445,40 @@ class MirrorServer:
     async def _send(
         self,
         transport: trio.abc.Stream,
-        connection: h11.Connection,
         response: Response,
         source: OpenedFile | None,
         exchange: _Exchange,
         close: bool,
     ) -> None:
-        if connection.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
-            return
-        headers = [
-            ("Date", formatdate(usegmt=True)),
-            ("Server", SERVER_NAME.decode()),
-            *response.headers,
-        ]
+        fields = [("Date", self.date.now()), ("Server", SERVER_NAME), *response.headers]
         if isinstance(transport, TLSStream):
-            headers += secure.hsts(self.https_settings.hsts_max_age)
-        if close or self._stopping or connection.their_state is not h11.DONE:
-            headers.append(("Connection", "close"))
-        exchange.status = response.status
-        reason = HTTPStatus(response.status).phrase
-        head = h11.Response(status_code=response.status, headers=headers, reason=reason)
-        await _send(transport, connection, head, exchange)
-        if exchange.method != b"HEAD":
-            if isinstance(response.body, File) and source is not None:
-                await self._stream_file(transport, connection, source, response.body, exchange)
-            elif isinstance(response.body, bytes) and response.body:
-                await _send(transport, connection, h11.Data(data=response.body), exchange)
-        await _send(transport, connection, h11.EndOfMessage(), exchange)
+            fields += secure.hsts(self.https_settings.hsts_max_age)
+        closing = close or self._stopping or not exchange.whole
+        if closing:
+            fields.append(("Connection", "close"))
+        head = head_bytes(response.status, fields)
+        exchange.status, exchange.closing = response.status, closing
+        if exchange.method == b"HEAD":
+            await _send(transport, head, exchange)
+        elif isinstance(response.body, File):
+            await _send(transport, head, exchange)
+            if source is not None:
+                await self._stream_file(transport, source, response.body, exchange)
+        else:
+            await _send(transport, head + response.body, exchange)  # one write, small answers
 
-    async def _send_internal_error(
-        self, transport: trio.abc.Stream, connection: h11.Connection, exchange: _Exchange
-    ) -> None:
+    async def _send_internal_error(self, transport: trio.abc.Stream, exchange: _Exchange) -> None:
         """Answer 500 and close, as far as the connection still allows."""
         error = responses.internal_error(self.mirror)
         with (
-            contextlib.suppress(h11.LocalProtocolError, *_TRANSPORT_ERRORS),
+            contextlib.suppress(UnsafeHeader, *_TRANSPORT_ERRORS),
             trio.move_on_after(self.limits.exchange_timeout),
         ):
-            await self._send(transport, connection, error, None, exchange, close=True)
+            await self._send(transport, error, None, exchange, close=True)
 
     async def _stream_file(
         self,
         transport: trio.abc.Stream,
-        connection: h11.Connection,
         source: OpenedFile,
         file: File,
         exchange: _Exchange,
@@ -489,11 +492,24 @@ class MirrorServer:
             if not chunk:
                 raise _SourceFailed(f"reading {file.path} failed: {remaining} bytes short")
             remaining -= len(chunk)
-            await _send(transport, connection, h11.Data(data=chunk), exchange)
+            await _send(transport, chunk, exchange)
 
 
-def _reusable(connection: h11.Connection) -> bool:
-    return connection.our_state is h11.DONE and connection.their_state is h11.DONE
+def _framed(request: h11.Request) -> bool:
+    """Whether a request says it has a body (h11 has checked how it is framed)."""
+    return any(name in _BODY_FIELDS for name, _ in request.headers)
+
+
+def _parser(max_head_bytes: int, before: h11.Connection | None = None) -> h11.Connection:
+    """A request parser, holding what the client sent past the request `before` read."""
+    parser = h11.Connection(h11.SERVER, max_incomplete_event_size=max_head_bytes)
+    if before is not None:
+        data, closed = before.trailing_data
+        if data:
+            parser.receive_data(bytes(data))
+        if closed:
+            parser.receive_data(b"")  # h11's way of saying the client closed its side
+    return parser
 
 
 async def _next_event(transport: trio.abc.Stream, connection: h11.Connection) -> h11.Event:
@@ -506,10 +522,6 @@ async def _next_event(transport: trio.abc.Stream, connection: h11.Connection) ->
         connection.receive_data(bytes(await transport.receive_some(RECEIVE_BYTES)))
 
 
-async def _send(
-    transport: trio.abc.Stream, connection: h11.Connection, event: h11.Event, exchange: _Exchange
-) -> None:
-    data = connection.send(event)
-    if data:
-        await transport.send_all(data)
-        exchange.bytes_sent += len(data)
+async def _send(transport: trio.abc.Stream, data: bytes, exchange: _Exchange) -> None:
+    await transport.send_all(data)
+    exchange.bytes_sent += len(data)

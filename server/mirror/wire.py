@@ -1,0 +1,66 @@
+"""HTTP/1.1 response heads as bytes, without I/O: the status line and header fields, checked,
+and the Date field made once a second."""
+
+from __future__ import annotations
+
+import functools
+import re
+import time
+from collections.abc import Iterable
+from email.utils import formatdate
+from http import HTTPStatus
+
+import h11
+
+_UNSAFE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+"""Controls that would end a field or the head early (a field value may hold tabs)."""
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
+class UnsafeHeader(Exception):
+    """A header field that cannot be sent as it is: it would split the response."""
+
+
+def head_bytes(status: int, fields: Iterable[tuple[str, str]]) -> bytes:
+    """The status line and `fields` of a response, ending with the blank line."""
+    return b"".join([_status_line(status), *map(_field_line, fields), b"\r\n"])
+
+
+@functools.lru_cache(maxsize=64)
+def _status_line(status: int) -> bytes:
+    return f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n".encode("ascii")
+
+
+@functools.lru_cache(maxsize=4096)
+def _field_line(field: tuple[str, str]) -> bytes:
+    """One header line; made once for the fields every response repeats."""
+    name, value = field
+    if _TOKEN.fullmatch(name) is None or _UNSAFE.search(value) is not None:
+        raise UnsafeHeader(f"refusing to send header {name!r}: {value!r}")
+    return f"{name}: {value}\r\n".encode("ascii")
+
+
+def keeps_alive(request: h11.Request) -> bool:
+    """Whether the client lets the connection carry another request after this one."""
+    if request.http_version != b"1.1":
+        return False
+    return not any(
+        name == b"connection"
+        and any(token.strip() == b"close" for token in value.lower().split(b","))
+        for name, value in request.headers
+    )
+
+
+class DateField:
+    """The Date header's value, formatted once per second."""
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._value = ""
+
+    def now(self) -> str:
+        """The current time as an HTTP date."""
+        second = int(time.time())
+        if second != self._second:
+            self._second, self._value = second, formatdate(second, usegmt=True)
+        return self._value

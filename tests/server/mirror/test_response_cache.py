@@ -1,0 +1,162 @@
+"""Kept responses: a page is answered again from memory only while its files, its rules and
+the catalog are as they were when it was made (no sockets)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from server.assemble import catalogs_of
+from server.mirror.responses import Mirror, Request, Response
+from server.mirror.site import build_mirror
+from tests.server.mirror.conftest import mirror_config
+
+AN_HOUR_AGO = time.time() - 3600
+
+
+def age(*paths: Path) -> None:
+    """Date files an hour back: files written moments ago are never kept."""
+    for path in paths:
+        os.utime(path, (AN_HOUR_AGO, AN_HOUR_AGO))
+
+
+@pytest.fixture
+def mirror(capsule_root: Path, tmp_path: Path) -> Mirror:
+    age(*capsule_root.rglob("*"))
+    made, _ = build_mirror(mirror_config(capsule_root, tmp_path))
+    for catalog in catalogs_of(made.capsules):
+        catalog.refresh()
+    return made
+
+
+def request(path: str, **fields: str) -> Request:
+    return Request("GET", "localhost", path, **fields)
+
+
+def first(mirror: Mirror, asked: Request) -> Response:
+    response = mirror.respond_at_once(asked)
+    assert response is not None
+    return response
+
+
+def test_page_asked_again_is_answered_from_memory(mirror: Mirror) -> None:
+    made = first(mirror, request("/about.html"))
+    assert mirror.cached(request("/about.html")) == made
+
+
+def test_directory_page_is_kept_with_its_index(mirror: Mirror) -> None:
+    made = first(mirror, request("/a/"))
+    assert mirror.cached(request("/a/")) == made
+
+
+def test_each_coding_is_kept_apart(mirror: Mirror) -> None:
+    plain = first(mirror, request("/"))
+    packed = first(mirror, request("/", accept_encoding="gzip"))
+    assert mirror.cached(request("/")) == plain
+    assert mirror.cached(request("/", accept_encoding="gzip")) == packed
+    assert dict(packed.headers)["Content-Encoding"] == "gzip"
+
+
+def test_kept_page_answers_304_to_a_current_copy(mirror: Mirror) -> None:
+    etag = dict(first(mirror, request("/about.html")).headers)["ETag"]
+    again = mirror.cached(request("/about.html", if_none_match=etag))
+    assert again is not None and again.status == 304 and again.body == b""
+
+
+def test_edited_page_is_not_answered_from_memory(mirror: Mirror, capsule_root: Path) -> None:
+    first(mirror, request("/about.html"))
+    page = capsule_root / "about.gmi"
+    page.write_text("# About us, longer\n")
+    assert mirror.cached(request("/about.html")) is None
+    assert b"About us, longer" in first(mirror, request("/about.html")).body  # type: ignore[operator]
+
+
+def test_page_protected_after_it_was_kept_is_refused(mirror: Mirror, capsule_root: Path) -> None:
+    first(mirror, request("/a/b.html"))
+    (capsule_root / "a" / ".meta").write_text("b.gmi protect\n")
+    assert mirror.cached(request("/a/b.html")) is None
+    assert first(mirror, request("/a/b.html")).status == 403
+
+
+def test_page_made_a_draft_after_it_was_kept_is_refused(
+    mirror: Mirror, capsule_root: Path
+) -> None:
+    first(mirror, request("/about.html"))
+    (capsule_root / "about.gmi").write_text("Status: draft\n# About\n")
+    assert mirror.cached(request("/about.html")) is None
+    assert first(mirror, request("/about.html")).status == 403
+
+
+def test_page_timed_for_later_after_it_was_kept_is_not_found(
+    mirror: Mirror, capsule_root: Path
+) -> None:
+    first(mirror, request("/about.html"))
+    (capsule_root / ".meta").write_text("about.gmi published 2999-01-01T00:00:00Z\n")
+    assert mirror.cached(request("/about.html")) is None
+    assert first(mirror, request("/about.html")).status == 404
+
+
+def test_page_withdrawn_after_it_was_kept_is_gone(mirror: Mirror, capsule_root: Path) -> None:
+    first(mirror, request("/about.html"))
+    (capsule_root / ".meta").write_text("about.gmi gone\n")
+    assert mirror.cached(request("/about.html")) is None
+    assert first(mirror, request("/about.html")).status == 410
+
+
+def test_page_is_not_kept_after_the_catalog_changes(mirror: Mirror, capsule_root: Path) -> None:
+    first(mirror, request("/about.html"))
+    (capsule_root / "new.gmi").write_text("# New\n")
+    for catalog in catalogs_of(mirror.capsules):
+        catalog.refresh()
+    assert mirror.cached(request("/about.html")) is None
+
+
+def test_page_written_moments_ago_is_not_kept(mirror: Mirror, capsule_root: Path) -> None:
+    (capsule_root / "about.gmi").write_text("# About\n")
+    first(mirror, request("/about.html"))
+    assert mirror.cached(request("/about.html")) is None
+
+
+def test_page_through_a_symlink_is_not_kept(mirror: Mirror, capsule_root: Path) -> None:
+    (capsule_root / "linked.gmi").symlink_to(capsule_root / "about.gmi")
+    first(mirror, request("/linked.html"))
+    assert mirror.cached(request("/linked.html")) is None
+
+
+def test_replacing_a_directory_by_a_symlink_is_a_miss(
+    mirror: Mirror, capsule_root: Path
+) -> None:
+    first(mirror, request("/a/b.html"))
+    (capsule_root / "a").rename(capsule_root / "moved")
+    (capsule_root / "a").symlink_to(capsule_root / "moved")
+    assert mirror.cached(request("/a/b.html")) is None
+
+
+def test_request_with_a_query_is_never_answered_from_memory(mirror: Mirror) -> None:
+    first(mirror, request("/about.html", query="x"))
+    first(mirror, request("/about.html"))
+    assert mirror.cached(request("/about.html", query="x")) is None
+
+
+def test_refusals_are_not_kept(mirror: Mirror, capsule_root: Path) -> None:
+    (capsule_root / ".meta").write_text("about.gmi protect\n")
+    assert first(mirror, request("/about.html")).status == 403
+    assert mirror.cached(request("/about.html")) is None
+
+
+def test_page_whose_permissions_change_is_not_answered_from_memory(
+    mirror: Mirror, capsule_root: Path
+) -> None:
+    first(mirror, request("/about.html"))
+    (capsule_root / "about.gmi").chmod(0o600)
+    assert mirror.cached(request("/about.html")) is None
+
+
+def test_page_under_a_symlinked_meta_is_not_kept(mirror: Mirror, capsule_root: Path) -> None:
+    (capsule_root.parent / "rules").write_text("nothing.gmi gone\n")
+    (capsule_root / ".meta").symlink_to(capsule_root.parent / "rules")
+    first(mirror, request("/about.html"))
+    assert mirror.cached(request("/about.html")) is None
