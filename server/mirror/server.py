@@ -353,6 +353,10 @@ class MirrorServer:
                     # No length and no chunks: a request without a body ends with its head.
                     exchange.whole = True
                     return head
+                if _declared_length(head) > self.settings.max_body_bytes:
+                    # Refused at once: waiting for a body the mirror would not read costs a
+                    # slot for nothing.
+                    return responses.content_too_large(self.mirror)
                 body = 0
                 while not isinstance(
                     event := await _next_event(transport, connection), h11.EndOfMessage
@@ -498,6 +502,15 @@ class MirrorServer:
 def _framed(request: h11.Request) -> bool:
     """Whether a request says it has a body (h11 has checked how it is framed)."""
     return any(name in _BODY_FIELDS for name, _ in request.headers)
+
+
+def _declared_length(request: h11.Request) -> int:
+    """The body length a request declares in Content-Length (h11 has checked that it is one
+    number), 0 without one."""
+    for name, value in request.headers:
+        if name == b"content-length":
+            return int(value)
+    return 0
 
 
 def _parser(max_head_bytes: int, before: h11.Connection | None = None) -> h11.Connection:

@@ -127,6 +127,15 @@ async def test_other_http_versions_are_505(start_mirror: StartMirror, version: b
     assert status_of(raw) == 505
 
 
+async def test_a_declared_body_over_the_limit_is_413_before_it_is_sent(
+    start_mirror: StartMirror,
+) -> None:
+    port = await start_mirror()
+    head = b"GET / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 70000\r\n\r\n"
+    raw = await send_raw(port, head)  # no body follows: the answer must not wait for one
+    assert status_of(raw) == 413
+
+
 async def test_a_host_that_is_no_host_is_400(start_mirror: StartMirror) -> None:
     port = await start_mirror()
     head = b"GET / HTTP/1.1\r\nHost: local host\r\nConnection: close\r\n\r\n"
