@@ -186,7 +186,7 @@ def test_quick_refresh_rereads_the_directories_it_is_told_were_touched(
     os.utime(page, ns=(2_000_000_000_000_000_000, 2_000_000_000_000_000_000))
     assert catalog.refresh(full=False) == Changes()
     assert catalog.refresh(full=False, touched=frozenset({""})) == Changes(changed=1)
-    assert [hit.path for hit in catalog.search("chess")] == ["/about.gmi"]
+    assert [hit.path for hit in catalog.search("chess").hits] == ["/about.gmi"]
     assert {"", "/2026", "/2026/11", "/2026/11/20"} <= catalog.directories()
 
 
