@@ -73,7 +73,7 @@ CREATE TABLE IF NOT EXISTS meta_files (
 );
 """
 _BATCH = 2000
-HEAD_BYTES = 16 * 1024
+HEAD_BYTES = 1024
 """Bytes of a new page read for the lists (front lines, title, summary); its text is read for
 the full-text index after every new page is listed."""
 _STALE_FLOOR = 1000
