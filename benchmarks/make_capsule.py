@@ -2,7 +2,9 @@
 
 Usage: python benchmarks/make_capsule.py N OUTDIR [--seed 1]
 Articles are spread over the days before 2026-11-25 as YYYY/MM/DD/slug.gmi, a few per day,
-each 1-2 KB of gemtext with headings, paragraphs, lists, quotes and links.
+each 1-2 KB of gemtext with headings, paragraphs, lists, quotes and links. Every word of the
+text is common except the desk each article is filed by (`desk d42`), one of DESKS: a word
+found in a handful of articles at any size, for benchmarks of rare words.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ WORDS = (
     "court trial mayor volunteers concert archive island mountain forest"
 ).split()
 LAST_DAY = date(2026, 11, 25)
+DESKS = 5000
 
 
 def sentence(rng: random.Random, low: int, high: int) -> str:
@@ -26,8 +29,8 @@ def sentence(rng: random.Random, low: int, high: int) -> str:
     return " ".join(words).capitalize() + "."
 
 
-def article(rng: random.Random, title: str, published: date) -> str:
-    lines = [f"# {title}", "", f"Published {published.isoformat()}.", ""]
+def article(rng: random.Random, title: str, published: date, desk: int = 0) -> str:
+    lines = [f"# {title}", "", f"Published {published.isoformat()}, desk d{desk}.", ""]
     for section in range(rng.randint(2, 4)):
         lines += [f"## {sentence(rng, 2, 5).rstrip('.')}", ""]
         lines += [" ".join(sentence(rng, 8, 20) for _ in range(rng.randint(2, 4))), ""]
@@ -54,7 +57,7 @@ def make_capsule(count: int, out: Path, seed: int = 1) -> None:
         slug = "-".join(title.lower().split()[:5]) + f"-{number}"
         directory = out / f"{published:%Y/%m/%d}"
         directory.mkdir(parents=True, exist_ok=True)
-        (directory / f"{slug}.gmi").write_text(article(rng, title, published))
+        (directory / f"{slug}.gmi").write_text(article(rng, title, published, number % DESKS))
 
 
 def main() -> None:

@@ -20,6 +20,10 @@ DAMAGED = frozenset({11, 26})
 UNWRITABLE = frozenset({3, 8, 10, 13, CANTOPEN})
 """SQLITE_PERM, READONLY, IOERR, FULL, CANTOPEN: the place needs an operator's fix."""
 
+_WAL_KEPT = 4 * 1024 * 1024
+"""Bytes of write-ahead log kept on disk once it has been written back."""
+
+
 class FailedCheck(sqlite3.DatabaseError):
     """SQLite's own check of the database file found it damaged."""
 
@@ -84,6 +88,8 @@ def connect(database: Path) -> sqlite3.Connection:
     try:
         connection.execute("PRAGMA journal_mode = WAL")
         connection.execute("PRAGMA synchronous = NORMAL")
+        # A first index writes as much as the index holds; the log need not stay that large.
+        connection.execute(f"PRAGMA journal_size_limit = {_WAL_KEPT}")
     except BaseException:
         connection.close()
         raise

@@ -5,11 +5,18 @@ from __future__ import annotations
 from capsule.markers import is_marker
 from gemtext import Document, Heading, Link, Preformatted
 
+QUERY_WORDS = 32
+"""Words of a search that count; the rest are left out."""
+
+
+def query_words(query: str) -> list[str]:
+    """The words of reader input: its runs of letters and digits, the first QUERY_WORDS."""
+    return "".join(char if char.isalnum() else " " for char in query).split()[:QUERY_WORDS]
+
 
 def fts_query(query: str) -> str:
     """Turn reader input into an FTS5 query that matches all its words, each quoted."""
-    words = "".join(char if char.isalnum() else " " for char in query).split()
-    return " ".join('"' + word + '"' for word in words[:32])
+    return " ".join('"' + word + '"' for word in query_words(query))
 
 
 def plain_text(document: Document) -> str:

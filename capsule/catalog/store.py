@@ -10,7 +10,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -25,17 +25,22 @@ from capsule.catalog.connections import (
     raise_if_out_of_descriptors,
 )
 from capsule.catalog.scan import Listing, TreeScanner, parent_of, resources_exhausted
-from capsule.catalog.search_text import fts_query, plain_text
+from capsule.catalog.search_text import plain_text
+from capsule.catalog.searching import SearchResults, search
 from capsule.rules.front_lines import front_lines
 from capsule.summaries import summary
 from gemtext import parse
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 7
-# page_text rows share their rowid with pages.id, so updates never scan the text index.
+SCHEMA_VERSION = 8
+# page_text keeps no text (contentless), only where words occur: it cannot delete a page's
+# words without being told them again, so a page whose text changes or goes away leaves its
+# row behind under a text_id no page names (stale, counted), and gets a new one. text_ids are
+# never reused, and are handed out oldest page first, so the index's order follows time.
 # first_seen and changed are what no file tells again: when a page was first indexed, and when
-# its text (digest) last changed, so that copying files marks nothing modified.
+# its text (digest, NULL until its text is indexed) last changed, so that copying files marks
+# nothing modified.
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS pages (
     id INTEGER PRIMARY KEY,
@@ -49,15 +54,18 @@ CREATE TABLE IF NOT EXISTS pages (
     real TEXT,
     time TEXT,
     first_seen TEXT NOT NULL,
-    digest TEXT NOT NULL,
+    digest TEXT,
     changed TEXT,
     summary TEXT NOT NULL DEFAULT '',
-    series TEXT NOT NULL DEFAULT ''
+    series TEXT NOT NULL DEFAULT '',
+    text_id INTEGER UNIQUE
 );
 CREATE INDEX IF NOT EXISTS pages_by_time ON pages(time) WHERE time IS NOT NULL;
 CREATE VIRTUAL TABLE IF NOT EXISTS page_text USING fts5(
-    title, body, tokenize = 'unicode61 remove_diacritics 2'
+    title, body, content = '', tokenize = 'unicode61 remove_diacritics 2'
 );
+CREATE TABLE IF NOT EXISTS text_index (stale INTEGER NOT NULL);
+INSERT INTO text_index (stale) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM text_index);
 CREATE TABLE IF NOT EXISTS meta_files (
     path TEXT PRIMARY KEY,
     mtime_ns INTEGER NOT NULL,
@@ -65,6 +73,12 @@ CREATE TABLE IF NOT EXISTS meta_files (
 );
 """
 _BATCH = 2000
+HEAD_BYTES = 1024
+"""Bytes of a new page read for the lists (front lines, title, summary); its text is read for
+the full-text index after every new page is listed."""
+_STALE_FLOOR = 1000
+"""Stale rows the text index keeps in any case; beyond both this and as many as there are
+pages, it is emptied and filled again."""
 _COMPANIONS = ("-wal", "-shm", "-journal")
 
 
@@ -115,26 +129,6 @@ class Snapshot:
     let the page into lists too."""
 
 
-@dataclass(frozen=True, slots=True)
-class SearchHit:
-    """One search result: the page, its title, a snippet around the match (its lines kept),
-    and for an article its date and summary."""
-
-    path: str
-    title: str
-    snippet: str
-    published: date | None = None
-    summary: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class SearchResults:
-    """One page of search results, and how many pages match in all."""
-
-    hits: tuple[SearchHit, ...] = ()
-    total: int = 0
-
-
 class Catalog:
     """Keeps an SQLite index of every gemtext page under a root in step with the disk.
 
@@ -179,6 +173,10 @@ class Catalog:
         """Whether a page is a draft and when it is published, for pages with front lines."""
         self._links: dict[str, str] = {}
         """Where the pages that are symlinks lead (URL paths)."""
+        self._unindexed = 0
+        """Pages listed whose text is not in the full-text index yet."""
+        self._next_text = 1
+        """The text_id the next page indexed gets."""
         self._snapshot = Snapshot()
         self._hidden_json: tuple[frozenset[str], str] | None = None
         try:
@@ -232,6 +230,7 @@ class Catalog:
                 connection.execute("DROP TABLE IF EXISTS pages")
                 connection.execute("DROP TABLE IF EXISTS page_text")
                 connection.execute("DROP TABLE IF EXISTS meta_files")
+                connection.execute("DROP TABLE IF EXISTS text_index")
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         connection.execute(statement)
@@ -265,14 +264,16 @@ class Catalog:
         by_path: dict[str, Article] = {}
         front: dict[str, tuple[bool, datetime | None]] = {}
         links: dict[str, str] = {}
+        unindexed = 0
         for (
             page_id, path, mtime_ns, size, published, page_title, draft, release, real, time,
-            changed, about, series,
+            changed, about, series, waiting,
         ) in connection.execute(
             "SELECT id, path, mtime_ns, size, published, title, draft, release, real, time, "
-            "changed, summary, series FROM pages"
+            "changed, summary, series, text_id IS NULL FROM pages"
         ):
             known[path] = (page_id, mtime_ns, size)
+            unindexed += waiting
             if published is not None:
                 by_path[path] = Article(
                     path, date.fromisoformat(published), page_title, _time(time),
@@ -290,6 +291,9 @@ class Catalog:
         }
         self._known, self._by_path, self._meta_files = known, by_path, meta_files
         self._front, self._links = front, links
+        self._unindexed = unindexed
+        last = connection.execute("SELECT rowid FROM page_text ORDER BY rowid DESC LIMIT 1")
+        self._next_text = (last.fetchone() or (0,))[0] + 1
         self._scanner = TreeScanner(self.root)
         self._stale = self._damage_reported = False
         self._publish()
@@ -412,15 +416,104 @@ class Catalog:
             self._by_path.pop(path, None)
             self._front.pop(path, None)
             self._links.pop(path, None)
+            self._drop_text(connection, page_id)
             connection.execute("DELETE FROM pages WHERE id = ?", (page_id,))
-            connection.execute("DELETE FROM page_text WHERE rowid = ?", (page_id,))
         meta_files = self._store_meta_files(connection, listing.meta_files)
         connection.commit()
         progress(len(todo), len(todo))
         changes = Changes(added, changed, len(removed), meta_files)
         if changes.any:
             self._publish()
+        self._compact(connection)
+        self._index_texts(connection, progress)
         return changes
+
+    def _drop_text(self, connection: sqlite3.Connection, page_id: int) -> None:
+        """Leave the page's row in the text index stale, if it has one; it then has none."""
+        (text_id,) = connection.execute(
+            "SELECT text_id FROM pages WHERE id = ?", (page_id,)
+        ).fetchone()
+        if text_id is None:
+            self._unindexed -= 1
+            return
+        connection.execute("UPDATE text_index SET stale = stale + 1")
+        connection.execute("UPDATE pages SET text_id = NULL WHERE id = ?", (page_id,))
+
+    def _compact(self, connection: sqlite3.Connection) -> None:
+        """Empty the text index once its stale rows outnumber both the pages and the floor;
+        every page's text is then indexed again."""
+        (stale,) = connection.execute("SELECT stale FROM text_index").fetchone()
+        if stale <= max(_STALE_FLOOR, len(self._known)):
+            return
+        connection.execute("INSERT INTO page_text (page_text) VALUES ('delete-all')")
+        connection.execute("UPDATE pages SET text_id = NULL")
+        connection.execute("UPDATE text_index SET stale = 0")
+        connection.commit()
+        self._unindexed, self._next_text = len(self._known), 1
+
+    def _index_texts(self, connection: sqlite3.Connection, progress: Progress) -> None:
+        """Put the text of every page listed but not yet indexed into the full-text index,
+        oldest first, committing in batches; correct titles and summaries its head missed."""
+        if not self._unindexed:
+            return
+        waiting = connection.execute(
+            "SELECT id, path, title, summary FROM pages WHERE text_id IS NULL "
+            "ORDER BY time IS NOT NULL, time, path"
+        ).fetchall()
+        self._unindexed = len(waiting)
+        corrected = False
+        for done, (page_id, path, listed_title, listed_summary) in enumerate(waiting):
+            progress(done, len(waiting))
+            corrected = self._index_text(
+                connection, page_id, path, listed_title, listed_summary
+            ) or corrected
+            self._unindexed -= 1
+            if (done + 1) % _BATCH == 0:
+                connection.commit()
+        connection.commit()
+        progress(len(waiting), len(waiting))
+        if corrected:
+            self._publish()
+
+    def _index_text(
+        self,
+        connection: sqlite3.Connection,
+        page_id: int,
+        path: str,
+        listed_title: str,
+        listed_summary: str,
+    ) -> bool:
+        """Index the text of one page under a new text_id; whether its title or summary
+        differ from those listed (its head held no heading, or a cut first paragraph)."""
+        try:
+            raw = (self.root / path.lstrip("/")).read_bytes()
+        except OSError as error:
+            if resources_exhausted(error):
+                raise
+            raw = b""
+        text = raw.decode("utf-8", errors="replace")
+        front = front_lines(text)
+        document = parse(front.body(text))
+        page_title = titles.page_title(document, path)
+        text_id = self._next_text
+        connection.execute(
+            "INSERT INTO page_text (rowid, title, body) VALUES (?, ?, ?)",
+            (text_id, page_title, plain_text(document)),
+        )
+        self._next_text += 1
+        article = self._by_path.get(path)
+        about = summary(front.summary, document) if article is not None else listed_summary
+        connection.execute(
+            "UPDATE pages SET text_id = ?, digest = coalesce(digest, ?), title = ?, "
+            "summary = ? WHERE id = ?",
+            (text_id, hashlib.blake2b(raw, digest_size=16).hexdigest(), page_title, about,
+             page_id),
+        )
+        if (page_title, about) == (listed_title, listed_summary):
+            return False
+        if article is not None:
+            self._by_path[path] = replace(article, title=page_title, summary=about)
+        return True
 
     def _store_meta_files(
         self, connection: sqlite3.Connection, found: dict[str, tuple[int, int]]
@@ -443,7 +536,7 @@ class Catalog:
         self._set_aside(error)
         self._open()
         self._known, self._by_path, self._meta_files, self._front = {}, {}, {}, {}
-        self._links = {}
+        self._links, self._unindexed, self._next_text = {}, 0, 1
         self._scanner = TreeScanner(self.root)
         self._stale = self._suspect = self._damage_reported = False
         changes = self._index(full=True, touched=frozenset())
@@ -526,53 +619,25 @@ class Catalog:
         newest: bool = False,
     ) -> SearchResults:
         """Pages matching every word of `query`, best first (or `newest` first, pages without
-        a date last), `limit` of them after skipping `offset`, with the count of all, less the
-        paths in `hidden` (which leave their places to others); FTS syntax in the query is
-        inert. A damaged database finds nothing until it is rebuilt.
+        a date last), `limit` of them after skipping `offset`, with the count of all (up to a
+        bound), less the paths in `hidden` (which leave their places to others); FTS syntax in
+        the query is inert. Says how many pages are not searchable yet, while some are not.
+        A damaged database finds nothing until it is rebuilt.
         """
-        match = fts_query(query)
-        if not match:
-            return SearchResults()
-        parameters: tuple[str, ...] = (match,)
-        leaving_out = ""
-        if hidden:
-            leaving_out = "AND pages.path NOT IN (SELECT value FROM json_each(?)) "
-            parameters = (match, self._as_json(hidden))
-        matching = (
-            "FROM page_text JOIN pages ON pages.id = page_text.rowid "
-            f"WHERE page_text MATCH ? {leaving_out}"
-        )
-        order = (
-            "pages.time IS NULL, pages.time DESC, pages.path"
-            if newest
-            else "bm25(page_text, 8.0, 1.0)"
-        )
         try:
-            connection = self._connections.get()
-            total = connection.execute(f"SELECT count(*) {matching}", parameters).fetchone()[0]
-            chosen = [row[0] for row in connection.execute(
-                f"SELECT pages.id {matching} ORDER BY {order} LIMIT ? OFFSET ?",
-                (*parameters, limit, offset),
-            )]
-            # Snippets only for the page of results: made for every match, they would cost
-            # as much as reading every matching page.
-            rows = connection.execute(
-                "SELECT pages.id, pages.path, pages.title, "
-                "snippet(page_text, 1, '', '', '…', 16), pages.published, pages.summary "
-                "FROM page_text JOIN pages ON pages.id = page_text.rowid "
-                "WHERE page_text MATCH ? AND page_text.rowid IN (SELECT value FROM json_each(?))",
-                (match, json.dumps(chosen)),
-            ).fetchall()
+            results = search(
+                self._connections.get(), self.root, query, limit, offset, newest,
+                self._as_json(hidden) if hidden else None,
+            )
         except sqlite3.DatabaseError as error:
             if not is_damaged(error):
                 raise
             self._report_damage(error)
             return SearchResults()
-        found = {
-            page_id: SearchHit(path, page_title, _lines(snip), _day(published), about)
-            for page_id, path, page_title, snip, published, about in rows
-        }
-        return SearchResults(tuple(found[n] for n in chosen if n in found), total)
+        unindexed = self._unindexed
+        if not unindexed:
+            return results
+        return replace(results, unindexed=unindexed, pages=len(self._known))
 
     def _as_json(self, paths: frozenset[str]) -> str:
         """`paths` as a JSON array, kept while the same set is asked for again."""
@@ -636,22 +701,27 @@ class Catalog:
         real: str | None,
     ) -> None:
         try:
-            raw = (self.root / path.lstrip("/")).read_bytes()
+            raw = _read(self.root / path.lstrip("/"), whole=page_id is not None)
         except OSError as error:
             if resources_exhausted(error):
                 raise
             return
         text = raw.decode("utf-8", errors="replace")
-        digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
+        digest = None
         now = self.clock().astimezone(UTC).replace(microsecond=0)
         first_seen, changed = now, None
         if page_id is not None:
+            digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
             seen, before, was_changed = connection.execute(
                 "SELECT first_seen, digest, changed FROM pages WHERE id = ?", (page_id,)
             ).fetchone()
             first_seen = datetime.fromisoformat(seen)
-            # A copy or a touch leaves the text as it was: nothing to call modified.
-            changed = _time(was_changed) if before == digest else now
+            # A copy or a touch leaves the text as it was: nothing to call modified, nor to
+            # index again. A page listed but never indexed has no digest to tell.
+            changed = _time(was_changed) if before in (digest, None) else now
+            if before != digest:
+                self._drop_text(connection, page_id)
+                self._unindexed += 1
         front = front_lines(text)
         for line, problem in front.problems:
             logger.warning("%s:%d: %s", path, line, problem)
@@ -682,6 +752,7 @@ class Catalog:
             )
             assert cursor.lastrowid is not None
             page_id = cursor.lastrowid
+            self._unindexed += 1
         else:
             connection.execute(
                 "UPDATE pages SET mtime_ns = ?, size = ?, published = ?, title = ?, draft = ?, "
@@ -689,11 +760,6 @@ class Catalog:
                 "summary = ?, series = ? WHERE id = ?",
                 (*signature, *row, page_id),
             )
-            connection.execute("DELETE FROM page_text WHERE rowid = ?", (page_id,))
-        connection.execute(
-            "INSERT INTO page_text (rowid, title, body) VALUES (?, ?, ?)",
-            (page_id, page_title, plain_text(document)),
-        )
         self._known[path] = (page_id, *signature)
         if dated is not None:
             self._by_path[path] = Article(
@@ -713,14 +779,15 @@ def _time(stored: str | None) -> datetime | None:
     return None if stored is None else datetime.fromisoformat(stored)
 
 
-def _day(stored: str | None) -> date | None:
-    return None if stored is None else date.fromisoformat(stored)
-
-
-def _lines(snippet: str) -> str:
-    """A snippet with the runs of white space in each line made single, its lines kept."""
-    lines = (" ".join(line.split()) for line in snippet.splitlines())
-    return "\n".join(line for line in lines if line)
+def _read(path: Path, whole: bool) -> bytes:
+    """The bytes of the file at `path`, or its first HEAD_BYTES cut at a line's end."""
+    with open(path, "rb") as file:
+        if whole:
+            return file.read()
+        head = file.read(HEAD_BYTES)
+    if len(head) < HEAD_BYTES:
+        return head
+    return head[: head.rfind(b"\n") + 1] or head
 
 
 def _reason(error: OSError | sqlite3.Error) -> str:

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from capsule.catalog.store import SearchResults
+from capsule.catalog.searching import RANKED, SearchResults
 
 SEARCH_PATH = "/search"
 NEWEST = "newest"
@@ -51,11 +51,19 @@ def results_page(query: str, page: SearchPage, results: SearchResults, per_page:
     pages = max(1, -(-results.total // per_page))
     order = "newest first" if page.newest else "best matches first"
     lines = [f"# Search: {shown}", ""]
+    if results.unindexed:
+        searchable = results.pages - results.unindexed
+        lines += [f"Still indexing: {searchable:,} of {results.pages:,} pages searchable so far; "
+                  "this search may miss the others.", ""]
     if not results.total:
         lines.append("No pages match every word of this search.")
     else:
-        noun = "page matches" if results.total == 1 else "pages match"
-        lines.append(f"{results.total:,} {noun}, {order}; page {page.number} of {pages}.")
+        noun = "page matches" if results.total == 1 and not results.more else "pages match"
+        count = f"More than {results.total:,}" if results.more else f"{results.total:,}"
+        ranked = order
+        if results.more and not page.newest:
+            ranked = f"best of the newest {RANKED:,} matches first"
+        lines.append(f"{count} {noun}, {ranked}; page {page.number} of {pages}.")
         other = SearchPage(not page.newest)
         other_order = "best matches first" if page.newest else "newest first"
         lines.append(f"=> {other.path()}?{asked} Show {other_order}")
