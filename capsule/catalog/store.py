@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Literal
 
 from capsule.articles import Article, article_date, article_time, newest_first
 from capsule.catalog import titles
@@ -316,20 +317,8 @@ class Catalog:
         """When the text of the page at `path` last changed since the catalog first saw it:
         never the time its file was copied or touched. None if it has not changed, or is not
         in the catalog."""
-        if path not in self._known:
-            return None
-        try:
-            found = (
-                self._connections.get()
-                .execute("SELECT changed FROM pages WHERE path = ?", (path,))
-                .fetchone()
-            )
-        except sqlite3.DatabaseError as error:
-            if not is_damaged(error):
-                raise
-            self._report_damage(error)
-            return None
-        return None if found is None else _time(found[0])
+        changed = self._page_field(path, "changed") if path in self._known else None
+        return None if changed is None else _time(str(changed))
 
     def directories(self) -> frozenset[str]:
         """The directories of the root the last refresh walked, as URL paths ("" for the
@@ -649,10 +638,16 @@ class Catalog:
 
     def title_of(self, path: str) -> str | None:
         """The indexed title of a page, if it is in the catalog (and the catalog is sound)."""
+        title = self._page_field(path, "title")
+        return None if title is None else str(title)
+
+    def _page_field(self, path: str, column: Literal["title", "changed"]) -> object:
+        """One column of the page at `path`; None if it is not there, or the catalog is
+        damaged (which is reported)."""
         try:
             row = (
                 self._connections.get()
-                .execute("SELECT title FROM pages WHERE path = ?", (path,))
+                .execute(f"SELECT {column} FROM pages WHERE path = ?", (path,))
                 .fetchone()
             )
         except sqlite3.DatabaseError as error:
@@ -660,7 +655,7 @@ class Catalog:
                 raise
             self._report_damage(error)
             return None
-        return None if row is None else str(row[0])
+        return None if row is None else row[0]
 
     def _report_damage(self, error: sqlite3.Error) -> None:
         """Say once that the database is damaged, and have the writer check it soon."""
