@@ -147,7 +147,8 @@ class Publication:
         if (asked := search_page(path)) is not None:
             if not query or not query.strip():
                 return InputPrompt("Search this capsule")
-            return self._page(self._search(query, asked.newest, asked.number))
+            found = self._search(query, asked.newest, asked.number)
+            return None if found is None else self._page(found)
         if path == SERIES_PATH:
             return self._page(series_index(self.groups()))
         if not path.endswith("/") and _is_generated_directory(path + "/"):
@@ -279,7 +280,8 @@ class Publication:
         lines += ["", f"=> {ARCHIVE_PATH} Archive"]
         return "\n".join(lines) + "\n"
 
-    def _search(self, query: str, newest: bool, number: int) -> str:
+    def _search(self, query: str, newest: bool, number: int) -> str | None:
+        """The gemtext of page `number` of a search; None for a page past the last one."""
         now = self.access.clock()
         hidden = self.visibility.current(now).hidden
         per_page = self.settings.search_results
@@ -292,6 +294,8 @@ class Publication:
                 hit.path, now, _front_of(snapshot, hit.path), _links_of(snapshot, hit.path)
             )
         )
+        if number > 1 and not results.hits:
+            return None
         results = replace(results, hits=kept, total=results.total - len(results.hits) + len(kept))
         return results_page(query, SearchPage(newest, number), results, per_page)
 

@@ -11,7 +11,7 @@ import pytest
 from capsule.catalog.store import Catalog
 from capsule.publication.atom import ATOM_NAMESPACE, render_atom
 from capsule.publication.generated import Publication, PublicationSettings
-from capsule.resources import Feed, Page
+from capsule.resources import Feed, NotFound, Page
 from capsule.root import Capsule
 from tests.harness import write_page
 
@@ -183,3 +183,9 @@ def test_meta_series_puts_articles_in_a_series_their_front_lines_may_override(
     series = text(capsule, "/series/bridge-watch/")
     assert "Piles driven" in series and "An aside" not in series
     assert "An aside" in text(capsule, "/series/harbour-notes/")
+
+
+def test_a_search_page_past_the_last_is_not_found(capsule: Capsule) -> None:
+    assert "page 1 of 1" in text(capsule, "/search", "harbour")
+    assert capsule.resolve("/search/2", "harbour") == NotFound()
+    assert capsule.resolve("/search/newest/7", "harbour") == NotFound()
