@@ -35,7 +35,7 @@ from capsule.publication.series import (
 from capsule.resources import Feed, InputPrompt, Page, Redirect, Resource
 from capsule.rules.access import Fingerprint, Protection
 from capsule.rules.front_lines import FrontLines
-from capsule.rules.meta import MetaIndex
+from capsule.rules.meta import META_NAME, MetaIndex
 from capsule.rules.policy import AccessPolicy
 from capsule.setting import POSITIVE, setting
 
@@ -249,10 +249,20 @@ class Publication:
         visible, snapshot = self.articles(), self.catalog.snapshot
         made_from = self._grouped_from
         if made_from is None or made_from[0] is not visible or made_from[1] is not snapshot:
-            articles = tuple(map(self._in_series, visible)) if snapshot.meta_files else visible
+            named = self._series_named(snapshot)
+            articles = tuple(map(self._in_series, visible)) if named else visible
             self._groups = ArticleGroups(articles)
             self._grouped_from = (visible, snapshot)
         return self._groups
+
+    def _series_named(self, snapshot: Snapshot) -> bool:
+        """Whether any `.meta` file the catalog knows has a `series=` rule: if none does, no
+        article needs its `.meta` settings looked up for one."""
+        for meta_file in snapshot.meta_files:
+            rules = self.access.meta.rules_at(meta_file.removesuffix(META_NAME))
+            if rules is not None and any(rule.series for rule in rules.rules):
+                return True
+        return False
 
     def _in_series(self, article: Article) -> Article:
         """`article` in the series its `.meta` files name, unless its own front line does."""
