@@ -1,4 +1,5 @@
-"""The mirror's HTTP/1.1 listeners on trio and h11, plain and TLS: accept, read, stream answers."""
+"""The mirror's HTTP/1.1 listeners on trio and llhttp, plain and TLS: accept, read, stream
+answers."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 
-import h11
 import trio
 from OpenSSL import SSL
 
@@ -23,6 +23,15 @@ from server.listening import FirstRequests, accept_until, client_address
 from server.metrics.counting import Metrics
 from server.mirror import responses, secure
 from server.mirror.forwarded import Reader, reader_of
+from server.mirror.http_head import (
+    CHUNKED,
+    MalformedHead,
+    RequestHead,
+    UnknownMethod,
+    UnknownVersion,
+    feed_chunked_body,
+    parse_head,
+)
 from server.mirror.links import capsule_target
 from server.mirror.request import (
     HostNames,
@@ -55,13 +64,29 @@ _REFUSALS: dict[Refusal, Callable[[Mirror], Response]] = {
     Refusal.HEAD_TOO_LARGE: responses.headers_too_large,
     Refusal.VERSION: responses.version_not_supported,
 }
-_BODY_FIELDS = frozenset({b"content-length", b"transfer-encoding"})
 _RESET_ON_CLOSE = struct.pack("ii", 1, 0)
 """SO_LINGER on, zero seconds: close with a reset and drop what the client never took."""
 
 
 class _PeerGone(Exception):
     """The client closed the connection or never finished its request in time."""
+
+
+class _Incoming:
+    """What a client has sent that no request has used yet, and whether it has closed its side."""
+
+    __slots__ = ("closed", "data")
+
+    def __init__(self, prefix: bytes) -> None:
+        self.data = bytearray(prefix)
+        self.closed = False
+
+    async def receive(self, transport: trio.abc.Stream) -> None:
+        """Wait for more bytes from the client, or for it to close its side."""
+        chunk = await transport.receive_some(RECEIVE_BYTES)
+        if not chunk:
+            self.closed = True
+        self.data += chunk
 
 
 class _SourceFailed(Exception):
@@ -227,14 +252,15 @@ class MirrorServer:
     ) -> None:
         """Serve `client`'s requests, over TLS if `tls`; `prefix` holds bytes read past a PROXY
         header."""
-        transport: trio.abc.Stream = PrefixedStream(
-            SendDeadlineStream(stream, self.limits.send_timeout), prefix
-        )
+        plain = SendDeadlineStream(stream, self.limits.send_timeout)
+        transport: trio.abc.Stream = plain
+        incoming = _Incoming(prefix)
         if tls:
             assert self.https is not None, "HTTPS listeners need an HttpsEndpoint"
             contexts = self.https.certificates.contexts()
-            transport = TLSStream(transport, self.https.session, contexts)
-        connection = _parser(self.settings.max_header_bytes)
+            # The bytes after a PROXY header start the TLS handshake, not a request.
+            transport = TLSStream(PrefixedStream(plain, prefix), self.https.session, contexts)
+            incoming = _Incoming(b"")
         timeout = self.limits.request_timeout
         try:
             served = 0
@@ -245,11 +271,9 @@ class MirrorServer:
                 last = served >= self.settings.max_requests_per_connection
                 idle = served > 1
                 if not await self._exchange(
-                    stream, transport, connection, client, timeout, last, idle
+                    stream, transport, incoming, client, timeout, last, idle
                 ):
                     break
-                # h11 reads requests only: each gets a parser of its own, given what came after.
-                connection = _parser(self.settings.max_header_bytes, connection)
                 timeout = self.settings.keepalive_timeout
         except (_PeerGone, *_TRANSPORT_ERRORS):
             pass
@@ -262,7 +286,7 @@ class MirrorServer:
         self,
         stream: trio.SocketStream,
         transport: trio.abc.Stream,
-        connection: h11.Connection,
+        incoming: _Incoming,
         client: str,
         timeout: float,
         last: bool,
@@ -276,8 +300,8 @@ class MirrorServer:
         held: str | None = None
         tls = isinstance(transport, TLSStream)
         try:
-            received = await self._read(transport, connection, exchange, timeout, idle)
-            if isinstance(received, h11.Request):
+            received = await self._read(transport, incoming, exchange, timeout, idle)
+            if isinstance(received, RequestHead):
                 scheme = "https" if tls else "http"
                 reader = reader_of(client, received.headers, self.trusted_proxies, scheme)
                 exchange.client = reader.address
@@ -289,7 +313,10 @@ class MirrorServer:
                     response, source = await self._answer(received, reader, exchange, tls)
             else:
                 response = received
-            close = last or (isinstance(received, h11.Request) and not keeps_alive(received))
+            close = last or (
+                isinstance(received, RequestHead)
+                and not keeps_alive(received.version, received.headers)
+            )
             with trio.move_on_after(self.limits.exchange_timeout) as scope:
                 await self._send(transport, response, source, exchange, close)
             return not scope.cancelled_caught and not exchange.closing
@@ -333,11 +360,11 @@ class MirrorServer:
     async def _read(
         self,
         transport: trio.abc.Stream,
-        connection: h11.Connection,
+        incoming: _Incoming,
         exchange: _Exchange,
         timeout: float,
         idle: bool,
-    ) -> h11.Request | Response:
+    ) -> RequestHead | Response:
         """Read a request head and its (discarded) body, or the response refusing it; a stop
         ends the wait of an `idle` connection at once, and gives a first request `STOP_GRACE`.
 
@@ -345,33 +372,85 @@ class MirrorServer:
         """
         reading = self._idle_wait(timeout) if idle else self.first_requests.reading(timeout)
         with reading:
+            head = await self._next_head(transport, incoming)
+            if isinstance(head, Refusal):
+                return _REFUSALS[head](self.mirror)
             try:
-                head = await self._next_request(transport, connection, exchange)
-                if isinstance(head, Refusal):
-                    return _REFUSALS[head](self.mirror)
-                if not _framed(head):
-                    # No length and no chunks: a request without a body ends with its head.
-                    exchange.whole = True
-                    return head
-                if _declared_length(head) > self.settings.max_body_bytes:
-                    # Refused at once: waiting for a body the mirror would not read costs a
-                    # slot for nothing.
-                    return responses.content_too_large(self.mirror)
-                body = 0
-                while not isinstance(
-                    event := await _next_event(transport, connection), h11.EndOfMessage
-                ):
-                    if isinstance(event, h11.Data):
-                        body += len(event.data)
-                        if body > self.settings.max_body_bytes:
-                            return responses.content_too_large(self.mirror)
-                exchange.whole = True
-                return head
-            except h11.RemoteProtocolError as error:
-                if error.error_status_hint == HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE:
-                    return responses.headers_too_large(self.mirror)
+                request = parse_head(head)
+            except UnknownMethod:
+                return responses.method_not_allowed(self.mirror)
+            except UnknownVersion:
+                return responses.version_not_supported(self.mirror)
+            except MalformedHead:
                 return responses.bad_request(self.mirror)
+            exchange.method = request.method
+            refusal = smuggling_refusal(head) or version_refusal(request.version)
+            if refusal is not None:
+                return _REFUSALS[refusal](self.mirror)
+            if request.body_length == 0:
+                exchange.whole = True
+                return request
+            if request.body_length > self.settings.max_body_bytes:
+                # Refused at once: waiting for a body the mirror would not read costs a slot
+                # for nothing.
+                return responses.content_too_large(self.mirror)
+            if request.body_length == CHUNKED:
+                # Its end is only found by parsing past it: the answer closes the connection.
+                return await self._skip_chunked_body(transport, incoming, request)
+            await self._skip_body(transport, incoming, request.body_length)
+            exchange.whole = True
+            return request
         raise _PeerGone  # the deadline passed
+
+    async def _next_head(
+        self, transport: trio.abc.Stream, incoming: _Incoming
+    ) -> bytes | Refusal:
+        """The next request head, once all of it is in, taken from `incoming`; refused if it is
+        over the size limit or cut short by the client closing its side."""
+        limit = self.settings.max_header_bytes
+        searched = 0
+        while (head := request_head(incoming.data, limit, searched)) is None:
+            if incoming.closed:
+                if incoming.data:
+                    return Refusal.MALFORMED
+                raise _PeerGone
+            searched = len(incoming.data)
+            await incoming.receive(transport)
+        if isinstance(head, bytes):
+            del incoming.data[: len(head)]
+        return head
+
+    async def _skip_body(
+        self, transport: trio.abc.Stream, incoming: _Incoming, length: int
+    ) -> None:
+        """Read and drop a body of `length` bytes."""
+        while True:
+            taken = min(length, len(incoming.data))
+            del incoming.data[:taken]
+            length -= taken
+            if length == 0:
+                return
+            if incoming.closed:
+                raise _PeerGone
+            await incoming.receive(transport)
+
+    async def _skip_chunked_body(
+        self, transport: trio.abc.Stream, incoming: _Incoming, request: RequestHead
+    ) -> RequestHead | Response:
+        """Read and drop a chunked body within the body limit; the request, or the refusal."""
+        try:
+            while True:
+                feed_chunked_body(request, bytes(incoming.data))
+                incoming.data.clear()
+                if request.chunked_bytes > self.settings.max_body_bytes:
+                    return responses.content_too_large(self.mirror)
+                if request.complete:
+                    return request
+                if incoming.closed:
+                    raise _PeerGone
+                await incoming.receive(transport)
+        except MalformedHead:
+            return responses.bad_request(self.mirror)
 
     @contextlib.contextmanager
     def _idle_wait(self, timeout: float) -> Iterator[trio.CancelScope]:
@@ -383,38 +462,16 @@ class MirrorServer:
             finally:
                 self._waiting.discard(scope)
 
-    async def _next_request(
-        self, transport: trio.abc.Stream, connection: h11.Connection, exchange: _Exchange
-    ) -> h11.Request | Refusal:
-        """The next request head, once all of it is in; refused if it is over the size limit
-        (h11 only bounds what it holds unparsed) or shaped to smuggle a second request."""
-        data = bytearray(connection.trailing_data[0])
-        searched = 0
-        limit = self.settings.max_header_bytes
-        while (head := request_head(data, limit, searched)) is None:
-            if connection.next_event() is not h11.NEED_DATA:
-                raise _PeerGone
-            searched = len(data)
-            chunk = bytes(await transport.receive_some(RECEIVE_BYTES))
-            connection.receive_data(chunk)
-            data += chunk
-        if isinstance(head, Refusal):
-            return head
-        event = connection.next_event()
-        if not isinstance(event, h11.Request):
-            raise _PeerGone
-        exchange.method = event.method
-        refusal = smuggling_refusal(head) or version_refusal(event.http_version)
-        return event if refusal is None else refusal
-
     async def _answer(
-        self, head: h11.Request, reader: Reader, exchange: _Exchange, tls: bool
+        self, head: RequestHead, reader: Reader, exchange: _Exchange, tls: bool
     ) -> tuple[Response, OpenedFile | None]:
         """The response to a request, with its file already open if it streams one."""
         request = parse_request(head.method, head.target, head.headers, self.hosts, reader)
         # Never the query: it carries what readers search for.
         exchange.path = head.target.partition(b"?")[0].decode("ascii", errors="replace")
         if isinstance(request, Refusal):
+            # After a malformed request, where the next one starts is anybody's guess.
+            exchange.whole = exchange.whole and request is not Refusal.MALFORMED
             return _REFUSALS[request](self.mirror), None
         exchange.host = request.host
         wait = self.rate.retry_after(reader.address, trio.current_time())
@@ -497,42 +554,6 @@ class MirrorServer:
                 raise _SourceFailed(f"reading {file.path} failed: {remaining} bytes short")
             remaining -= len(chunk)
             await _send(transport, chunk, exchange)
-
-
-def _framed(request: h11.Request) -> bool:
-    """Whether a request says it has a body (h11 has checked how it is framed)."""
-    return any(name in _BODY_FIELDS for name, _ in request.headers)
-
-
-def _declared_length(request: h11.Request) -> int:
-    """The body length a request declares in Content-Length (h11 has checked that it is one
-    number), 0 without one."""
-    for name, value in request.headers:
-        if name == b"content-length":
-            return int(value)
-    return 0
-
-
-def _parser(max_head_bytes: int, before: h11.Connection | None = None) -> h11.Connection:
-    """A request parser, holding what the client sent past the request `before` read."""
-    parser = h11.Connection(h11.SERVER, max_incomplete_event_size=max_head_bytes)
-    if before is not None:
-        data, closed = before.trailing_data
-        if data:
-            parser.receive_data(bytes(data))
-        if closed:
-            parser.receive_data(b"")  # h11's way of saying the client closed its side
-    return parser
-
-
-async def _next_event(transport: trio.abc.Stream, connection: h11.Connection) -> h11.Event:
-    while True:
-        event = connection.next_event()
-        if event is h11.PAUSED:
-            raise _PeerGone
-        if event is not h11.NEED_DATA:
-            return event  # type: ignore[return-value]
-        connection.receive_data(bytes(await transport.receive_some(RECEIVE_BYTES)))
 
 
 async def _send(transport: trio.abc.Stream, data: bytes, exchange: _Exchange) -> None:

@@ -6,11 +6,9 @@ from __future__ import annotations
 import functools
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from email.utils import formatdate
 from http import HTTPStatus
-
-import h11
 
 _UNSAFE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 """Controls that would end a field or the head early (a field value may hold tabs)."""
@@ -40,14 +38,15 @@ def _field_line(field: tuple[str, str]) -> bytes:
     return f"{name}: {value}\r\n".encode("ascii")
 
 
-def keeps_alive(request: h11.Request) -> bool:
-    """Whether the client lets the connection carry another request after this one."""
-    if request.http_version != b"1.1":
+def keeps_alive(version: bytes, headers: Sequence[tuple[bytes, bytes]]) -> bool:
+    """Whether an HTTP/`version` client sending `headers` (names lower-case) lets the
+    connection carry another request after this one."""
+    if version != b"1.1":
         return False
     return not any(
         name == b"connection"
         and any(token.strip() == b"close" for token in value.lower().split(b","))
-        for name, value in request.headers
+        for name, value in headers
     )
 
 

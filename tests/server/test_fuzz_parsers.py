@@ -8,7 +8,6 @@ from itertools import pairwise
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-import h11
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -23,6 +22,7 @@ from server.gemini.protocol import (
 )
 from server.mirror import request as mirror_request
 from server.mirror.forwarded import Reader, reader_of
+from server.mirror.http_head import MalformedHead, RequestHead, parse_head
 from server.mirror.request import HostNames, Refusal
 from server.mirror.responses import Request as MirrorRequest
 from server.proxy_protocol import (
@@ -306,7 +306,7 @@ HEADER_NAMES = st.sampled_from(
 
 @st.composite
 def mirror_heads(draw: st.DrawFn) -> tuple[bytes, bytes, list[tuple[bytes, bytes]]]:
-    """Method, target and headers as h11 hands them over, a few parts hostile."""
+    """Method, target and headers as the parser hands them over, a few parts hostile."""
     method, target, host = draw(assembled(HTTP_PARTS))
     others = draw(st.lists(st.tuples(HEADER_NAMES, st.binary(max_size=12)), max_size=3))
     hosts = draw(st.sampled_from([[host], [host], [host], [], [host, b"evil.example"]]))
@@ -387,35 +387,42 @@ def request_heads(draw: st.DrawFn) -> bytes:
     return head + b"Host: " + host + ending + fields + ending + after
 
 
-def first_event(data: bytes, cuts: Iterable[int], limit: int) -> object:
-    """What the mirror's reading loop gets first: an h11 event, an error, or NEED_DATA."""
-    connection = h11.Connection(h11.SERVER, max_incomplete_event_size=limit)
+def first_request(data: bytes, cuts: Iterable[int], limit: int) -> object:
+    """What the mirror's reading steps make of `data` arriving in pieces: a parsed head, a
+    refusal, the class of parse error, or None while the head is incomplete."""
+    received = b""
     for chunk in pieces(data, cuts):
-        connection.receive_data(chunk)
-        try:
-            event = connection.next_event()
-        except h11.RemoteProtocolError as error:
-            return ("error", error.error_status_hint)
-        if event is not h11.NEED_DATA:
-            return event
-    return h11.NEED_DATA
+        searched = len(received)
+        received += chunk
+        head = mirror_request.request_head(received, limit, searched)
+        if isinstance(head, Refusal):
+            return head
+        if head is not None:
+            try:
+                return parse_head(head)
+            except MalformedHead as error:
+                return type(error)
+    return None
 
 
 @FUZZ
 @given(request_heads(), CUTS)
-def test_head_bytes_through_h11_end_in_a_request_head_an_error_or_a_wait(
+def test_head_bytes_end_in_a_parsed_head_a_refusal_or_a_wait(
     head: bytes, cuts: list[int]
 ) -> None:
     limit = MirrorSettings().max_header_bytes
-    event = first_event(head, [], limit)
-    if len(head) <= limit:
-        # Beyond the limit h11 decides by how much it holds at once; below it, never.
-        assert first_event(head, cuts, limit) == event
-    if isinstance(event, tuple):
-        assert 400 <= event[1] < 600
-    elif event is not h11.NEED_DATA:
-        assert isinstance(event, h11.Request)
-        check_mirror_contract(event.method, event.target, list(event.headers))
+    first = first_request(head, [], limit)
+    again = first_request(head, cuts, limit)
+    if isinstance(first, RequestHead):
+        # However the bytes arrive, the same request is read.
+        assert isinstance(again, RequestHead)
+        assert (again.method, again.target, again.headers) == (
+            first.method, first.target, first.headers
+        )
+        check_mirror_contract(first.method, first.target, first.headers)
+    else:
+        assert again == first
+        assert first is None or isinstance(first, Refusal) or issubclass(first, MalformedHead)
 
 
 # --- PROXY protocol -------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -118,6 +119,44 @@ async def test_smuggling_shape_is_400_and_nothing_after_it_is_served(
     assert status_of(raw) == 400
     assert raw.count(b"HTTP/1.1 ") == 1
     assert b"\r\nconnection: close\r\n" in raw.lower()
+
+
+async def test_pipelined_requests_are_answered_in_order_on_one_connection(
+    start_mirror: StartMirror,
+) -> None:
+    port = await start_mirror()
+    close = b"GET /about.html HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    raw = await send_raw(
+        port,
+        b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"
+        b"HEAD /about.html HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\n\r\nabc"
+        + close,
+    )
+    assert re.findall(rb"HTTP/1\.1 (\d{3}) ", raw) == [b"200", b"200", b"200"]
+
+
+async def test_a_chunked_body_is_read_answered_and_the_connection_closed(
+    start_mirror: StartMirror,
+) -> None:
+    port = await start_mirror()
+    raw = await send_raw(
+        port,
+        b"GET / HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"5\r\nhello\r\n0\r\n\r\n" + SMUGGLED,
+    )
+    assert status_of(raw) == 200
+    assert raw.count(b"HTTP/1.1 ") == 1
+    assert b"\r\nconnection: close\r\n" in raw.lower()
+
+
+async def test_a_chunked_body_over_the_limit_is_413(start_mirror: StartMirror) -> None:
+    port = await start_mirror(max_body_bytes=10)
+    raw = await send_raw(
+        port,
+        b"GET / HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"10\r\n" + b"x" * 16 + b"\r\n0\r\n\r\n",
+    )
+    assert status_of(raw) == 413
 
 
 @pytest.mark.parametrize("version", [b"HTTP/2.0", b"HTTP/3.5"])
