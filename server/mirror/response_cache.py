@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from capsule.root import Capsule
 from capsule.rules.meta import META_NAME
 from capsule.tree import INDEX_NAME, served_names
+from server.mirror.change_watch import ChangeWatch, Watched
 
 if TYPE_CHECKING:
     from server.mirror.responses import Response
@@ -40,21 +41,31 @@ class Validity:
     files: tuple[FileState | None, ...]
     listed: tuple[object, ...]
     """The catalog's snapshot and what readers may see of it; compared by identity."""
+    watched: Watched | None = None
+    """The directories on the path, when the kernel reports their changes."""
 
     def holds(self, capsule: Capsule, path: str) -> bool:
         """Whether a response made under this validity is still the one to send for `path`;
-        bounded work (a few stats), fit for the event loop. A catalog change is a miss before
-        the visible list is asked for, so this never works that list out again on a change."""
-        now = validity(capsule, path, listed=False)
-        if now is None or now.files != self.files:
-            return False
+        bounded work (one read of the kernel's change reports, or a few stats), fit for the
+        event loop. A catalog change is a miss before the visible list is asked for, so this
+        never works that list out again on a change."""
+        if self.watched is not None:
+            if not self.watched.unchanged():
+                return False
+        else:
+            now = validity(capsule, path, listed=False)
+            if now is None or now.files != self.files:
+                return False
         return _same(self.listed, _listed(capsule, current=self.listed))
 
 
-def validity(capsule: Capsule, path: str, *, listed: bool = True) -> Validity | None:
+def validity(
+    capsule: Capsule, path: str, *, listed: bool = True, watch: ChangeWatch | None = None
+) -> Validity | None:
     """The validity of the page at capsule path `path` as things are now; None if it may not be
     kept: a symlink on the way or as a `.meta` (rules are then judged on two paths), or a file
-    changed moments ago. Without `listed`, the catalog part is left empty.
+    changed moments ago. Without `listed`, the catalog part is left empty. With `watch`, the
+    directories on the path are watched first, so any change after this call is reported.
 
     The `.meta` files are taken by their state, as the `.meta` index takes them: unchanged
     files give the same rules, so the decision made with them stands."""
@@ -65,6 +76,12 @@ def validity(capsule: Capsule, path: str, *, listed: bool = True) -> Validity | 
         names = [*names, INDEX_NAME]
     files: list[FileState | None] = []
     place = str(capsule.root)
+    watched = None
+    if watch is not None:
+        directories = [place]
+        for name in names[:-1]:
+            directories.append(f"{directories[-1]}/{name}")
+        watched = watch.watch(directories)
     try:
         for name in names:
             files.append(_unlinked_state(f"{place}/{META_NAME}"))
@@ -81,7 +98,9 @@ def validity(capsule: Capsule, path: str, *, listed: bool = True) -> Validity | 
         files.append(_state(os.stat(f"{capsule.root}/{FAVICON_TEXT}")))
     except (OSError, ValueError):
         files.append(None)
-    return Validity(tuple(files), _listed(capsule) if listed else ())
+    if None in files[1::2]:
+        watched = None  # a name missing on the way: its directory cannot be watched yet
+    return Validity(tuple(files), _listed(capsule) if listed else (), watched)
 
 
 def _listed(capsule: Capsule, current: tuple[object, ...] | None = None) -> tuple[object, ...]:

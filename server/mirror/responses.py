@@ -30,6 +30,7 @@ from capsule.resources import (
 )
 from capsule.root import Capsule
 from server.hostnames import unicode_host
+from server.mirror.change_watch import ChangeWatch
 from server.mirror.crawlers import Sitemaps, web_robots_txt
 from server.mirror.encoding import choose, compress, compressible
 from server.mirror.favicon import FAVICON_PATH, favicon_emoji
@@ -108,6 +109,7 @@ class Mirror:
         capsules: Mapping[str, Capsule],
         renderer: PageRenderer,
         gemini_port: int | None = None,
+        change_reports: bool = True,
     ) -> None:
         self.capsules = dict(capsules)
         self.renderer = renderer
@@ -116,6 +118,8 @@ class Mirror:
         self.sitemaps = Sitemaps()
         self.responses = ResponseCache(renderer.cache.max_bytes)
         """Whole 200 responses of pages, answered again while what they depend on holds."""
+        self.change_watch = ChangeWatch.open() if change_reports else None
+        """The kernel's reports of changed directories, where it gives them (else `stat`)."""
 
     def cached(self, request: Request) -> Response | None:
         """The response to `request` from a kept one, if that still holds (a few stat calls,
@@ -146,7 +150,11 @@ class Mirror:
         target = capsule_target(request.path)
         query = capsule_query(request.query)
         # Taken before the page is read: a change while it is made is a miss next time.
-        kept = validity(capsule, target.path) if at_once and query is None else None
+        kept = (
+            validity(capsule, target.path, watch=self.change_watch)
+            if at_once and query is None
+            else None
+        )
         resource = resolve(target.path, query)
         if resource is None:
             return None
@@ -390,6 +398,8 @@ def _headers(*headers: tuple[str, str]) -> Headers:
 def _conditional(response: Response, request: Request) -> Response:
     """Turn a 200 into a 304 when the client's cached copy is still current."""
     if response.status != HTTPStatus.OK:
+        return response
+    if request.if_none_match is None and request.if_modified_since is None:
         return response
     fields = dict(response.headers)
     if request.if_none_match is not None:

@@ -30,4 +30,4 @@ def build_mirror(
     base_host = urlsplit(settings.base_url).hostname if settings.base_url else None
     extra = [base_host] if base_host else []
     names = HostNames.build(capsules, config.hosts[0].name.lower(), extra)
-    return Mirror(capsules, renderer, gemini_port), names
+    return Mirror(capsules, renderer, gemini_port, config.index.watch), names

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -23,10 +24,15 @@ def age(*paths: Path) -> None:
         os.utime(path, (AN_HOUR_AGO, AN_HOUR_AGO))
 
 
-@pytest.fixture
-def mirror(capsule_root: Path, tmp_path: Path) -> Mirror:
+@pytest.fixture(params=["kernel reports", "stat"])
+def mirror(capsule_root: Path, tmp_path: Path, request: pytest.FixtureRequest) -> Mirror:
+    """A mirror whose kept pages are checked by the kernel's change reports, or by `stat`
+    where it gives none (`index.watch = false`); every test runs with both."""
     age(*capsule_root.rglob("*"))
-    made, _ = build_mirror(mirror_config(capsule_root, tmp_path))
+    config = mirror_config(capsule_root, tmp_path)
+    config = replace(config, index=replace(config.index, watch=request.param != "stat"))
+    made, _ = build_mirror(config)
+    assert (made.change_watch is None) == (request.param == "stat")
     for catalog in catalogs_of(made.capsules):
         catalog.refresh()
     return made
@@ -160,3 +166,35 @@ def test_page_under_a_symlinked_meta_is_not_kept(mirror: Mirror, capsule_root: P
     (capsule_root / ".meta").symlink_to(capsule_root.parent / "rules")
     first(mirror, request("/about.html"))
     assert mirror.cached(request("/about.html")) is None
+
+
+def test_kept_pages_are_checked_by_the_kernel_when_it_reports(
+    capsule_root: Path, tmp_path: Path
+) -> None:
+    age(*capsule_root.rglob("*"))
+    made, _ = build_mirror(mirror_config(capsule_root, tmp_path))
+    first(made, request("/a/b.html"))
+    entry = made.responses.get(("localhost", "/a/b.html", None, None))
+    assert entry is not None and entry.validity.watched is not None
+    assert len(entry.validity.watched.descriptors) == 2  # the root and a/
+
+
+def test_a_meta_edited_in_place_in_a_parent_directory_is_a_miss(
+    mirror: Mirror, capsule_root: Path
+) -> None:
+    meta = capsule_root / ".meta"
+    meta.write_text("")
+    age(meta)
+    first(mirror, request("/a/b.html"))
+    with meta.open("r+") as same_inode:
+        same_inode.write("a/b.gmi protect\n")
+    age(meta)  # dated back again: the report (or the change time) tells
+    assert mirror.cached(request("/a/b.html")) is None
+
+
+def test_a_directory_renamed_away_and_back_is_a_miss(mirror: Mirror, capsule_root: Path) -> None:
+    first(mirror, request("/a/b.html"))
+    (capsule_root / "a").rename(capsule_root / "a-old")
+    (capsule_root / "a-old").rename(capsule_root / "a")
+    assert mirror.cached(request("/a/b.html")) is None
+    assert first(mirror, request("/a/b.html")).status == 200
