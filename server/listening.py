@@ -32,26 +32,29 @@ class FirstRequests:
     `STOP_GRACE` at a stop."""
 
     def __init__(self) -> None:
-        self._reads: set[trio.CancelScope] = set()
+        self.reads: set[trio.CancelScope] = set()
+        """The scopes of the reads under way; whoever reads adds its scope and discards it."""
         self._stopping = False
+
+    def deadline(self, timeout: float) -> float:
+        """When a first request starting now must be in: `timeout` seconds, cut at a stop."""
+        return trio.current_time() + (min(timeout, STOP_GRACE) if self._stopping else timeout)
 
     @contextmanager
     def reading(self, timeout: float) -> Iterator[trio.CancelScope]:
         """A cancel scope for reading a first request within `timeout` seconds."""
-        now = trio.current_time()
-        deadline = now + (min(timeout, STOP_GRACE) if self._stopping else timeout)
-        with trio.CancelScope(deadline=deadline) as scope:
-            self._reads.add(scope)
+        with trio.CancelScope(deadline=self.deadline(timeout)) as scope:
+            self.reads.add(scope)
             try:
                 yield scope
             finally:
-                self._reads.discard(scope)
+                self.reads.discard(scope)
 
     def stop(self) -> None:
         """Give every read under way at most `STOP_GRACE` more seconds, and later ones too."""
         self._stopping = True
         cut = trio.current_time() + STOP_GRACE
-        for scope in self._reads:
+        for scope in self.reads:
             scope.deadline = min(scope.deadline, cut)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from urllib.parse import unquote_to_bytes, urlsplit
 
@@ -36,11 +36,16 @@ class Refusal(Enum):
     VERSION = "version"
 
 
+KNOWN_HOST_VALUES = 1024
+"""Host values whose answer is remembered; past this many, the memory starts again."""
+
+
 @dataclass(frozen=True, slots=True)
 class HostNames:
     """Which Host values the mirror answers, and the capsule host each one stands for."""
 
     names: Mapping[str, str]
+    _known: dict[str, str | Refusal] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def build(cls, hosts: Iterable[str], primary: str, extra: Iterable[str] = ()) -> HostNames:
@@ -49,6 +54,20 @@ class HostNames:
         names = dict.fromkeys([*LOOPBACK_NAMES, *extra], primary)
         names.update((host, host) for host in hosts)
         return cls(names)
+
+    def host_for(self, host_header: str) -> str | Refusal:
+        """The capsule host a Host value (already decoded) stands for, or why it is refused:
+        MALFORMED if it is not a host and port, HOST if it is not ours. Remembered."""
+        known = self._known.get(host_header)
+        if known is None:
+            if not host_header or _HOST_SYNTAX.fullmatch(host_header) is None:
+                known = Refusal.MALFORMED
+            else:
+                known = self.capsule_host(host_header) or Refusal.HOST
+            if len(self._known) >= KNOWN_HOST_VALUES:
+                self._known.clear()
+            self._known[host_header] = known
+        return known
 
     def capsule_host(self, host_header: str) -> str | None:
         """The capsule host for a Host header value (any port), or None if it is not ours."""
@@ -111,16 +130,25 @@ def parse_request(
 ) -> Request | Refusal:
     """Validate a request head as h11 delivers it (header names lower-case); a `reader`
     that a trusted front described gives the scheme and the host the reader asked for."""
-    fields: dict[bytes, bytes] = {}
+    host_value: bytes | None = None
+    if_none_match: bytes | None = None
+    if_modified_since: bytes | None = None
     codings: list[bytes] = []
     for name, value in headers:
-        fields.setdefault(name, value)
-        if name == b"accept-encoding":
+        if name == b"host":
+            if host_value is None:
+                host_value = value
+        elif name == b"accept-encoding":
             codings.append(value)
+        elif name == b"if-none-match":
+            if if_none_match is None:
+                if_none_match = value
+        elif name == b"if-modified-since" and if_modified_since is None:
+            if_modified_since = value
     try:
         text = target.decode("ascii")
         # An international name may come as UTF-8 as well as in its xn-- form.
-        host_header = fields.get(b"host", b"").decode("utf-8")
+        host_header = (host_value or b"").decode("utf-8")
     except UnicodeDecodeError:
         return Refusal.MALFORMED
     if text.startswith(("http://", "https://")):
@@ -132,30 +160,32 @@ def parse_request(
         host_header, text = parts.netloc, text[len(parts.scheme) + 3 + len(parts.netloc):] or "/"
     if reader is not None and reader.host is not None:
         host_header = reader.host
-    if not host_header or _HOST_SYNTAX.fullmatch(host_header) is None:
-        return Refusal.MALFORMED
-    host = hosts.capsule_host(host_header)
-    if host is None:
-        return Refusal.HOST
+    host = hosts.host_for(host_header)
+    if isinstance(host, Refusal):
+        return host
     if method not in (b"GET", b"HEAD"):
         return Refusal.METHOD
     if not text.startswith("/") or "#" in text:
         return Refusal.MALFORMED
     raw_path, question, query = text.partition("?")
-    try:
-        path = unquote_to_bytes(raw_path).decode("utf-8")
-    except UnicodeDecodeError:
-        return Refusal.MALFORMED
-    if "\x00" in path:
-        return Refusal.MALFORMED
+    if "%" in raw_path or "/." in raw_path or "//" in raw_path:
+        try:
+            path = unquote_to_bytes(raw_path).decode("utf-8")
+        except UnicodeDecodeError:
+            return Refusal.MALFORMED
+        if "\x00" in path:
+            return Refusal.MALFORMED
+        path = remove_dot_segments(path)
+    else:
+        path = raw_path  # nothing to decode and no dot or empty segment: already normal
     return Request(
-        method=method.decode("ascii"),
+        method="GET" if method == b"GET" else "HEAD",
         host=host,
-        path=remove_dot_segments(path),
+        path=path,
         query=query if question else None,
         origin=f"{reader.scheme if reader else 'http'}://{host_header}",
-        if_none_match=_text(fields.get(b"if-none-match")),
-        if_modified_since=_text(fields.get(b"if-modified-since")),
+        if_none_match=_text(if_none_match),
+        if_modified_since=_text(if_modified_since),
         accept_encoding=_text(b",".join(codings)) if codings else None,
     )
 

@@ -7,7 +7,7 @@ import contextlib
 import logging
 import socket
 import struct
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 
@@ -262,6 +262,10 @@ class MirrorServer:
             transport = TLSStream(PrefixedStream(plain, prefix), self.https.session, contexts)
             incoming = _Incoming(b"")
         timeout = self.limits.request_timeout
+        # A client that is not a trusted front is the reader of every request it sends.
+        direct = None if may_forward(client, self.trusted_proxies) else Reader(
+            client, "https" if tls else "http"
+        )
         try:
             served = 0
             # A stop closes connections waiting between requests; a new connection's first
@@ -271,7 +275,7 @@ class MirrorServer:
                 last = served >= self.settings.max_requests_per_connection
                 idle = served > 1
                 if not await self._exchange(
-                    stream, transport, incoming, client, timeout, last, idle
+                    stream, transport, incoming, client, direct, timeout, last, idle
                 ):
                     break
                 timeout = self.settings.keepalive_timeout
@@ -288,36 +292,52 @@ class MirrorServer:
         transport: trio.abc.Stream,
         incoming: _Incoming,
         client: str,
+        direct: Reader | None,
         timeout: float,
         last: bool,
         idle: bool,
     ) -> bool:
         """Read one request and answer it; True if the connection can carry another. A
         connection `idle` between requests is closed by a stop instead of waiting."""
-        started = trio.current_time()
         exchange = _Exchange(client)
         source: OpenedFile | None = None
         held: str | None = None
         tls = isinstance(transport, TLSStream)
+        # One cancel scope for the whole exchange: the read deadline until the request is in
+        # (cut by a stop), then the exchange deadline for the answer.
+        if idle:
+            waiting = self._waiting
+            scope = trio.CancelScope(deadline=trio.current_time() + timeout)
+        else:
+            waiting = self.first_requests.reads
+            scope = trio.CancelScope(deadline=self.first_requests.deadline(timeout))
+        started = 0.0
         try:
-            received = await self._read(transport, incoming, exchange, timeout, idle)
-            if isinstance(received, RequestHead):
-                scheme = "https" if tls else "http"
-                reader = reader_of(client, received.headers, self.trusted_proxies, scheme)
-                exchange.client = reader.address
-                if reader.address != client and not self.gate.hold(reader.address):
-                    # A reader behind a front: the per-address cap counts its open requests.
-                    response = responses.too_many_requests(self.mirror, 1.0)
+            with scope:
+                waiting.add(scope)
+                try:
+                    received = await self._read(transport, incoming, exchange)
+                finally:
+                    waiting.discard(scope)
+                started = trio.current_time()
+                scope.deadline = started + self.limits.exchange_timeout
+                if isinstance(received, RequestHead):
+                    reader = direct or reader_of(
+                        client, received.headers, self.trusted_proxies, "https" if tls else "http"
+                    )
+                    exchange.client = reader.address
+                    if reader.address != client and not self.gate.hold(reader.address):
+                        # A reader behind a front: the per-address cap counts its open requests.
+                        response = responses.too_many_requests(self.mirror, 1.0)
+                    else:
+                        held = reader.address if reader.address != client else None
+                        response, source = await self._answer(received, reader, exchange, tls)
                 else:
-                    held = reader.address if reader.address != client else None
-                    response, source = await self._answer(received, reader, exchange, tls)
-            else:
-                response = received
-            close = last or (
-                isinstance(received, RequestHead)
-                and not keeps_alive(received.version, received.headers)
-            )
-            with trio.move_on_after(self.limits.exchange_timeout) as scope:
+                    response = received
+                close = last or (
+                    isinstance(received, RequestHead)
+                    and not keeps_alive(received.version, received.headers)
+                )
                 await self._send(transport, response, source, exchange, close)
             return not scope.cancelled_caught and not exchange.closing
         except SendTimeout as error:
@@ -358,49 +378,40 @@ class MirrorServer:
                     self.metrics.refused(PROTOCOL, "requests_per_second")
 
     async def _read(
-        self,
-        transport: trio.abc.Stream,
-        incoming: _Incoming,
-        exchange: _Exchange,
-        timeout: float,
-        idle: bool,
+        self, transport: trio.abc.Stream, incoming: _Incoming, exchange: _Exchange
     ) -> RequestHead | Response:
-        """Read a request head and its (discarded) body, or the response refusing it; a stop
-        ends the wait of an `idle` connection at once, and gives a first request `STOP_GRACE`.
+        """Read a request head and its (discarded) body, or the response refusing it.
 
         A refusal is sent before the request is read to its end, so it closes the connection.
         """
-        reading = self._idle_wait(timeout) if idle else self.first_requests.reading(timeout)
-        with reading:
-            head = await self._next_head(transport, incoming)
-            if isinstance(head, Refusal):
-                return _REFUSALS[head](self.mirror)
-            try:
-                request = parse_head(head)
-            except UnknownMethod:
-                return responses.method_not_allowed(self.mirror)
-            except UnknownVersion:
-                return responses.version_not_supported(self.mirror)
-            except MalformedHead:
-                return responses.bad_request(self.mirror)
-            exchange.method = request.method
-            refusal = smuggling_refusal(head) or version_refusal(request.version)
-            if refusal is not None:
-                return _REFUSALS[refusal](self.mirror)
-            if request.body_length == 0:
-                exchange.whole = True
-                return request
-            if request.body_length > self.settings.max_body_bytes:
-                # Refused at once: waiting for a body the mirror would not read costs a slot
-                # for nothing.
-                return responses.content_too_large(self.mirror)
-            if request.body_length == CHUNKED:
-                # Its end is only found by parsing past it: the answer closes the connection.
-                return await self._skip_chunked_body(transport, incoming, request)
-            await self._skip_body(transport, incoming, request.body_length)
+        head = await self._next_head(transport, incoming)
+        if isinstance(head, Refusal):
+            return _REFUSALS[head](self.mirror)
+        try:
+            request = parse_head(head)
+        except UnknownMethod:
+            return responses.method_not_allowed(self.mirror)
+        except UnknownVersion:
+            return responses.version_not_supported(self.mirror)
+        except MalformedHead:
+            return responses.bad_request(self.mirror)
+        exchange.method = request.method
+        refusal = smuggling_refusal(head) or version_refusal(request.version)
+        if refusal is not None:
+            return _REFUSALS[refusal](self.mirror)
+        if request.body_length == 0:
             exchange.whole = True
             return request
-        raise _PeerGone  # the deadline passed
+        if request.body_length > self.settings.max_body_bytes:
+            # Refused at once: waiting for a body the mirror would not read costs a slot
+            # for nothing.
+            return responses.content_too_large(self.mirror)
+        if request.body_length == CHUNKED:
+            # Its end is only found by parsing past it: the answer closes the connection.
+            return await self._skip_chunked_body(transport, incoming, request)
+        await self._skip_body(transport, incoming, request.body_length)
+        exchange.whole = True
+        return request
 
     async def _next_head(
         self, transport: trio.abc.Stream, incoming: _Incoming
@@ -451,16 +462,6 @@ class MirrorServer:
                 await incoming.receive(transport)
         except MalformedHead:
             return responses.bad_request(self.mirror)
-
-    @contextlib.contextmanager
-    def _idle_wait(self, timeout: float) -> Iterator[trio.CancelScope]:
-        """A cancel scope for a keep-alive connection's next request, cancelled by a stop."""
-        with trio.CancelScope(deadline=trio.current_time() + timeout) as scope:
-            self._waiting.add(scope)
-            try:
-                yield scope
-            finally:
-                self._waiting.discard(scope)
 
     async def _answer(
         self, head: RequestHead, reader: Reader, exchange: _Exchange, tls: bool

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+from urllib.parse import quote, unquote
 
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from capsule.paths import remove_dot_segments
 from server.mirror.request import HostNames, Refusal, parse_request, version_refusal
 from server.mirror.responses import Request
 
@@ -146,3 +151,21 @@ def test_conditional_headers_are_carried_into_the_request() -> None:
     assert isinstance(request, Request)
     assert request.if_none_match == '"abc"'
     assert request.if_modified_since == "Wed, 25 Nov 2026 10:00:00 GMT"
+
+
+@given(st.lists(st.sampled_from(["a", "b", ".", "..", "", "%2e", "%2F", "%41", "é", "x.y"]),
+                max_size=6), st.booleans())
+def test_every_path_comes_out_decoded_and_free_of_dot_and_empty_segments(
+    segments: list[str], trailing: bool
+) -> None:
+    raw = "/" + "/".join(segments) + ("/" if trailing else "")
+    parsed = parse(quote(raw, safe="/%.").encode("ascii"))
+    assert isinstance(parsed, Request)
+    assert parsed.path == remove_dot_segments(unquote(raw))
+
+
+def test_a_host_value_is_judged_the_same_when_asked_again() -> None:
+    for _ in range(2):
+        assert parse(host=b"evil.example") is Refusal.HOST
+        assert parse(host=b"a b") is Refusal.MALFORMED
+        assert isinstance(parse(host=b"example.org:8080"), Request)
