@@ -15,6 +15,7 @@ import httptools
 _VERSIONED_LINE = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+ [^ ]+ HTTP/(\d\.\d)\r\n")
 """A request line well formed but for its version, which llhttp may refuse (HTTP/3.5)."""
 KNOWN_VERSIONS = frozenset({b"1.0", b"1.1"})
+_FRAMING = frozenset({b"content-length", b"transfer-encoding"})
 CHUNKED = -1
 """The body length of a request whose body comes in chunks: its end is found by parsing."""
 
@@ -32,6 +33,11 @@ class RequestHead:
     parser: httptools.HttpRequestParser
     """The parser, in the middle of a chunked body still to be read."""
     parsed: _Collector
+
+    @property
+    def framed(self) -> bool:
+        """Whether the head says how a body is framed (Content-Length or Transfer-Encoding)."""
+        return self.parsed.framed
 
     @property
     def complete(self) -> bool:
@@ -59,7 +65,7 @@ class UnknownVersion(MalformedHead):
 class _Collector:
     """Receives llhttp's callbacks for one request."""
 
-    __slots__ = ("body_bytes", "head_done", "headers", "message_done", "target")
+    __slots__ = ("body_bytes", "framed", "head_done", "headers", "message_done", "target")
 
     def __init__(self) -> None:
         self.target = b""
@@ -67,12 +73,16 @@ class _Collector:
         self.head_done = False
         self.message_done = False
         self.body_bytes = 0
+        self.framed = False
 
     def on_url(self, url: bytes) -> None:
         self.target += url
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers.append((name.lower(), value))
+        name = name.lower()
+        if name in _FRAMING:
+            self.framed = True
+        self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         self.head_done = True

@@ -152,7 +152,7 @@ class MirrorServer:
         self._waiting: set[trio.CancelScope] = set()
         self._stopping = False
         self._awaiting_proxy_header = 0
-        self.date = DateField()
+        self.date = DateField([("Server", SERVER_NAME)])
 
     def reconfigure(
         self,
@@ -396,7 +396,8 @@ class MirrorServer:
         except MalformedHead:
             return responses.bad_request(self.mirror)
         exchange.method = request.method
-        refusal = smuggling_refusal(head) or version_refusal(request.version)
+        # llhttp refuses these shapes too; checked here as well, where framing is declared.
+        refusal = (request.framed and smuggling_refusal(head)) or version_refusal(request.version)
         if refusal is not None:
             return _REFUSALS[refusal](self.mirror)
         if request.body_length == 0:
@@ -512,13 +513,13 @@ class MirrorServer:
         exchange: _Exchange,
         close: bool,
     ) -> None:
-        fields = [("Date", self.date.now()), ("Server", SERVER_NAME), *response.headers]
+        extra: list[tuple[str, str]] = []
         if isinstance(transport, TLSStream):
-            fields += secure.hsts(self.https_settings.hsts_max_age)
+            extra += secure.hsts(self.https_settings.hsts_max_age)
         closing = close or self._stopping or not exchange.whole
         if closing:
-            fields.append(("Connection", "close"))
-        head = head_bytes(response.status, fields)
+            extra.append(("Connection", "close"))
+        head = head_bytes(response.status, self.date.lines(), response.headers, extra)
         exchange.status, exchange.closing = response.status, closing
         if exchange.method == b"HEAD":
             await _send(transport, head, exchange)

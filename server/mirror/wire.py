@@ -19,9 +19,23 @@ class UnsafeHeader(Exception):
     """A header field that cannot be sent as it is: it would split the response."""
 
 
-def head_bytes(status: int, fields: Iterable[tuple[str, str]]) -> bytes:
-    """The status line and `fields` of a response, ending with the blank line."""
-    return b"".join([_status_line(status), *map(_field_line, fields), b"\r\n"])
+def head_bytes(
+    status: int,
+    date: bytes,
+    fields: tuple[tuple[str, str], ...],
+    extra: Iterable[tuple[str, str]] = (),
+) -> bytes:
+    """The status line, the `date` lines (`DateField.lines`), `fields` and `extra` of a response,
+    ending with the blank line. The lines of `fields` are made once for the responses that
+    repeat them (a kept page's headers), those of `extra` each time."""
+    return b"".join(
+        [_status_line(status), date, _field_lines(fields), *map(_field_line, extra), b"\r\n"]
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _field_lines(fields: tuple[tuple[str, str], ...]) -> bytes:
+    return b"".join(map(_field_line, fields))
 
 
 @functools.lru_cache(maxsize=64)
@@ -51,15 +65,18 @@ def keeps_alive(version: bytes, headers: Sequence[tuple[bytes, bytes]]) -> bool:
 
 
 class DateField:
-    """The Date header's value, formatted once per second."""
+    """The Date header line, and the `following` lines every response sends after it, made
+    once per second."""
 
-    def __init__(self) -> None:
+    def __init__(self, following: Iterable[tuple[str, str]] = ()) -> None:
+        self._following = b"".join(map(_field_line, following))
         self._second = -1
-        self._value = ""
+        self._lines = b""
 
-    def now(self) -> str:
-        """The current time as an HTTP date."""
+    def lines(self) -> bytes:
+        """`Date: <now as an HTTP date>` and the following lines, with their line ends."""
         second = int(time.time())
         if second != self._second:
-            self._second, self._value = second, formatdate(second, usegmt=True)
-        return self._value
+            date = formatdate(second, usegmt=True).encode("ascii")
+            self._second, self._lines = second, b"Date: " + date + b"\r\n" + self._following
+        return self._lines

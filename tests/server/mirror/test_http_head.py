@@ -70,6 +70,11 @@ def test_another_version_on_a_good_request_line_is_told_apart(version: bytes) ->
         b"GET / HTTP/1.1\r\nHost : x\r\n\r\n",
         b"GET / HTTP/1.1\r\nX: a\x00b\r\n\r\n",
         b"GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n",
+        b"GET / HTTP/1.1\r\nX: a\r\n\tb\r\n\r\n",
+        b"GET / HTTP/1.1\r\n Host: x\r\n\r\n",
+        b"GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+        b"GET / HTTP/1.1\r\nContent-Length: 1, 2\r\n\r\n",
+        b"GET / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
         b"GET /a b HTTP/1.1\r\nHost: x\r\n\r\n",
         b"GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
         b"GET / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
@@ -79,6 +84,11 @@ def test_another_version_on_a_good_request_line_is_told_apart(version: bytes) ->
 def test_broken_syntax_is_malformed(head: bytes) -> None:
     with pytest.raises(MalformedHead):
         parse_head(head)
+
+
+def test_only_a_head_that_declares_framing_is_framed() -> None:
+    assert not parse_head(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").framed
+    assert parse_head(b"GET / HTTP/1.1\r\nHost: x\r\ncontent-length: 0\r\n\r\n").framed
 
 
 def test_a_head_cut_short_is_malformed() -> None:
