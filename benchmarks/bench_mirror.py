@@ -1,11 +1,13 @@
 """Server CPU per request of the HTTP mirror against nginx serving `capsule build`'s export of
 the same capsule, in the same run: a small page and a 20 KB article, keep-alive clients.
 
-Every server is pinned to CPU 0 and the load generator to CPU 1; a server's CPU is read from
-/proc/PID/stat (nginx: its master and worker) before and after each run. The servers take
-turns within each round (interleaved), and each mirror's CPU is also given as a ratio to
-nginx's in the same round. With `--baseline REV`, the mirror at git revision REV runs beside the
-working tree's, from a temporary worktree with its own venv (removed afterwards).
+A bare trio server answering the export's files (`http_floor.py`) runs too: the floor of any
+HTTP server on trio here. Every server is pinned to CPU 0 and the load generator to CPU 1; a
+server's CPU is read from /proc/PID/stat (nginx: its master and worker) before and after each
+run. The servers take turns within each round (interleaved), and each mirror's CPU is also
+given as a ratio to nginx's in the same round. With `--baseline REV`, the mirror at git
+revision REV runs beside the working tree's, from a temporary worktree with its own venv
+(removed afterwards).
 
 The load generator is wrk when installed (`apt-get install wrk`); without it, a Python h11
 client in this process, which cannot saturate the server, so requests/s are lower but CPU per
@@ -159,6 +161,23 @@ def start_nginx(site: Path, prefix: Path, stack: contextlib.ExitStack) -> Server
     raise RuntimeError(f"nginx did not start: {(prefix / 'error.log').read_text()}")
 
 
+def start_floor(site: Path, stack: contextlib.ExitStack) -> Server:
+    """http_floor.py answering the export's files, pinned to the server CPU."""
+    port = free_port()
+    process = subprocess.Popen(
+        pinned([sys.executable, str(Path(__file__).parent / "http_floor.py"), str(port),
+                str(site)], SERVER_CPU),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    stack.callback(_stop, process)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if _answers(port):
+            return Server("trio floor", (process.pid,), port)
+        time.sleep(0.05)  # a benchmark waiting for a process, not a test
+    raise RuntimeError("http_floor.py did not start")
+
+
 def _children(pid: int) -> tuple[int, ...]:
     found: list[int] = []
     for task in Path(f"/proc/{pid}/task").iterdir():
@@ -309,7 +328,7 @@ def compare(args: argparse.Namespace) -> None:
         if args.baseline:
             python, tree = stack.enter_context(baseline_tree(args.baseline, temp))
             trees.insert(0, (f"mirror@{args.baseline[:10]}", python, tree))
-        servers = [start_nginx(site, temp / "nginx", stack)]
+        servers = [start_nginx(site, temp / "nginx", stack), start_floor(site, stack)]
         for name, python, tree in trees:
             state = temp / f"state-{len(servers)}"
             started = start_mirror(python, tree, root, state, stack)

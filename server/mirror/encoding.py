@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
 
 GZIP = "gzip"
@@ -50,9 +51,11 @@ def accepted(header: str | None) -> dict[str, float]:
     return weights
 
 
+@functools.lru_cache(maxsize=256)
 def choose(header: str | None, offered: tuple[str, ...] = CODINGS) -> str | None:
     """The offered coding the client weighs highest (the first offered on a tie), or None
-    for the body as it is: no header, nothing acceptable, or only q=0."""
+    for the body as it is: no header, nothing acceptable, or only q=0. Remembered for the
+    values clients send again and again."""
     weights = accepted(header)
     wildcard = weights.get("*", 0.0)
     best, best_weight = None, 0.0
