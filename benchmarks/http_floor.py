@@ -9,6 +9,7 @@ Run: python benchmarks/http_floor.py PORT SITE_DIRECTORY
 from __future__ import annotations
 
 import sys
+from functools import partial
 from pathlib import Path
 
 import trio
@@ -49,7 +50,7 @@ def serve(port: int, site: Path) -> None:
         except trio.BrokenResourceError:
             pass
 
-    trio.run(trio.serve_tcp, handle, port, "127.0.0.1")  # type: ignore[arg-type]
+    trio.run(partial(trio.serve_tcp, handle, port, host="127.0.0.1"))
 
 
 if __name__ == "__main__":

@@ -80,6 +80,7 @@ class Metrics:
             ["version"], registry=None, multiprocess_mode="livemax",
         )
         self._children: dict[tuple[int | str, ...], Any] = {}
+        self._request_children: dict[tuple[str, int | None], tuple[Any, Any, Any]] = {}
 
     def started(self, version: str) -> None:
         """This process starts serving `version` of capsule now."""
@@ -88,10 +89,18 @@ class Metrics:
 
     def request(self, record: AccessRecord) -> None:
         """One exchange ended, as the access log records it."""
-        status = NO_STATUS if record.status is None else str(record.status)
-        self._child(self.requests, record.protocol, status).inc()
-        self._child(self.response_bytes, record.protocol).inc(record.bytes_sent)
-        self._child(self.duration, record.protocol).observe(record.duration)
+        children = self._request_children.get((record.protocol, record.status))
+        if children is None:
+            status = NO_STATUS if record.status is None else str(record.status)
+            children = self._request_children[record.protocol, record.status] = (
+                self._child(self.requests, record.protocol, status),
+                self._child(self.response_bytes, record.protocol),
+                self._child(self.duration, record.protocol),
+            )
+        requests, response_bytes, duration = children
+        requests.inc()
+        response_bytes.inc(record.bytes_sent)
+        duration.observe(record.duration)
 
     def handshake(self, resumed: bool) -> None:
         """A TLS handshake completed, resuming a session or not."""

@@ -72,6 +72,8 @@ CACHE_PAGE = "public, max-age=60"
 CACHE_FILE = "public, max-age=300"
 CACHE_PERMANENT_REDIRECT = "public, max-age=3600"
 CACHE_NONE = "no-store"
+MAX_KEPT_FILE = 256 * 1024
+"""Files up to this size are kept in memory with the pages; larger ones are always streamed."""
 
 Headers = tuple[tuple[str, str], ...]
 
@@ -114,7 +116,10 @@ class Mirror:
         self.capsules = dict(capsules)
         self.renderer = renderer
         self.gemini_port = gemini_port
-        self._stylesheet = renderer.stylesheet().encode("utf-8")
+        self._stylesheet = _entity(
+            HTTPStatus.OK, CSS, renderer.stylesheet().encode("utf-8"), CACHE_PAGE
+        )
+        """The same for every page and host: made once, answered on the event loop."""
         self.sitemaps = Sitemaps()
         self.responses = ResponseCache(renderer.cache.max_bytes)
         """Whole 200 responses of pages, answered again while what they depend on holds."""
@@ -126,6 +131,8 @@ class Mirror:
         fit for the event loop); None to resolve it."""
         if request.query is not None:
             return None
+        if request.path == STYLESHEET_PATH:
+            return self._final(self._stylesheet, request)
         entry = self.responses.get(_cache_key(request))
         if entry is None or not entry.validity.holds(self.capsules[request.host], entry.path):
             return None
@@ -144,7 +151,7 @@ class Mirror:
 
     def _respond(self, request: Request, *, at_once: bool) -> Response | None:
         if request.path == STYLESHEET_PATH:
-            return self._final(_entity(HTTPStatus.OK, CSS, self._stylesheet, CACHE_PAGE), request)
+            return self._final(self._stylesheet, request)
         capsule = self.capsules[request.host]
         resolve = capsule.resolve_at_once if at_once else capsule.resolve
         target = capsule_target(request.path)
@@ -160,6 +167,10 @@ class Mirror:
             return None
         if kept is not None and isinstance(resource, Page):
             return self._kept(resource, target, request, kept)
+        if kept is not None and isinstance(resource, File) and resource.size <= MAX_KEPT_FILE:
+            kept_file = self._kept_file(resource, target, request, kept)
+            if kept_file is not None:
+                return kept_file
         if isinstance(resource, NotFound) and target.path != request.path:
             # A capsule file that merely looks like a page URL, with no page claiming it.
             literal = resolve(request.path, query)
@@ -196,6 +207,24 @@ class Mirror:
         origin = self.renderer.base_url or request.origin
         made = self.response_for(page, target, request.host, origin)
         encoded = self._encoded(made, request.accept_encoding)
+        if encoded.status == HTTPStatus.OK:
+            self.responses.put(_cache_key(request), Entry(target.path, kept, encoded))
+        return _conditional(encoded, request)
+
+    def _kept_file(
+        self, file: File, target: MirrorTarget, request: Request, kept: Validity
+    ) -> Response | None:
+        """The response for a small file (an image, say), read whole and kept like a page;
+        None if it changed while it was read (then it is streamed as usual)."""
+        try:
+            with file.path.open("rb") as opened:
+                data = opened.read(file.size + 1)
+        except OSError:
+            return None
+        if len(data) != file.size:
+            return None
+        made = self.response_for(file, target, request.host)
+        encoded = self._encoded(Response(made.status, made.headers, data), request.accept_encoding)
         if encoded.status == HTTPStatus.OK:
             self.responses.put(_cache_key(request), Entry(target.path, kept, encoded))
         return _conditional(encoded, request)

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from capsule.resources import File
 from server.assemble import catalogs_of
-from server.mirror.responses import Mirror, Request, Response
+from server.mirror.responses import MAX_KEPT_FILE, Mirror, Request, Response
 from server.mirror.site import build_mirror
 from tests.server.mirror.conftest import mirror_config
 
@@ -198,3 +199,26 @@ def test_a_directory_renamed_away_and_back_is_a_miss(mirror: Mirror, capsule_roo
     (capsule_root / "a-old").rename(capsule_root / "a")
     assert mirror.cached(request("/a/b.html")) is None
     assert first(mirror, request("/a/b.html")).status == 200
+
+
+def test_a_small_file_is_kept_and_dropped_when_it_changes(
+    mirror: Mirror, capsule_root: Path
+) -> None:
+    image = capsule_root / "a" / "pier.png"
+    image.write_bytes(b"\x89PNG first")
+    age(image)
+    made = first(mirror, request("/a/pier.png"))
+    assert made.body == b"\x89PNG first"
+    assert mirror.cached(request("/a/pier.png")) == made
+    image.write_bytes(b"\x89PNG second, longer")
+    age(image)
+    assert mirror.cached(request("/a/pier.png")) is None
+    assert first(mirror, request("/a/pier.png")).body == b"\x89PNG second, longer"
+
+
+def test_a_large_file_is_streamed_and_never_kept(mirror: Mirror, capsule_root: Path) -> None:
+    video = capsule_root / "a" / "clip.bin"
+    video.write_bytes(b"x" * (MAX_KEPT_FILE + 1))
+    age(video)
+    assert isinstance(first(mirror, request("/a/clip.bin")).body, File)
+    assert mirror.cached(request("/a/clip.bin")) is None
