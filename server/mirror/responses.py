@@ -224,10 +224,11 @@ class Mirror:
         if len(data) != file.size:
             return None
         made = self.response_for(file, target, request.host)
-        encoded = self._encoded(Response(made.status, made.headers, data), request.accept_encoding)
-        if encoded.status == HTTPStatus.OK:
-            self.responses.put(_cache_key(request), Entry(target.path, kept, encoded))
-        return _conditional(encoded, request)
+        # As it is, as a streamed file would be: the static export has no .gz sibling of it.
+        whole = Response(made.status, made.headers, data)
+        if whole.status == HTTPStatus.OK:
+            self.responses.put(_cache_key(request), Entry(target.path, kept, whole))
+        return _conditional(whole, request)
 
     def response_for(
         self, resource: Resource, target: MirrorTarget, host: str, origin: str | None = None
