@@ -72,6 +72,19 @@ class Visibility:
         self.policy = policy
         self._state: _State | None = None
 
+    def known(self, now: datetime | None = None) -> Visible | None:
+        """What `current` would give, if that needs no work (the catalog has not changed and
+        no publication time has come since it was last worked out); None otherwise."""
+        now = self.policy.clock() if now is None else now
+        state = self._state
+        if (
+            state is not None
+            and state.snapshot is self.catalog.snapshot
+            and state.since <= now < state.until
+        ):
+            return state.visible
+        return None
+
     def current(self, now: datetime | None = None) -> Visible:
         """What the catalog may show as of its latest snapshot, at `now` (by default the
         policy's clock)."""

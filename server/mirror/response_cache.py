@@ -105,13 +105,18 @@ def validity(
 
 def _listed(capsule: Capsule, current: tuple[object, ...] | None = None) -> tuple[object, ...]:
     """The catalog's snapshot and visible list, as identities; with `current`, the list is only
-    asked for while the snapshot is still the one in `current`."""
+    asked for while the snapshot is still the one in `current`, and only as already worked
+    out (None if a publication time has come since)."""
     publication = capsule.publication
     if publication is None:
         return ()
     snapshot = publication.catalog.snapshot
     if current is not None and (not current or current[0] is not snapshot):
         return (snapshot,)
+    if current is not None:
+        # On the event loop: a publication time that has come is a miss, and the list is
+        # worked out again in the thread that makes the page.
+        return (snapshot, publication.visibility.known())
     return (snapshot, publication.visibility.current())
 
 

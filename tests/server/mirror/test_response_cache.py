@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -222,3 +223,26 @@ def test_a_large_file_is_streamed_and_never_kept(mirror: Mirror, capsule_root: P
     age(video)
     assert isinstance(first(mirror, request("/a/clip.bin")).body, File)
     assert mirror.cached(request("/a/clip.bin")) is None
+
+
+def test_a_publication_time_coming_is_a_miss_worked_out_off_the_event_loop(
+    mirror: Mirror, capsule_root: Path
+) -> None:
+    day = capsule_root / "2026" / "01" / "01"
+    day.mkdir(parents=True)
+    (day / "later.gmi").write_text("Published: 2999-01-01T00:00:00Z\n\n# Later\n")
+    age(day / "later.gmi", *day.parents)
+    for catalog in catalogs_of(mirror.capsules):
+        catalog.refresh()
+    first(mirror, request("/about.html"))
+    assert mirror.cached(request("/about.html")) is not None
+    publication = mirror.capsules["localhost"].publication
+    assert publication is not None
+    publication.visibility.policy.clock = lambda: datetime(3000, 1, 1, tzinfo=UTC)
+    recomputed: list[object] = []
+    current = publication.visibility.current
+    publication.visibility.current = lambda *a: recomputed.append(a) or current(*a)  # type: ignore[method-assign]
+    assert mirror.cached(request("/about.html")) is None
+    assert recomputed == []  # the event loop never worked the list out again
+    first(mirror, request("/about.html"))
+    assert recomputed
