@@ -843,10 +843,15 @@ def _time(stored: str | None) -> datetime | None:
 
 def _read(path: str, whole: bool) -> bytes:
     """The bytes of the file at `path`, or its first HEAD_BYTES cut at a line's end."""
-    with open(path, "rb") as file:
-        if whole:
+    if whole:
+        with open(path, "rb") as file:
             return file.read()
-        head = file.read(HEAD_BYTES)
+    # A bare descriptor: a file object costs twice the time of the read at 100,000 pages.
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        head = os.read(descriptor, HEAD_BYTES)
+    finally:
+        os.close(descriptor)
     if len(head) < HEAD_BYTES:
         return head
     return head[: head.rfind(b"\n") + 1] or head
