@@ -393,11 +393,16 @@ class Catalog:
         # New pages get their ids here, so that their rows go in a batch at a time.
         (next_id,) = connection.execute("SELECT coalesce(max(id), 0) + 1 FROM pages").fetchone()
         new: list[tuple[object, ...]] = []
+        sight: tuple[datetime, str] | None = None
+        """When the pages of this batch were first seen, and as stored."""
         for done, (path, signature, previous) in enumerate(todo):
             progress(done, len(todo))
             real = listing.links.get(path)
             if previous is None:
-                row = self._listed(path, signature, next_id, real)
+                if sight is None:
+                    now = self.clock().astimezone(UTC).replace(microsecond=0)
+                    sight = (now, now.isoformat())
+                row = self._listed(path, signature, next_id, real, sight)
                 if row is not None:
                     new.append(row)
                     next_id += 1
@@ -409,7 +414,7 @@ class Catalog:
             if pending >= _BATCH:
                 self._insert(connection, new)
                 connection.commit()
-                pending = 0
+                pending, sight = 0, None
         self._insert(connection, new)
         removed = self._removed(listing)
         for path in removed:
@@ -700,10 +705,15 @@ class Catalog:
         )
 
     def _listed(
-        self, path: str, signature: tuple[int, int], page_id: int, real: str | None
+        self,
+        path: str,
+        signature: tuple[int, int],
+        page_id: int,
+        real: str | None,
+        sight: tuple[datetime, str],
     ) -> tuple[object, ...] | None:
-        """List a page new to the catalog from its head, in memory; the row to insert for it,
-        None if it cannot be read."""
+        """List a page new to the catalog, first seen at `sight` (a time, and as stored), from
+        its head, in memory; the row to insert for it, None if it cannot be read."""
         try:
             raw = _read(self._root_text + path, whole=False)
         except OSError as error:
@@ -711,7 +721,7 @@ class Catalog:
                 raise
             return None
         text = raw.decode("utf-8", errors="replace")
-        now = self.clock().astimezone(UTC).replace(microsecond=0)
+        now, now_text = sight
         front = front_lines(text)
         for line, problem in front.problems:
             logger.warning("%s:%d: %s", path, line, problem)
@@ -732,8 +742,8 @@ class Catalog:
             int(front.draft),
             None if front.published is None else front.published.isoformat(),
             real,
-            None if time is None else time.isoformat(),
-            now.isoformat(),
+            now_text if time == now else None if time is None else time.isoformat(),
+            now_text,
             about,
             front.series,
         )
