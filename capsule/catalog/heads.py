@@ -33,6 +33,8 @@ def read_head(body: str, with_summary: bool = True) -> Head:
     paragraph: str | None = None
     number = 0
     """Lines of the document so far: a preformatted block is one."""
+    # A `Summary:` line has a colon: without one, the first paragraph is the last word.
+    summary_lines = SUMMARY_LINES if ":" in body else 0
     verbatim = False
     for line in body.lstrip(BOM).split("\n"):
         if verbatim:
@@ -49,14 +51,14 @@ def read_head(body: str, with_summary: bool = True) -> Head:
                     level = min(3, len(stripped) - len(stripped.lstrip("#")))
                     heading = stripped[level:].lstrip(_SPACE)
             elif first and first != ">" and (first != "=" or _not_a_link(stripped)):
-                if found_line is None and number <= SUMMARY_LINES:
+                if found_line is None and number <= summary_lines and ":" in stripped:
                     found_line = summary_line_text(stripped)
                 if paragraph is None and _is_prose(stripped):
                     paragraph = stripped
         if heading is not None and (
             not with_summary
             or found_line is not None
-            or (paragraph is not None and number >= SUMMARY_LINES)
+            or (paragraph is not None and number >= summary_lines)
         ):
             break
     return Head(heading, (found_line or paragraph or "") if with_summary else "")
