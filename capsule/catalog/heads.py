@@ -36,7 +36,16 @@ def read_head(body: str, with_summary: bool = True) -> Head:
     # A `Summary:` line has a colon: without one, the first paragraph is the last word.
     summary_lines = SUMMARY_LINES if ":" in body else 0
     verbatim = False
-    for line in body.lstrip(BOM).split("\n"):
+    text = body.lstrip(BOM)
+    end = len(text)
+    start = 0
+    # Line by line as far as needed: most pages say all in their first few lines.
+    while start < end:
+        stop = text.find("\n", start)
+        if stop < 0:
+            stop = end
+        line = text[start:stop]
+        start = stop + 1
         if verbatim:
             verbatim = not line.startswith(TOGGLE)
             continue
