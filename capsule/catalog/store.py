@@ -383,13 +383,15 @@ class Catalog:
         listing = self._scanner.scan(full, touched)
         connection = self._connections.get()
         added = changed = pending = 0
-        todo = [
+        # In order of path, as new pages get ids: both indexes of their rows then grow at
+        # their ends, which takes two thirds of the time of inserting in the scan's order.
+        todo = sorted(
             (path, signature, previous)
             for path, signature in listing.files.items()
             if (previous := self._known.get(path)) is None
             or previous[1:] != signature
             or self._links.get(path) != listing.links.get(path)
-        ]
+        )
         # New pages get their ids here, so that their rows go in a batch at a time.
         (next_id,) = connection.execute("SELECT coalesce(max(id), 0) + 1 FROM pages").fetchone()
         new: list[tuple[object, ...]] = []
