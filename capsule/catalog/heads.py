@@ -50,16 +50,18 @@ def read_head(body: str, with_summary: bool = True) -> Head:
             verbatim = not line.startswith(TOGGLE)
             continue
         number += 1
-        if line.startswith(TOGGLE):
+        # Told apart by the first character, as the parser does (trailing space aside).
+        first = line[:1]
+        if first == "#":
+            if heading is None:
+                stripped = line.rstrip(_TRAILING)
+                level = min(3, len(stripped) - len(stripped.lstrip("#")))
+                heading = stripped[level:].lstrip(_SPACE)
+        elif first == "`" and line.startswith(TOGGLE):
             verbatim = True
-        elif not line.startswith("* "):
+        elif first != ">" and not (first == "*" and line.startswith("* ")):
             stripped = line.rstrip(_TRAILING)
-            first = stripped[:1]
-            if first == "#":
-                if heading is None:
-                    level = min(3, len(stripped) - len(stripped.lstrip("#")))
-                    heading = stripped[level:].lstrip(_SPACE)
-            elif first and first != ">" and (first != "=" or _not_a_link(stripped)):
+            if stripped and (first != "=" or _not_a_link(stripped)):
                 if found_line is None and number <= summary_lines and ":" in stripped:
                     found_line = summary_line_text(stripped)
                 if paragraph is None and _is_prose(stripped):
