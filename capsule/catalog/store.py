@@ -395,8 +395,8 @@ class Catalog:
         # New pages get their ids here, so that their rows go in a batch at a time.
         (next_id,) = connection.execute("SELECT coalesce(max(id), 0) + 1 FROM pages").fetchone()
         new: list[tuple[object, ...]] = []
+        # When the new pages of this batch were first seen, and that time as stored.
         sight: tuple[datetime, str] | None = None
-        """When the pages of this batch were first seen, and as stored."""
         for done, (path, signature, previous) in enumerate(todo):
             progress(done, len(todo))
             real = listing.links.get(path)
