@@ -22,12 +22,24 @@ def summary(front_summary: str, document: Document) -> str:
     return shortened(text, LONGEST_SUMMARY)
 
 
+def summary_of(front_summary: str, text: str) -> str:
+    """The summary of a page whose `Summary:` front line says `front_summary` and whose
+    `Summary:` text line, else first paragraph, says `text` (as `summary` finds them)."""
+    return shortened(front_summary or text, LONGEST_SUMMARY)
+
+
 def summary_line(document: Document) -> str | None:
     """The text of a `Summary:` line near the top of the page, if it has one."""
     for line in document.lines[:SUMMARY_LINES]:
-        if isinstance(line, Text) and (found := _SUMMARY_LINE.match(line.text.strip())):
-            return found["text"]
+        if isinstance(line, Text) and (found := summary_line_text(line.text)) is not None:
+            return found
     return None
+
+
+def summary_line_text(text: str) -> str | None:
+    """What a text line says after `Summary:`, if it is such a line."""
+    found = _SUMMARY_LINE.match(text.strip())
+    return None if found is None else found["text"]
 
 
 def shortened(text: str, limit: int) -> str:

@@ -8,7 +8,11 @@ from gemtext import Document, title
 
 def page_title(document: Document, path: str) -> str:
     """What a page at capsule path `path` is called, in search results, feeds and the mirror."""
-    heading = title(document)
+    return titled(title(document), path)
+
+
+def titled(heading: str | None, path: str) -> str:
+    """What a page at `path` whose first heading says `heading` (None: it has none) is called."""
     if heading:
         return heading
     dated = article_date(path)

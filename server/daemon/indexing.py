@@ -29,6 +29,10 @@ the operator acts, and every quick refresh would say it again."""
 REPORT_EVERY = 1000
 """Pages between two progress lines (log and systemd status) of a long refresh."""
 
+GAUGE_EVERY = 100
+"""Pages between two updates of the indexing gauges: updating them at every page made the first
+listing of 100,000 pages 8% slower."""
+
 Report = Callable[[str], None]
 """Shows one line saying what the server is doing (systemd's status)."""
 
@@ -56,7 +60,7 @@ class _Progress:
 
     def __call__(self, done: int, total: int) -> None:
         trio.from_thread.check_cancelled()
-        if total:
+        if total and (done % GAUGE_EVERY == 0 or done == total):
             self.metrics.indexing(self.root, done, total)
         if total >= REPORT_EVERY and done and (done % REPORT_EVERY == 0 or done == total):
             logger.info("indexing %s: %d of %d pages", self.root, done, total)

@@ -3,6 +3,7 @@ searched at a cost bounded however many pages match."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -132,3 +133,32 @@ def test_a_snippet_is_made_from_the_file_around_the_word(root: Path, database: P
     catalog.refresh()
     (hit,) = catalog.search("cafe").hits
     assert hit.snippet == "First line.\nThe harbour café opens."
+
+
+def test_the_lists_read_from_heads_say_what_the_full_text_says(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    pages = {
+        "/2026/11/01/block.gmi": "```\n# Not a title\n```\n# Real title\nThe first prose.\n",
+        "/2026/11/02/front.gmi": (
+            "Published: 2026-11-02T08:30:00Z\nSeries: Rivers\nSummary: From the front.\n\n"
+            "# Fronted\nProse.\n"
+        ),
+        "/2026/11/03/line.gmi": "# Lined\n2026-11-03 dateline\nSummary: From a text line.\n",
+        "/2026/11/04/untitled.gmi": "By A. Writer\nJust prose, no heading.\n",
+        "/2026/11/05/late.gmi": "A line of filler text.\n" * 100 + "# Late heading\n",
+    }
+    for path, text in pages.items():
+        write_page(root, path, text)
+    def clock() -> datetime:
+        return datetime(2026, 11, 3, 12, tzinfo=UTC)
+
+    listed = Catalog(root, tmp_path / "listed.sqlite3", clock=clock)
+    with pytest.raises(StopAtText):
+        listed.refresh(progress=stop_at_text())
+    indexed = Catalog(root, tmp_path / "indexed.sqlite3", clock=clock)
+    indexed.refresh()
+    late = "/2026/11/05/late.gmi"
+    assert [a for a in listed.articles if a.path != late] == [
+        a for a in indexed.articles if a.path != late
+    ]
+    assert {a.path: a.title for a in indexed.articles}[late] == "Late heading"
