@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
-from capsule.mime import is_gemtext
+from capsule.mime import GEMTEXT_EXTENSIONS
 
 _DATED_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[-_](?P<slug>.+))?$")
 _YEAR, _TWO_DIGITS = re.compile(r"\d{4}"), re.compile(r"\d{2}")
@@ -65,20 +66,26 @@ def article_date(path: str) -> tuple[date, str] | None:
     dot = name.rfind(".")
     # A leading dot names a file, not a suffix, as for pathlib's stem.
     stem = name[:dot] if dot > 0 else name
-    if stem == "index" or not is_gemtext(name):
+    if stem == "index" or dot <= 0 or name[dot:].lower() not in GEMTEXT_EXTENSIONS:
         return None
     named = _DATED_NAME.match(stem)
     if named is not None:
         published = _valid_date(*named.group(1, 2, 3))
         if published is not None:
             return published, named.group("slug") or ""
+    published = _directory_date(directory)
+    return None if published is None else (published, stem)
+
+
+@functools.lru_cache(maxsize=4096)
+def _directory_date(directory: str) -> date | None:
+    """The date a `.../YYYY/MM/DD` directory stands for; remembered, as a day's articles
+    share it."""
     parents = directory.rsplit("/", 3)[-3:]
     if len(parents) == 3:
         year, month, day = parents
         if _YEAR.fullmatch(year) and _TWO_DIGITS.fullmatch(month) and _TWO_DIGITS.fullmatch(day):
-            published = _valid_date(year, month, day)
-            if published is not None:
-                return published, stem
+            return _valid_date(year, month, day)
     return None
 
 
