@@ -9,15 +9,14 @@ one however large the capsule.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from capsule.catalog.search_text import fts_query, plain_text, query_words
-from capsule.catalog.snippets import snippet
-from capsule.rules.front_lines import front_lines
-from gemtext import parse
+from capsule.catalog.search_text import fts_query, query_words
+from capsule.catalog.snippets import page_snippet
 
 COUNTED = 1000
 """Matches counted at most: beyond, a search says "more than" this."""
@@ -92,22 +91,22 @@ def search(
         (match, RANKED if more else -1, *parameters[1:], limit, offset),
     ).fetchall()
     words = query_words(query)
+    place = str(root)
     hits = tuple(
-        SearchHit(path, title, _snippet(root, path, words), _day(published), about)
+        SearchHit(path, title, _snippet(place, path, words), _day(published), about)
         for path, title, published, about in rows
     )
     return SearchResults(hits, min(total, COUNTED), more)
 
 
-def _snippet(root: Path, path: str, words: list[str]) -> str:
+def _snippet(root: str, path: str, words: list[str]) -> str:
     """A snippet of the indexed text of the page at `path` around `words`; "" if unreadable."""
     try:
-        with open(root / path.lstrip("/"), "rb") as page:
+        with open(os.path.join(root, path.lstrip("/")), "rb") as page:
             raw = page.read(SNIPPET_SOURCE)
     except OSError:
         return ""
-    text = raw.decode("utf-8", errors="replace")
-    return _lines(snippet(plain_text(parse(front_lines(text).body(text))), words))
+    return _lines(page_snippet(raw.decode("utf-8", errors="replace"), words))
 
 
 def _day(stored: str | None) -> date | None:
