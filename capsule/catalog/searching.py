@@ -2,9 +2,11 @@
 shown with snippets made from the pages' files.
 
 The index keeps no text, only where words occur, so a search costs what it shows: it counts
-matches up to COUNTED, and when there are more, ranks only the RANKED newest of them (by
-index order, which follows publication time), so that a common word costs no more than a rare
-one however large the capsule.
+matches up to COUNTED and ranks them all by bm25. When there are more, it ranks only the
+RANKED newest (by index order, which follows publication time), and without bm25, which
+would read every match in the index for its weights: pages whose title holds every word
+come first, newest first, then the others, newest first. So a common word costs no more
+than a rare one however large the capsule. Only the page of results shown is looked up.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from capsule.catalog.search_text import fts_query, query_words
 from capsule.catalog.snippets import page_snippet
 
 COUNTED = 1000
-"""Matches counted at most: beyond, a search says "more than" this."""
+"""Matches counted at most, and ranked by bm25: beyond, a search says "more than" this."""
 RANKED = 2000
-"""Matches ranked when there are more than COUNTED: the newest this many."""
+"""Matches ranked when there are more than COUNTED: the newest this many, title matches
+first."""
 SNIPPET_SOURCE = 256 * 1024
 """Bytes of a page read for its snippet."""
 
@@ -66,30 +69,14 @@ def search(
     match = fts_query(query)
     if not match:
         return SearchResults()
-    parameters: tuple[str, ...] = (match,)
-    leaving_out = ""
-    if hidden is not None:
-        leaving_out = "pages.path NOT IN (SELECT value FROM json_each(?))"
-        parameters = (match, hidden)
-    where = f"WHERE {leaving_out}" if leaving_out else ""
-    total = connection.execute(
-        "SELECT count(*) FROM (SELECT 1 FROM page_text JOIN pages "
-        "ON pages.text_id = page_text.rowid WHERE page_text MATCH ? "
-        f"{'AND ' + leaving_out if leaving_out else ''} LIMIT ?)",
-        (*parameters, COUNTED + 1),
-    ).fetchone()[0]
+    total = _count(connection, match, hidden)
     more = total > COUNTED
-    order = "pages.time IS NULL, pages.time DESC, pages.path" if newest else "found.score"
-    # The newest RANKED matches come straight from the index, read backwards: SQLite stops
-    # there instead of scoring every match.
-    rows = connection.execute(
-        "SELECT pages.path, pages.title, pages.published, pages.summary FROM ("
-        "SELECT rowid, bm25(page_text, 8.0, 1.0) AS score FROM page_text "
-        "WHERE page_text MATCH ? ORDER BY rowid DESC LIMIT ?) AS found "
-        f"JOIN pages ON pages.text_id = found.rowid {where} "
-        f"ORDER BY {order}, pages.path LIMIT ? OFFSET ?",
-        (match, RANKED if more else -1, *parameters[1:], limit, offset),
-    ).fetchall()
+    # Past COUNTED matches only the newest RANKED are ranked: those from `floor` up.
+    floor = _floor(connection, match) if more else 0
+    if newest:
+        rows = _newest(connection, match, floor, hidden, limit, offset)
+    else:
+        rows = _best(connection, match, floor, more, hidden, limit, offset)
     words = query_words(query)
     place = str(root)
     hits = tuple(
@@ -97,6 +84,94 @@ def search(
         for path, title, published, about in rows
     )
     return SearchResults(hits, min(total, COUNTED), more)
+
+
+def _count(connection: sqlite3.Connection, match: str, hidden: str | None) -> int:
+    """Pages matching `match`, less those in `hidden`, counted up to one past COUNTED."""
+    leaving_out = "AND pages.path NOT IN (SELECT value FROM json_each(?))" if hidden else ""
+    count: int = connection.execute(
+        "SELECT count(*) FROM (SELECT 1 FROM page_text JOIN pages "
+        "ON pages.text_id = page_text.rowid WHERE page_text MATCH ? "
+        f"{leaving_out} LIMIT ?)",
+        (match, *([hidden] if hidden else []), COUNTED + 1),
+    ).fetchone()[0]
+    return count
+
+
+def _floor(connection: sqlite3.Connection, match: str) -> int:
+    """The lowest text id of the newest RANKED matches of `match` (index order follows
+    publication time), read backwards from the newest: SQLite stops there."""
+    found = connection.execute(
+        "SELECT rowid FROM page_text WHERE page_text MATCH ? ORDER BY rowid DESC "
+        "LIMIT 1 OFFSET ?",
+        (match, RANKED - 1),
+    ).fetchone()
+    return 0 if found is None else int(found[0])
+
+
+_Rows = list[tuple[str, str, str | None, str]]
+
+
+def _best(
+    connection: sqlite3.Connection,
+    match: str,
+    floor: int,
+    more: bool,
+    hidden: str | None,
+    limit: int,
+    offset: int,
+) -> _Rows:
+    """One page of the matches from text id `floor` up, best first: by bm25 (the title
+    weighing 8 times the text) up to COUNTED matches; past it, whose title holds every word
+    first. Newer first where they tie. Only that page is looked up in `pages`."""
+    if more:
+        # bm25 would count every match in the index for its weights: a cost that grows
+        # with the capsule. A title match and the time are known from the window alone.
+        key = (
+            "page_text.rowid NOT IN (SELECT titled.rowid FROM page_text AS titled "
+            "WHERE titled.page_text MATCH ? AND titled.rowid >= ?)"
+        )
+        keyed: tuple[str | int, ...] = (f"title : ({match})", floor)
+    else:
+        key, keyed = "bm25(page_text, 8.0, 1.0)", ()
+    leaving_out = (
+        "AND page_text.rowid NOT IN (SELECT text_id FROM pages WHERE text_id IS NOT NULL "
+        "AND path IN (SELECT value FROM json_each(?)))"
+        if hidden
+        else ""
+    )
+    # A text row that no page holds any more (an edited page's old text) is no match.
+    rows: _Rows = connection.execute(
+        "SELECT pages.path, pages.title, pages.published, pages.summary FROM ("
+        f"SELECT page_text.rowid AS id, {key} AS key FROM page_text "
+        "WHERE page_text MATCH ? AND page_text.rowid >= ? "
+        "AND EXISTS (SELECT 1 FROM pages WHERE pages.text_id = page_text.rowid) "
+        f"{leaving_out} ORDER BY key, id DESC LIMIT ? OFFSET ?) AS chosen "
+        "JOIN pages ON pages.text_id = chosen.id ORDER BY chosen.key, chosen.id DESC",
+        (*keyed, match, floor, *([hidden] if hidden else []), limit, offset),
+    ).fetchall()
+    return rows
+
+
+def _newest(
+    connection: sqlite3.Connection,
+    match: str,
+    floor: int,
+    hidden: str | None,
+    limit: int,
+    offset: int,
+) -> _Rows:
+    """One page of the matches from text id `floor` up, newest first, pages without a date
+    last."""
+    leaving_out = "AND pages.path NOT IN (SELECT value FROM json_each(?))" if hidden else ""
+    rows: _Rows = connection.execute(
+        "SELECT pages.path, pages.title, pages.published, pages.summary FROM page_text "
+        "JOIN pages ON pages.text_id = page_text.rowid "
+        f"WHERE page_text MATCH ? AND page_text.rowid >= ? {leaving_out} "
+        "ORDER BY pages.time IS NULL, pages.time DESC, pages.path LIMIT ? OFFSET ?",
+        (match, floor, *([hidden] if hidden else []), limit, offset),
+    ).fetchall()
+    return rows
 
 
 def _snippet(root: str, path: str, words: list[str]) -> str:
