@@ -42,25 +42,25 @@ def page_snippet(page: str, words: Sequence[str]) -> str:
     of `words` it holds (any case and accents), else from its start; lines kept, cuts marked."""
     body = front_lines(page).body(page).lstrip(BOM)
     title = _title_line(body)
-    pattern = _pattern(tuple(words))
-    if pattern is not None:
-        folded = _folded_in_place(body)
+    asked = tuple(words)
+    if asked:
+        in_body = _Searched(body, asked)
+        # A word found in the raw page may stand where the index does not read (the title,
+        # a link's target): then the next one after that window.
         searched_to = 0
-        for candidate in pattern.finditer(folded):
-            if candidate.start() < searched_to:
-                continue
-            made, searched_to = _from_window(body, title, pattern, candidate.start())
+        while (at := in_body.first(searched_to)) >= 0:
+            made, searched_to = _from_window(body, title, asked, at)
             if made is not None:
                 return made
-    made, _ = _from_window(body, title, None, 0)
+    made, _ = _from_window(body, title, (), 0)
     return made or ""
 
 
 def _from_window(
-    body: str, title: tuple[int, int] | None, pattern: re.Pattern[str] | None, at: int
+    body: str, title: tuple[int, int] | None, words: tuple[str, ...], at: int
 ) -> tuple[str | None, int]:
-    """The snippet of the lines of `body` around position `at` (None if `pattern` finds no
-    match in their readable text), and where those lines end."""
+    """The snippet of the lines of `body` around position `at` (None if none of `words` is
+    in their readable text), and where those lines end."""
     start = body.rfind("\n", 0, at - _BACK) + 1 if at > _BACK else 0
     in_block = len(_FENCE.findall(body, 0, start)) % 2 == 1
     title_seen = title is not None and title[0] < start
@@ -74,22 +74,22 @@ def _from_window(
         document = parse(TOGGLE + "\n" + lines if in_block else lines)
         text = plain_text(document, title_seen)
         after = _holds_text(body, end, len(body), None)
-        made, whole = _around(text, pattern, before, after)
+        made, whole = _around(text, words, before, after)
         if whole or end == len(body):
             return made, end
         ahead *= 4
 
 
 def _around(
-    text: str, pattern: re.Pattern[str] | None, cut_before: bool, cut_after: bool
+    text: str, words: tuple[str, ...], cut_before: bool, cut_after: bool
 ) -> tuple[str | None, bool]:
-    """The snippet of `text` around the first match of `pattern` (None if it has none),
-    else from the start; and whether it holds its SNIPPET_WORDS words. `cut_before` and
+    """The snippet of `text` around the first of `words` (None if it holds none), else with
+    no words from the start; and whether it holds its SNIPPET_WORDS words. `cut_before` and
     `cut_after` say whether the page goes on beyond `text`."""
-    found = pattern.search(_folded_in_place(text)) if pattern is not None else None
-    if pattern is not None and found is None:
+    at = _Searched(text, words).first(0) if words else 0
+    if at < 0:
         return None, True
-    at = found.start() if found else 0
+    found = bool(words)
     head = text[max(0, at - _REACH) : at]
     before = list(_WORD.finditer(head))[-_BEFORE:] if found else []
     start = at - len(head) + before[0].start() if before else at
@@ -122,6 +122,45 @@ def _title_line(body: str) -> tuple[int, int] | None:
             end = body.find("\n", mark.start())
             return mark.start(), len(body) if end < 0 else end
     return None
+
+
+class _Searched:
+    """A text to find words in as whole words, case and accents aside."""
+
+    def __init__(self, text: str, words: tuple[str, ...]) -> None:
+        self.folded = _folded_in_place(text)
+        self.lowered = self.folded.lower()
+        self.words = words
+
+    def first(self, start: int) -> int:
+        """Where the first of the words stands from `start` on; -1 if nowhere."""
+        if len(self.lowered) != len(self.folded):
+            # Some letter is longer in lower case: positions there are not positions here.
+            anywhere = _pattern(self.words).search(self.folded, start)  # type: ignore[union-attr]
+            return anywhere.start() if anywhere else -1
+        # A literal search for each word is many times faster than one search for any word
+        # with case ignored and word boundaries around it.
+        first = -1
+        for ending in _endings(self.words):
+            found = ending.search(self.lowered, start)
+            while found and found.start() and _is_word(self.lowered[found.start() - 1]):
+                found = ending.search(self.lowered, found.start() + 1)
+            if found and (first < 0 or found.start() < first):
+                first = found.start()
+        return first
+
+
+def _is_word(char: str) -> bool:
+    """Whether `char` is a word character, as `\\w` says."""
+    return char.isalnum() or char == "_"
+
+
+@lru_cache(maxsize=64)
+def _endings(words: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    """Each of `words` without accents, in lower case, where a word ends."""
+    return tuple(
+        re.compile(re.escape(_folded(word).lower()) + r"(?!\w)") for word in dict.fromkeys(words)
+    )
 
 
 @lru_cache(maxsize=64)

@@ -74,3 +74,21 @@ def test_a_snippet_is_text_the_results_page_escapes_when_rendered() -> None:
     page = results_page("river", SearchPage(), SearchResults((hit,), 1), 20)
     html = to_html(parse(page), lambda target: target)
     assert "<script>" not in html and "&lt;script&gt;" in html
+
+
+@pytest.mark.parametrize(
+    ("page", "words", "expected"),
+    [
+        ("# T\nRiverside walk one two three.\nThe RIVER rose.\n", ["river"],
+         "…one two three.\nThe RIVER rose."),
+        ("# T\nmy_river flows one two three.\nA river.\n", ["river"],
+         "…one two three.\nA river."),
+        ("# T\nLe Café ouvre.\n", ["CAFE"], "Le Café ouvre."),
+        ("# T\nİstanbul news.\nThe river rose.\n", ["river"], "İstanbul news.\nThe river rose."),
+        ("# T\nTea first, river later.\n", ["river", "tea"], "Tea first, river later."),
+    ],
+)
+def test_a_word_is_found_whole_in_any_case_and_accents(
+    page: str, words: list[str], expected: str
+) -> None:
+    assert page_snippet(page, words) == expected
