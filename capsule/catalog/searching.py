@@ -11,6 +11,7 @@ than a rare one however large the capsule. Only the page of results shown is loo
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from dataclasses import dataclass
@@ -125,32 +126,76 @@ def _best(
     weighing 8 times the text) up to COUNTED matches; past it, whose title holds every word
     first. Newer first where they tie. Only that page is looked up in `pages`."""
     if more:
-        # bm25 would count every match in the index for its weights: a cost that grows
-        # with the capsule. A title match and the time are known from the window alone.
-        key = (
-            "page_text.rowid NOT IN (SELECT titled.rowid FROM page_text AS titled "
-            "WHERE titled.page_text MATCH ? AND titled.rowid >= ?)"
-        )
-        keyed: tuple[str | int, ...] = (f"title : ({match})", floor)
-    else:
-        key, keyed = "bm25(page_text, 8.0, 1.0)", ()
-    leaving_out = (
-        "AND page_text.rowid NOT IN (SELECT text_id FROM pages WHERE text_id IS NOT NULL "
-        "AND path IN (SELECT value FROM json_each(?)))"
-        if hidden
-        else ""
-    )
-    # A text row that no page holds any more (an edited page's old text) is no match.
+        return _titles_first(connection, match, floor, hidden, limit, offset)
     rows: _Rows = connection.execute(
         "SELECT pages.path, pages.title, pages.published, pages.summary FROM ("
-        f"SELECT page_text.rowid AS id, {key} AS key FROM page_text "
-        "WHERE page_text MATCH ? AND page_text.rowid >= ? "
-        "AND EXISTS (SELECT 1 FROM pages WHERE pages.text_id = page_text.rowid) "
-        f"{leaving_out} ORDER BY key, id DESC LIMIT ? OFFSET ?) AS chosen "
-        "JOIN pages ON pages.text_id = chosen.id ORDER BY chosen.key, chosen.id DESC",
-        (*keyed, match, floor, *([hidden] if hidden else []), limit, offset),
+        "SELECT page_text.rowid AS id, bm25(page_text, 8.0, 1.0) AS score FROM page_text "
+        f"WHERE page_text MATCH ? {_listed(hidden)} "
+        "ORDER BY score, id DESC LIMIT ? OFFSET ?) AS chosen "
+        "JOIN pages ON pages.text_id = chosen.id ORDER BY chosen.score, chosen.id DESC",
+        (match, *([hidden] if hidden else []), limit, offset),
     ).fetchall()
     return rows
+
+
+def _titles_first(
+    connection: sqlite3.Connection,
+    match: str,
+    floor: int,
+    hidden: str | None,
+    limit: int,
+    offset: int,
+) -> _Rows:
+    """One page of the matches from text id `floor` up: those whose title holds every word,
+    newest first, then the others, newest first.
+
+    bm25 would count every match in the index for its weights, a cost that grows with the
+    capsule; a title match and the time are known from the window alone. Read newest first
+    from the index, the others stop at the page shown.
+    """
+    leaving_out = (hidden,) if hidden else ()
+    titled = [
+        text_id
+        for (text_id,) in connection.execute(
+            "SELECT rowid FROM page_text WHERE page_text MATCH ? AND rowid >= ? "
+            f"{_listed(hidden)} ORDER BY rowid DESC",
+            (f"title : ({match})", floor, *leaving_out),
+        )
+    ]
+    chosen = titled[offset : offset + limit]
+    if len(chosen) < limit:
+        chosen += [
+            text_id
+            for (text_id,) in connection.execute(
+                "SELECT rowid FROM page_text WHERE page_text MATCH ? AND rowid >= ? "
+                f"AND rowid NOT IN (SELECT value FROM json_each(?)) {_listed(hidden)} "
+                "ORDER BY rowid DESC LIMIT ? OFFSET ?",
+                (match, floor, json.dumps(titled), *leaving_out, limit - len(chosen),
+                 max(0, offset - len(titled))),
+            )
+        ]
+    found = {
+        row[0]: row[1:]
+        for row in connection.execute(
+            "SELECT text_id, path, title, published, summary FROM pages "
+            "WHERE text_id IN (SELECT value FROM json_each(?))",
+            (json.dumps(chosen),),
+        )
+    }
+    # A page removed since the text ids were read is left out.
+    return [found[text_id] for text_id in chosen if text_id in found]
+
+
+def _listed(hidden: str | None) -> str:
+    """The condition on a text row that a page holds it, and (with `hidden`, a parameter)
+    that its page is not hidden. An edited page's old text stays in the index a while."""
+    held = "AND EXISTS (SELECT 1 FROM pages WHERE pages.text_id = page_text.rowid)"
+    if not hidden:
+        return held
+    return (
+        f"{held} AND page_text.rowid NOT IN (SELECT text_id FROM pages "
+        "WHERE text_id IS NOT NULL AND path IN (SELECT value FROM json_each(?)))"
+    )
 
 
 def _newest(

@@ -227,3 +227,26 @@ def test_an_edited_page_past_the_bound_is_found_once(crowded: Path, database: Pa
     paths = [hit.path for hit in catalog.search("river", limit=30).hits]
     assert paths.count("/2026/11/30/river.gmi") == 1
     assert paths[0] == "/2026/11/30/river.gmi"
+
+
+@pytest.mark.parametrize(
+    ("offset", "days"), [(0, [25, 15, 30]), (1, [15, 30, 29]), (2, [30, 29, 28]), (4, [28, 27, 26])]
+)
+def test_past_the_bound_pages_run_on_from_title_matches_to_the_others(
+    crowded: Path, database: Path, offset: int, days: list[int]
+) -> None:
+    catalog = Catalog(crowded, database)
+    catalog.refresh()
+    hits = catalog.search("river", limit=3, offset=offset).hits
+    assert [hit.path for hit in hits] == [f"/2026/11/{day:02}/river.gmi" for day in days]
+
+
+def test_past_the_bound_a_hidden_title_match_leaves_its_place(
+    crowded: Path, database: Path
+) -> None:
+    catalog = Catalog(crowded, database)
+    catalog.refresh()
+    hits = catalog.search("river", limit=3, hidden=frozenset({"/2026/11/25/river.gmi"})).hits
+    assert [hit.path for hit in hits] == [
+        "/2026/11/15/river.gmi", "/2026/11/30/river.gmi", "/2026/11/29/river.gmi"
+    ]
