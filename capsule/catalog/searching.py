@@ -76,8 +76,10 @@ def search(
     floor = _floor(connection, match) if more else 0
     if newest:
         rows = _newest(connection, match, floor, hidden, limit, offset)
+    elif more:
+        rows = _titles_first(connection, match, floor, hidden, limit, offset)
     else:
-        rows = _best(connection, match, floor, more, hidden, limit, offset)
+        rows = _by_bm25(connection, match, hidden, limit, offset)
     words = query_words(query)
     place = str(root)
     hits = tuple(
@@ -113,20 +115,11 @@ def _floor(connection: sqlite3.Connection, match: str) -> int:
 _Rows = list[tuple[str, str, str | None, str]]
 
 
-def _best(
-    connection: sqlite3.Connection,
-    match: str,
-    floor: int,
-    more: bool,
-    hidden: str | None,
-    limit: int,
-    offset: int,
+def _by_bm25(
+    connection: sqlite3.Connection, match: str, hidden: str | None, limit: int, offset: int
 ) -> _Rows:
-    """One page of the matches from text id `floor` up, best first: by bm25 (the title
-    weighing 8 times the text) up to COUNTED matches; past it, whose title holds every word
-    first. Newer first where they tie. Only that page is looked up in `pages`."""
-    if more:
-        return _titles_first(connection, match, floor, hidden, limit, offset)
+    """One page of the matches best first by bm25 (the title weighing 8 times the text),
+    newer first where they tie. Only that page is looked up in `pages`."""
     rows: _Rows = connection.execute(
         "SELECT pages.path, pages.title, pages.published, pages.summary FROM ("
         "SELECT page_text.rowid AS id, bm25(page_text, 8.0, 1.0) AS score FROM page_text "
