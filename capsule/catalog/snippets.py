@@ -49,6 +49,9 @@ def page_snippet(page: str, words: Sequence[str]) -> str:
         # a link's target): then the next one after that window.
         searched_to = 0
         while (at := in_body.first(searched_to)) >= 0:
+            if title is not None and title[0] <= at < title[1]:
+                searched_to = title[1]
+                continue
             made, searched_to = _from_window(body, title, asked, at)
             if made is not None:
                 return made
