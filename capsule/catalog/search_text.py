@@ -19,11 +19,11 @@ def fts_query(query: str) -> str:
     return " ".join('"' + word + '"' for word in query_words(query))
 
 
-def plain_text(document: Document) -> str:
+def plain_text(document: Document, title_seen: bool = False) -> str:
     """The readable text of a gemtext document for the search index, without its title
-    (indexed on its own) and without `{{recent}}` markers."""
+    (indexed on its own; its first heading, unless `title_seen` before it) and without
+    `{{recent}}` markers."""
     parts: list[str] = []
-    title_seen = False
     for line in document.lines:
         if isinstance(line, Link):
             parts.append(line.label)

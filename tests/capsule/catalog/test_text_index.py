@@ -162,3 +162,91 @@ def test_the_lists_read_from_heads_say_what_the_full_text_says(tmp_path: Path) -
         a for a in indexed.articles if a.path != late
     ]
     assert {a.path: a.title for a in indexed.articles}[late] == "Late heading"
+
+
+@pytest.fixture
+def crowded(root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The river pages with more matches than COUNTED: some with the word in the title."""
+    monkeypatch.setattr(searching, "COUNTED", 10)
+    monkeypatch.setattr(searching, "RANKED", 20)
+    for day in range(1, 31):
+        title = "Flood on the river" if day % 10 == 5 else f"Lake report {day}"
+        write_page(root, f"/2026/11/{day:02}/river.gmi", f"# {title}\nThe river rose.\n")
+    return root
+
+
+def test_past_the_bound_title_matches_come_first_then_newest_first(
+    crowded: Path, database: Path
+) -> None:
+    catalog = Catalog(crowded, database)
+    catalog.refresh()
+    hits = catalog.search("river", limit=5).hits
+    assert [hit.path for hit in hits] == [
+        "/2026/11/25/river.gmi", "/2026/11/15/river.gmi", "/2026/11/30/river.gmi",
+        "/2026/11/29/river.gmi", "/2026/11/28/river.gmi",
+    ]
+
+
+def test_past_the_bound_a_title_match_older_than_the_ranked_newest_waits(
+    crowded: Path, database: Path
+) -> None:
+    catalog = Catalog(crowded, database)
+    catalog.refresh()
+    paths = [hit.path for hit in catalog.search("river", limit=20).hits]
+    assert "/2026/11/05/river.gmi" not in paths
+    assert paths.index("/2026/11/15/river.gmi") == 1
+
+
+@pytest.mark.parametrize("bound", [10, 1000])
+def test_hidden_pages_leave_their_places_to_others(
+    crowded: Path, database: Path, monkeypatch: pytest.MonkeyPatch, bound: int
+) -> None:
+    monkeypatch.setattr(searching, "COUNTED", bound)
+    catalog = Catalog(crowded, database)
+    catalog.refresh()
+    hidden = frozenset({"/2026/11/25/river.gmi", "/2026/11/30/river.gmi"})
+    hits = catalog.search("river", limit=30, hidden=hidden).hits
+    assert len(hits) == (18 if bound == 10 else 28)
+    assert not hidden & {hit.path for hit in hits}
+
+
+def test_equal_matches_are_newest_first(root: Path, database: Path) -> None:
+    catalog = Catalog(root, database)
+    catalog.refresh()
+    hits = catalog.search("river", limit=3).hits
+    assert [hit.path for hit in hits] == [
+        "/2026/11/30/river.gmi", "/2026/11/29/river.gmi", "/2026/11/28/river.gmi"
+    ]
+
+
+def test_an_edited_page_past_the_bound_is_found_once(crowded: Path, database: Path) -> None:
+    catalog = Catalog(crowded, database)
+    catalog.refresh()
+    write_page(crowded, "/2026/11/30/river.gmi", "# River again\nThe river rose again.\n")
+    catalog.refresh()
+    paths = [hit.path for hit in catalog.search("river", limit=30).hits]
+    assert paths.count("/2026/11/30/river.gmi") == 1
+    assert paths[0] == "/2026/11/30/river.gmi"
+
+
+@pytest.mark.parametrize(
+    ("offset", "days"), [(0, [25, 15, 30]), (1, [15, 30, 29]), (2, [30, 29, 28]), (4, [28, 27, 26])]
+)
+def test_past_the_bound_pages_run_on_from_title_matches_to_the_others(
+    crowded: Path, database: Path, offset: int, days: list[int]
+) -> None:
+    catalog = Catalog(crowded, database)
+    catalog.refresh()
+    hits = catalog.search("river", limit=3, offset=offset).hits
+    assert [hit.path for hit in hits] == [f"/2026/11/{day:02}/river.gmi" for day in days]
+
+
+def test_past_the_bound_a_hidden_title_match_leaves_its_place(
+    crowded: Path, database: Path
+) -> None:
+    catalog = Catalog(crowded, database)
+    catalog.refresh()
+    hits = catalog.search("river", limit=3, hidden=frozenset({"/2026/11/25/river.gmi"})).hits
+    assert [hit.path for hit in hits] == [
+        "/2026/11/15/river.gmi", "/2026/11/30/river.gmi", "/2026/11/29/river.gmi"
+    ]
