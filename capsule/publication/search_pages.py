@@ -62,7 +62,7 @@ def results_page(query: str, page: SearchPage, results: SearchResults, per_page:
         count = f"More than {results.total:,}" if results.more else f"{results.total:,}"
         ranked = order
         if results.more and not page.newest:
-            ranked = f"best of the newest {RANKED:,} matches first"
+            ranked = f"of the newest {RANKED:,} matches, title matches first, then newest"
         lines.append(f"{count} {noun}, {ranked}; page {page.number} of {pages}.")
         other = SearchPage(not page.newest)
         other_order = "best matches first" if page.newest else "newest first"
