@@ -724,14 +724,7 @@ class Catalog:
             return None
         text = raw.decode("utf-8", errors="replace")
         now, now_text = sight
-        front = front_lines(text)
-        for line, problem in front.problems:
-            logger.warning("%s:%d: %s", path, line, problem)
-        dated = article_date(path)
-        head = read_head(front.body(text), with_summary=dated is not None and not front.summary)
-        page_title = titles.titled(head.heading, path)
-        about = summary_of(front.summary, head.about) if dated else ""
-        time = article_time(dated[0], front.published, now) if dated else None
+        front, dated, page_title, about, time = _described(path, text, now)
         self._unindexed += 1
         self._remember(path, page_id, signature, dated, page_title, time, None, about, front,
                        real)
@@ -817,14 +810,7 @@ class Catalog:
         if before != digest:
             self._drop_text(connection, page_id)
             self._unindexed += 1
-        front = front_lines(text)
-        for line, problem in front.problems:
-            logger.warning("%s:%d: %s", path, line, problem)
-        dated = article_date(path)
-        head = read_head(front.body(text), with_summary=dated is not None and not front.summary)
-        page_title = titles.titled(head.heading, path)
-        about = summary_of(front.summary, head.about) if dated else ""
-        time = article_time(dated[0], front.published, first_seen) if dated else None
+        front, dated, page_title, about, time = _described(path, text, first_seen)
         connection.execute(
             "UPDATE pages SET mtime_ns = ?, size = ?, published = ?, title = ?, draft = ?, "
             "release = ?, real = ?, time = ?, first_seen = ?, digest = ?, changed = ?, "
@@ -887,3 +873,19 @@ def _aside_name(database: Path) -> Path:
         number += 1
     return aside
 
+
+def _described(
+    path: str, text: str, first_seen: datetime
+) -> tuple[FrontLines, tuple[date, str] | None, str, str, datetime | None]:
+    """What lists say of the page at `path` from its text (the head will do): its front
+    lines (their problems logged), its date and slug if it is an article, its title, its
+    summary (articles only) and its publication time, given when it was first seen."""
+    front = front_lines(text)
+    for line, problem in front.problems:
+        logger.warning("%s:%d: %s", path, line, problem)
+    dated = article_date(path)
+    head = read_head(front.body(text), with_summary=dated is not None and not front.summary)
+    page_title = titles.titled(head.heading, path)
+    about = summary_of(front.summary, head.about) if dated else ""
+    time = article_time(dated[0], front.published, first_seen) if dated else None
+    return front, dated, page_title, about, time
