@@ -26,7 +26,12 @@ _MASK = (
 )
 """Every change to a directory or to a name in it: contents, names, permissions."""
 MAX_WATCHED = 100_000
-"""Directories watched at most; past it, pages in other directories are checked by `stat`."""
+"""Directories one process watches at most; past it, pages in other directories are checked
+by `stat`."""
+SHARE_OF_USER_WATCHES = 8
+"""The kernel's watches are counted per user, shared with the catalog's own watch and every
+worker: a process's kept pages take at most this fraction of them."""
+_USER_WATCHES = "/proc/sys/fs/inotify/max_user_watches"
 _READ_BYTES = 64 * 1024
 
 
@@ -59,6 +64,7 @@ class ChangeWatch:
         self._serial = 0
         self._everything_since = 0
         self._lock = threading.Lock()
+        self.max_watched = _max_watched()
 
     @classmethod
     def open(cls) -> ChangeWatch | None:
@@ -77,7 +83,7 @@ class ChangeWatch:
             for directory in directories:
                 descriptor = self._descriptors.get(directory)
                 if descriptor is None:
-                    if len(self._descriptors) >= MAX_WATCHED:
+                    if len(self._descriptors) >= self.max_watched:
                         return None
                     try:
                         descriptor = self._inotify.add_watch(directory, _MASK)
@@ -114,3 +120,12 @@ class ChangeWatch:
                     directory = self._directories.pop(event.wd, None)
                     if directory is not None and self._descriptors.get(directory) == event.wd:
                         del self._descriptors[directory]
+
+
+def _max_watched() -> int:
+    """How many directories this process may watch: a share of the user's watch limit."""
+    try:
+        with open(_USER_WATCHES, encoding="ascii") as limit:
+            return min(MAX_WATCHED, int(limit.read()) // SHARE_OF_USER_WATCHES)
+    except (OSError, ValueError):
+        return MAX_WATCHED
