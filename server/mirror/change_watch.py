@@ -63,6 +63,8 @@ class ChangeWatch:
         self._last_change: dict[int, int] = {}
         self._serial = 0
         self._everything_since = 0
+        self._broken = False
+        """Set when the descriptor cannot be read: from then on nothing is trusted to it."""
         self._lock = threading.Lock()
         self.max_watched = _max_watched()
 
@@ -80,6 +82,8 @@ class ChangeWatch:
         descriptors = []
         with self._lock:
             self._drain()
+            if self._broken:
+                return None
             for directory in directories:
                 descriptor = self._descriptors.get(directory)
                 if descriptor is None:
@@ -98,7 +102,7 @@ class ChangeWatch:
         """Whether no directory of `watched` has changed since it was watched."""
         with self._lock:
             self._drain()
-            if watched.serial < self._everything_since:
+            if self._broken or watched.serial < self._everything_since:
                 return False
             last_change = self._last_change
             return all(last_change.get(d, 0) <= watched.serial for d in watched.descriptors)
@@ -109,6 +113,9 @@ class ChangeWatch:
             try:
                 data = os.read(self._inotify.fileno(), _READ_BYTES)
             except BlockingIOError:
+                return
+            except OSError:
+                self._broken = True
                 return
             self._serial += 1
             for event in parse_events(data):

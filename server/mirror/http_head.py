@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 import httptools
 
+from server.mirror.request import HTTP_VERSIONS
+
 _VERSIONED_LINE = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+ [^ ]+ HTTP/(\d\.\d)\r\n")
 """A request line well formed but for its version, which llhttp may refuse (HTTP/3.5)."""
-KNOWN_VERSIONS = frozenset({b"1.0", b"1.1"})
 _FRAMING = frozenset({b"content-length", b"transfer-encoding"})
 CHUNKED = -1
 """The body length of a request whose body comes in chunks: its end is found by parsing."""
@@ -108,7 +109,7 @@ def parse_head(head: bytes) -> RequestHead:
         raise UnknownMethod(str(error)) from error
     except httptools.HttpParserError as error:
         line = _VERSIONED_LINE.match(head)
-        if line is not None and line[1] not in KNOWN_VERSIONS:
+        if line is not None and line[1] not in HTTP_VERSIONS:
             raise UnknownVersion(str(error)) from error
         raise MalformedHead(str(error)) from error
     if not collector.head_done:

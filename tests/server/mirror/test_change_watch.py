@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -67,3 +68,17 @@ def test_past_its_share_of_watches_the_caller_is_told_to_stat(
 
 def test_a_missing_directory_cannot_be_watched(watch: ChangeWatch, tmp_path: Path) -> None:
     assert watch.watch([str(tmp_path / "missing")]) is None
+
+
+def test_a_descriptor_that_cannot_be_read_trusts_nothing(
+    watch: ChangeWatch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    watched = watch.watch([str(tmp_path)])
+    assert watched is not None
+
+    def failing(descriptor: int, size: int) -> bytes:
+        raise OSError(errno.EIO, "I/O error")
+
+    monkeypatch.setattr(os, "read", failing)
+    assert not watched.unchanged()
+    assert watch.watch([str(tmp_path)]) is None
