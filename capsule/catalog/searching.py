@@ -91,11 +91,10 @@ def search(
 
 def _count(connection: sqlite3.Connection, match: str, hidden: str | None) -> int:
     """Pages matching `match`, less those in `hidden`, counted up to one past COUNTED."""
-    leaving_out = "AND pages.path NOT IN (SELECT value FROM json_each(?))" if hidden else ""
     count: int = connection.execute(
         "SELECT count(*) FROM (SELECT 1 FROM page_text JOIN pages "
         "ON pages.text_id = page_text.rowid WHERE page_text MATCH ? "
-        f"{leaving_out} LIMIT ?)",
+        f"{_page_shown(hidden)} LIMIT ?)",
         (match, *([hidden] if hidden else []), COUNTED + 1),
     ).fetchone()[0]
     return count
@@ -179,6 +178,11 @@ def _titles_first(
     return [found[text_id] for text_id in chosen if text_id in found]
 
 
+def _page_shown(hidden: str | None) -> str:
+    """With `hidden` (a parameter), the condition on a joined page that it is not hidden."""
+    return "AND pages.path NOT IN (SELECT value FROM json_each(?))" if hidden else ""
+
+
 def _listed(hidden: str | None) -> str:
     """The condition on a text row that a page holds it, and (with `hidden`, a parameter)
     that its page is not hidden. An edited page's old text stays in the index a while."""
@@ -201,11 +205,10 @@ def _newest(
 ) -> _Rows:
     """One page of the matches from text id `floor` up, newest first, pages without a date
     last."""
-    leaving_out = "AND pages.path NOT IN (SELECT value FROM json_each(?))" if hidden else ""
     rows: _Rows = connection.execute(
         "SELECT pages.path, pages.title, pages.published, pages.summary FROM page_text "
         "JOIN pages ON pages.text_id = page_text.rowid "
-        f"WHERE page_text MATCH ? AND page_text.rowid >= ? {leaving_out} "
+        f"WHERE page_text MATCH ? AND page_text.rowid >= ? {_page_shown(hidden)} "
         "ORDER BY pages.time IS NULL, pages.time DESC, pages.path LIMIT ? OFFSET ?",
         (match, floor, *([hidden] if hidden else []), limit, offset),
     ).fetchall()
