@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import socket
 import struct
 from collections.abc import Callable, Sequence
@@ -107,6 +108,51 @@ class _Exchange:
     """Whether the answer said the connection closes after it."""
     whole: bool = False
     """Whether the request was read to its end, body included."""
+
+
+DEADLINE_SLACK = 0.1
+"""The share of a read timeout (at most a second) by which a keep-alive connection's read
+deadline may run late: moving a deadline costs more than a request, so it moves only when it
+must, and an idle connection closes between `timeout` and `timeout` plus the slack."""
+
+
+def _read_deadline(scope: trio.CancelScope, timeout: float) -> None:
+    """Give `scope` a deadline `timeout` seconds from now, late by at most the slack."""
+    wanted = trio.current_time() + timeout
+    slack = min(timeout * DEADLINE_SLACK, 1.0)
+    if not wanted <= scope.deadline <= wanted + slack:
+        scope.deadline = wanted + slack
+
+
+class _Connection:
+    """One client connection: its transport, what it has sent, who it is, and the cancel
+    scope that holds its current deadline."""
+
+    __slots__ = ("client", "direct", "exchange_deadline", "incoming", "scope", "tls", "transport")
+
+    def __init__(
+        self,
+        transport: trio.abc.Stream,
+        incoming: _Incoming,
+        client: str,
+        direct: Reader | None,
+        tls: bool,
+    ) -> None:
+        self.transport = transport
+        self.incoming = incoming
+        self.client = client
+        self.direct = direct
+        """The reader of every request, unless the client is a trusted front."""
+        self.tls = tls
+        self.scope = trio.CancelScope()
+        self.exchange_deadline = math.inf
+        """When the exchange under way must be over."""
+
+    def until_exchange_end(self) -> None:
+        """Hold the connection to the exchange's deadline instead of its read deadline: done
+        before the answer first waits (a thread, a file, a client that takes nothing), and
+        never for an answer that goes out at once."""
+        self.scope.deadline = self.exchange_deadline
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,26 +307,29 @@ class MirrorServer:
             # The bytes after a PROXY header start the TLS handshake, not a request.
             transport = TLSStream(PrefixedStream(plain, prefix), self.https.session, contexts)
             incoming = _Incoming(b"")
-        timeout = self.limits.request_timeout
         # A client that is not a trusted front is the reader of every request it sends.
         direct = None if may_forward(client, self.trusted_proxies) else Reader(
             client, "https" if tls else "http"
         )
-        try:
-            served = 0
-            # A stop closes connections waiting between requests; a new connection's first
-            # request, perhaps already on its way, is still answered (a restart loses none).
-            while served == 0 or not self._stopping:
-                served += 1
-                last = served >= self.settings.max_requests_per_connection
-                idle = served > 1
-                if not await self._exchange(
-                    stream, transport, incoming, client, direct, timeout, last, idle
-                ):
-                    break
-                timeout = self.settings.keepalive_timeout
-        except (_PeerGone, *_TRANSPORT_ERRORS):
-            pass
+        connection = _Connection(transport, incoming, client, direct, tls)
+        if not tls:
+            # A plain answer moves the deadline to the exchange's only if it has to wait.
+            plain.before_waiting = connection.until_exchange_end
+        timeout = self.limits.request_timeout
+        with connection.scope:
+            try:
+                served = 0
+                # A stop closes connections waiting between requests; a new connection's
+                # first request, perhaps already on its way, is still answered (a restart
+                # loses none).
+                while served == 0 or not self._stopping:
+                    served += 1
+                    last = served >= self.settings.max_requests_per_connection
+                    if not await self._exchange(stream, connection, timeout, last, served > 1):
+                        break
+                    timeout = self.settings.keepalive_timeout
+            except (_PeerGone, *_TRANSPORT_ERRORS):
+                pass
         if isinstance(transport, TLSStream):
             # close_notify, so the client knows the last response ended where it ended.
             with trio.move_on_after(self.limits.send_timeout):
@@ -289,57 +338,60 @@ class MirrorServer:
     async def _exchange(
         self,
         stream: trio.SocketStream,
-        transport: trio.abc.Stream,
-        incoming: _Incoming,
-        client: str,
-        direct: Reader | None,
+        connection: _Connection,
         timeout: float,
         last: bool,
         idle: bool,
     ) -> bool:
         """Read one request and answer it; True if the connection can carry another. A
         connection `idle` between requests is closed by a stop instead of waiting."""
+        client = connection.client
         exchange = _Exchange(client)
         source: OpenedFile | None = None
         held: str | None = None
-        tls = isinstance(transport, TLSStream)
-        # One cancel scope for the whole exchange: the read deadline until the request is in
-        # (cut by a stop), then the exchange deadline for the answer.
+        tls = connection.tls
+        transport = connection.transport
+        # The connection's cancel scope holds the read deadline until the request is in (cut
+        # by a stop), then the exchange deadline for the answer.
+        scope = connection.scope
         if idle:
             waiting = self._waiting
-            scope = trio.CancelScope(deadline=trio.current_time() + timeout)
+            _read_deadline(scope, timeout)
         else:
             waiting = self.first_requests.reads
-            scope = trio.CancelScope(deadline=self.first_requests.deadline(timeout))
+            scope.deadline = self.first_requests.deadline(timeout)
         started = 0.0
         try:
-            with scope:
-                waiting.add(scope)
-                try:
-                    received = await self._read(transport, incoming, exchange)
-                finally:
-                    waiting.discard(scope)
-                started = trio.current_time()
-                scope.deadline = started + self.limits.exchange_timeout
-                if isinstance(received, RequestHead):
-                    reader = direct or reader_of(
-                        client, received.headers, self.trusted_proxies, "https" if tls else "http"
-                    )
-                    exchange.client = reader.address
-                    if reader.address != client and not self.gate.hold(reader.address):
-                        # A reader behind a front: the per-address cap counts its open requests.
-                        response = responses.too_many_requests(self.mirror, 1.0)
-                    else:
-                        held = reader.address if reader.address != client else None
-                        response, source = await self._answer(received, reader, exchange, tls)
-                else:
-                    response = received
-                close = last or (
-                    isinstance(received, RequestHead)
-                    and not keeps_alive(received.version, received.headers)
+            waiting.add(scope)
+            try:
+                received = await self._read(transport, connection.incoming, exchange)
+            finally:
+                waiting.discard(scope)
+            started = trio.current_time()
+            connection.exchange_deadline = started + self.limits.exchange_timeout
+            if tls:
+                connection.until_exchange_end()
+            if isinstance(received, RequestHead):
+                reader = connection.direct or reader_of(
+                    client, received.headers, self.trusted_proxies, "https" if tls else "http"
                 )
-                await self._send(transport, response, source, exchange, close)
-            return not scope.cancelled_caught and not exchange.closing
+                exchange.client = reader.address
+                if reader.address != client and not self.gate.hold(reader.address):
+                    # A reader behind a front: the per-address cap counts its open requests.
+                    response = responses.too_many_requests(self.mirror, 1.0)
+                else:
+                    held = reader.address if reader.address != client else None
+                    response, source = await self._answer(
+                        received, reader, exchange, connection
+                    )
+            else:
+                response = received
+            close = last or (
+                isinstance(received, RequestHead)
+                and not keeps_alive(received.version, received.headers)
+            )
+            await self._send(connection, response, source, exchange, close)
+            return not exchange.closing
         except SendTimeout as error:
             logger.info("%s: %s%s dropped: %s", client, exchange.host, exchange.path, error)
             with contextlib.suppress(OSError):
@@ -355,7 +407,7 @@ class MirrorServer:
         except Exception:
             logger.exception("%s: answering %s%s failed", client, exchange.host, exchange.path)
             if exchange.status is None:
-                await self._send_internal_error(transport, exchange)
+                await self._send_internal_error(connection, exchange)
             return False
         finally:
             if held is not None:
@@ -465,7 +517,7 @@ class MirrorServer:
             return responses.bad_request(self.mirror)
 
     async def _answer(
-        self, head: RequestHead, reader: Reader, exchange: _Exchange, tls: bool
+        self, head: RequestHead, reader: Reader, exchange: _Exchange, connection: _Connection
     ) -> tuple[Response, OpenedFile | None]:
         """The response to a request, with its file already open if it streams one."""
         request = parse_request(head.method, head.target, head.headers, self.hosts, reader)
@@ -479,12 +531,13 @@ class MirrorServer:
         wait = self.rate.retry_after(reader.address, trio.current_time())
         if wait is not None:
             return responses.too_many_requests(self.mirror, wait), None
-        if self.https is not None and not tls:
+        if self.https is not None and not connection.tls:
             # Plain HTTP only answers ACME's challenges; everything else moves to HTTPS.
             token = challenge_token(request.path)
             if token is None:
                 asked = head.target.decode("ascii", errors="replace")  # the query goes too
                 return secure.to_https(request.origin or "", asked, self.https.port), None
+            connection.until_exchange_end()
             found = await trio.to_thread.run_sync(self.https.challenges.lookup, token)
             return secure.challenge_answer(self.mirror, found), None
         # A page answered before is answered again at once while its files and rules hold.
@@ -492,6 +545,7 @@ class MirrorServer:
         # grows with the capsule waits for one of a few threads, leaving the rest to others.
         response = self.mirror.cached(request)
         if response is None:
+            connection.until_exchange_end()
             response = await trio.to_thread.run_sync(self.mirror.respond_at_once, request)
         if response is None:
             response = await trio.to_thread.run_sync(
@@ -499,6 +553,7 @@ class MirrorServer:
             )
         if not isinstance(response.body, File):
             return response, None
+        connection.until_exchange_end()
         opened = await open_file(response.body)
         if isinstance(opened, NotFound | Unavailable):
             target = capsule_target(request.path)
@@ -507,14 +562,15 @@ class MirrorServer:
 
     async def _send(
         self,
-        transport: trio.abc.Stream,
+        connection: _Connection,
         response: Response,
         source: OpenedFile | None,
         exchange: _Exchange,
         close: bool,
     ) -> None:
+        transport = connection.transport
         extra: list[tuple[str, str]] = []
-        if isinstance(transport, TLSStream):
+        if connection.tls:
             extra += secure.hsts(self.https_settings.hsts_max_age)
         closing = close or self._stopping or not exchange.whole
         if closing:
@@ -530,14 +586,14 @@ class MirrorServer:
         else:
             await _send(transport, head + response.body, exchange)  # one write, small answers
 
-    async def _send_internal_error(self, transport: trio.abc.Stream, exchange: _Exchange) -> None:
+    async def _send_internal_error(self, connection: _Connection, exchange: _Exchange) -> None:
         """Answer 500 and close, as far as the connection still allows."""
         error = responses.internal_error(self.mirror)
         with (
             contextlib.suppress(UnsafeHeader, *_TRANSPORT_ERRORS),
             trio.move_on_after(self.limits.exchange_timeout),
         ):
-            await self._send(transport, error, None, exchange, close=True)
+            await self._send(connection, error, None, exchange, close=True)
 
     async def _stream_file(
         self,

@@ -412,3 +412,20 @@ async def test_failure_after_the_header_closes_only_that_connection(
     [line] = error_lines(caplog)
     assert line == "127.0.0.1: answering localhost/files/note.txt failed"
     await assert_still_serving(port)
+
+
+async def test_kept_answers_read_slowly_have_the_exchange_time_not_the_read_time(
+    start_mirror: StartMirror, capsule_root: Path, dropped: LogWatch
+) -> None:
+    kept = 200 * 1024  # small enough to be kept whole and answered from memory
+    (capsule_root / "kept.bin").write_bytes(b"x" * kept)
+    limits = LimitSettings(requests_per_second=0, request_timeout=0.3, send_timeout=5)
+    port = await start_mirror(limits=limits, keepalive_timeout=0.3)
+    assert (await fetch(port, "/kept.bin")).body == b"x" * kept
+    stream = await small_window_client(port, 4096)
+    request = b"GET /kept.bin HTTP/1.1\r\nHost: localhost\r\n"
+    await stream.send_all((request + b"\r\n") * 3 + request + b"Connection: close\r\n\r\n")
+    # A few KB every 20 ms: seconds for all four, far past the deadline for a request.
+    received = await read_until_closed(stream, pause=0.02)
+    assert received.count(b"\r\n\r\n" + b"x" * kept) == 4
+    assert not dropped.seen.is_set()
