@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 from pathlib import Path
 
@@ -70,15 +71,17 @@ def test_a_missing_directory_cannot_be_watched(watch: ChangeWatch, tmp_path: Pat
     assert watch.watch([str(tmp_path / "missing")]) is None
 
 
+@pytest.mark.parametrize("failing_call", ["read", "ioctl"])
 def test_a_descriptor_that_cannot_be_read_trusts_nothing(
-    watch: ChangeWatch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    watch: ChangeWatch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing_call: str
 ) -> None:
     watched = watch.watch([str(tmp_path)])
     assert watched is not None
+    (tmp_path / "new.gmi").write_text("# New\n")  # a report is queued: it has to be read
 
-    def failing(descriptor: int, size: int) -> bytes:
+    def failing(*args: object) -> bytes:
         raise OSError(errno.EIO, "I/O error")
 
-    monkeypatch.setattr(os, "read", failing)
+    monkeypatch.setattr(os if failing_call == "read" else fcntl, failing_call, failing)
     assert not watched.unchanged()
     assert watch.watch([str(tmp_path)]) is None
