@@ -41,13 +41,6 @@ class SendDeadlineStream(trio.abc.HalfCloseableStream):
             raise trio.ClosedResourceError("the socket was closed")
         return fd
 
-    async def _after_call(self) -> None:
-        """Yield to the scheduler after `UNYIELDED_CALLS` calls that did not wait."""
-        self._unyielded += 1
-        if self._unyielded >= UNYIELDED_CALLS:
-            self._unyielded = 0
-            await trio.lowlevel.cancel_shielded_checkpoint()
-
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:
         """Send everything, failing with SendTimeout if one write waits over the timeout."""
         fd = self._fd()
@@ -70,7 +63,10 @@ class SendDeadlineStream(trio.abc.HalfCloseableStream):
                         raise SendTimeout(stalled) from None
                 except OSError as error:
                     raise trio.BrokenResourceError(error) from error
-        await self._after_call()
+        self._unyielded += 1
+        if self._unyielded >= UNYIELDED_CALLS:  # (inline: this runs for every answer)
+            self._unyielded = 0
+            await trio.lowlevel.cancel_shielded_checkpoint()
 
     async def wait_send_all_might_not_block(self) -> None:
         """Wait as the socket stream does."""
@@ -91,7 +87,10 @@ class SendDeadlineStream(trio.abc.HalfCloseableStream):
                 continue
             except OSError as error:
                 raise trio.BrokenResourceError(error) from error
-            await self._after_call()
+            self._unyielded += 1
+            if self._unyielded >= UNYIELDED_CALLS:
+                self._unyielded = 0
+                await trio.lowlevel.cancel_shielded_checkpoint()
             return data
 
     async def send_eof(self) -> None:

@@ -430,9 +430,9 @@ def _headers(*headers: tuple[str, str]) -> Headers:
 
 def _conditional(response: Response, request: Request) -> Response:
     """Turn a 200 into a 304 when the client's cached copy is still current."""
-    if response.status != HTTPStatus.OK:
-        return response
     if request.if_none_match is None and request.if_modified_since is None:
+        return response
+    if response.status != HTTPStatus.OK:
         return response
     fields = dict(response.headers)
     if request.if_none_match is not None:

@@ -42,7 +42,7 @@ from server.mirror.request import (
     smuggling_refusal,
     version_refusal,
 )
-from server.mirror.responses import Mirror, Response
+from server.mirror.responses import Mirror, Request, Response
 from server.mirror.wire import DateField, UnsafeHeader, head_bytes, keeps_alive
 from server.opening import OpenedFile, open_file
 from server.prefixed_stream import PrefixedStream
@@ -65,6 +65,7 @@ _REFUSALS: dict[Refusal, Callable[[Mirror], Response]] = {
     Refusal.HEAD_TOO_LARGE: responses.headers_too_large,
     Refusal.VERSION: responses.version_not_supported,
 }
+_TOO_MANY_REQUESTS = HTTPStatus.TOO_MANY_REQUESTS
 _RESET_ON_CLOSE = struct.pack("ii", 1, 0)
 """SO_LINGER on, zero seconds: close with a reset and drop what the client never took."""
 
@@ -381,9 +382,13 @@ class MirrorServer:
                     response = responses.too_many_requests(self.mirror, 1.0)
                 else:
                     held = reader.address if reader.address != client else None
-                    response, source = await self._answer(
-                        received, reader, exchange, connection
-                    )
+                    request = self._request(received, reader, exchange)
+                    if isinstance(request, Response):
+                        response = request
+                    else:
+                        response, source = await self._answer(
+                            request, received.target, connection
+                        )
             else:
                 response = received
             close = last or (
@@ -426,7 +431,7 @@ class MirrorServer:
                 )
                 self.access_log.write(record)
                 self.metrics.request(record)
-                if record.status == HTTPStatus.TOO_MANY_REQUESTS:
+                if record.status == _TOO_MANY_REQUESTS:
                     self.metrics.refused(PROTOCOL, "requests_per_second")
 
     async def _read(
@@ -436,9 +441,18 @@ class MirrorServer:
 
         A refusal is sent before the request is read to its end, so it closes the connection.
         """
-        head = await self._next_head(transport, incoming)
+        limit = self.settings.max_header_bytes
+        searched = 0
+        while (head := request_head(incoming.data, limit, searched)) is None:
+            if incoming.closed:
+                if incoming.data:
+                    return responses.bad_request(self.mirror)
+                raise _PeerGone
+            searched = len(incoming.data)
+            await incoming.receive(transport)
         if isinstance(head, Refusal):
             return _REFUSALS[head](self.mirror)
+        del incoming.data[: len(head)]
         try:
             request = parse_head(head)
         except UnknownMethod:
@@ -465,24 +479,6 @@ class MirrorServer:
         await self._skip_body(transport, incoming, request.body_length)
         exchange.whole = True
         return request
-
-    async def _next_head(
-        self, transport: trio.abc.Stream, incoming: _Incoming
-    ) -> bytes | Refusal:
-        """The next request head, once all of it is in, taken from `incoming`; refused if it is
-        over the size limit or cut short by the client closing its side."""
-        limit = self.settings.max_header_bytes
-        searched = 0
-        while (head := request_head(incoming.data, limit, searched)) is None:
-            if incoming.closed:
-                if incoming.data:
-                    return Refusal.MALFORMED
-                raise _PeerGone
-            searched = len(incoming.data)
-            await incoming.receive(transport)
-        if isinstance(head, bytes):
-            del incoming.data[: len(head)]
-        return head
 
     async def _skip_body(
         self, transport: trio.abc.Stream, incoming: _Incoming, length: int
@@ -516,26 +512,33 @@ class MirrorServer:
         except MalformedHead:
             return responses.bad_request(self.mirror)
 
-    async def _answer(
-        self, head: RequestHead, reader: Reader, exchange: _Exchange, connection: _Connection
-    ) -> tuple[Response, OpenedFile | None]:
-        """The response to a request, with its file already open if it streams one."""
+    def _request(
+        self, head: RequestHead, reader: Reader, exchange: _Exchange
+    ) -> Request | Response:
+        """The request to answer from the mirror, or the response refusing it."""
         request = parse_request(head.method, head.target, head.headers, self.hosts, reader)
         # Never the query: it carries what readers search for.
         exchange.path = head.target.partition(b"?")[0].decode("ascii", errors="replace")
         if isinstance(request, Refusal):
             # After a malformed request, where the next one starts is anybody's guess.
             exchange.whole = exchange.whole and request is not Refusal.MALFORMED
-            return _REFUSALS[request](self.mirror), None
+            return _REFUSALS[request](self.mirror)
         exchange.host = request.host
         wait = self.rate.retry_after(reader.address, trio.current_time())
         if wait is not None:
-            return responses.too_many_requests(self.mirror, wait), None
+            return responses.too_many_requests(self.mirror, wait)
+        return request
+
+    async def _answer(
+        self, request: Request, target: bytes, connection: _Connection
+    ) -> tuple[Response, OpenedFile | None]:
+        """The response to a request for `target`, with its file already open if it streams
+        one."""
         if self.https is not None and not connection.tls:
             # Plain HTTP only answers ACME's challenges; everything else moves to HTTPS.
             token = challenge_token(request.path)
             if token is None:
-                asked = head.target.decode("ascii", errors="replace")  # the query goes too
+                asked = target.decode("ascii", errors="replace")  # the query goes too
                 return secure.to_https(request.origin or "", asked, self.https.port), None
             connection.until_exchange_end()
             found = await trio.to_thread.run_sync(self.https.challenges.lookup, token)
@@ -556,8 +559,9 @@ class MirrorServer:
         connection.until_exchange_end()
         opened = await open_file(response.body)
         if isinstance(opened, NotFound | Unavailable):
-            target = capsule_target(request.path)
-            return self.mirror.response_for(opened, target, request.host), None
+            return self.mirror.response_for(
+                opened, capsule_target(request.path), request.host
+            ), None
         return response, opened
 
     async def _send(

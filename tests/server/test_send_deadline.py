@@ -27,22 +27,31 @@ async def test_a_receive_waits_for_bytes_and_ends_when_the_peer_closes() -> None
     await stream.aclose()
 
 
-async def test_calls_the_kernel_completes_at_once_still_let_other_tasks_run() -> None:
+class _Steps(trio.abc.Instrument):
+    """Counts the times a task is resumed by the scheduler: each one follows a yield."""
+
+    def __init__(self, task: trio.lowlevel.Task) -> None:
+        self.task = task
+        self.count = 0
+
+    def before_task_step(self, task: trio.lowlevel.Task) -> None:
+        if task is self.task:
+            self.count += 1
+
+
+async def test_calls_the_kernel_completes_at_once_still_yield_to_the_scheduler() -> None:
     stream, peer = stream_pair()
     await peer.send_all(b"x" * UNYIELDED_CALLS)
-    others_ran = 0
-
-    async def other() -> None:
-        nonlocal others_ran
-        others_ran += 1
-
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(other)
+    steps = _Steps(trio.lowlevel.current_task())
+    trio.lowlevel.add_instrument(steps)
+    try:
         for _ in range(UNYIELDED_CALLS - 1):
             assert await stream.receive_some(1) == b"x"
-        assert others_ran == 0  # nothing waited yet: no trip through the scheduler
+        assert steps.count == 0  # nothing waited: no trip through the scheduler
         await stream.receive_some(1)
-        assert others_ran == 1
+        assert steps.count == 1
+    finally:
+        trio.lowlevel.remove_instrument(steps)
     await stream.aclose()
     await peer.aclose()
 
