@@ -211,6 +211,7 @@ async def serve(
         nursery.start_soon(
             access_log.flush_periodically, lambda: service.config.access_log_flush, shutdown
         )
+        nursery.start_soon(metrics.publish_periodically, shutdown)
         nursery.start_soon(gemini.serve, listeners, shutdown)
         if mirror_server is not None:
             nursery.start_soon(mirror_server.serve, mirror_listeners, shutdown)

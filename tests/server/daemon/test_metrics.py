@@ -14,6 +14,7 @@ import trio
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
+from server.metrics.counting import PUBLISH_INTERVAL
 from tests.harness import CapsuleProcess, fetch
 
 GEMINI_PAGES = 20
@@ -49,6 +50,21 @@ def scrape(capsule: CapsuleProcess) -> dict[str, list[Sample]]:
     }
 
 
+def scrape_once_published(capsule: CapsuleProcess, requests: int) -> dict[str, list[Sample]]:
+    """A scrape that counts `requests` requests: the workers publish them once a second."""
+    deadline = time.monotonic() + 10 * PUBLISH_INTERVAL
+    while True:
+        families = scrape(capsule)
+        counted = sum(
+            s.value
+            for s in families.get("capsule_requests", [])
+            if s.name == "capsule_requests_total"
+        )
+        if counted >= requests or time.monotonic() > deadline:
+            return families
+        time.sleep(PUBLISH_INTERVAL / 10)
+
+
 def value(samples: list[Sample], name: str, **labels: str) -> float:
     matching = [s.value for s in samples if s.name == name and s.labels == labels]
     assert len(matching) == 1, (name, labels, samples)
@@ -77,7 +93,7 @@ def test_metrics_sum_both_workers_and_both_protocols(capsule: CapsuleProcess) ->
     for _ in range(MIRROR_PAGES):
         assert http_get(capsule.http_port, "/")[0] == 200
     assert http_get(capsule.http_port, "/missing.gmi")[0] == 404
-    families = scrape(capsule)
+    families = scrape_once_published(capsule, 2 * GEMINI_PAGES + 2)
 
     requests = families["capsule_requests"]
     assert value(requests, "capsule_requests_total", protocol="gemini", status="20") == 20
