@@ -17,6 +17,7 @@ from server.mirror.request import HTTP_VERSIONS
 _VERSIONED_LINE = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+ [^ ]+ HTTP/(\d\.\d)\r\n")
 """A request line well formed but for its version, which llhttp may refuse (HTTP/3.5)."""
 _FRAMING = frozenset({b"content-length", b"transfer-encoding"})
+_VERSIONS = {version.decode("ascii"): version for version in HTTP_VERSIONS}
 CHUNKED = -1
 """The body length of a request whose body comes in chunks: its end is found by parsing."""
 
@@ -114,14 +115,15 @@ def parse_head(head: bytes) -> RequestHead:
         raise MalformedHead(str(error)) from error
     if not collector.head_done:
         raise MalformedHead("the head ended early")
-    return RequestHead(
-        method=parser.get_method(),
-        target=collector.target,
-        version=parser.get_http_version().encode("ascii"),
-        headers=collector.headers,
-        body_length=_body_length(collector.headers, collector.message_done),
-        parser=parser,
-        parsed=collector,
+    version = parser.get_http_version()
+    return RequestHead(  # by position: made for every request, and keywords cost more
+        parser.get_method(),
+        collector.target,
+        _VERSIONS.get(version) or version.encode("ascii"),
+        collector.headers,
+        _body_length(collector.headers, collector.message_done),
+        parser,
+        collector,
     )
 
 
