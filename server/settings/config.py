@@ -221,7 +221,8 @@ class MirrorSettings:
     keepalive_timeout: float = setting(
         15.0,
         bound=POSITIVE,
-        help="seconds an idle keep-alive connection waits for its next request",
+        help="seconds an idle keep-alive connection waits for its next request (up to a tenth "
+        "more, at most a second: the deadline moves only when it must)",
     )
     max_requests_per_connection: int = setting(
         1000,
