@@ -87,7 +87,7 @@ def request_head(data: bytes | bytearray, limit: int, searched: int = 0) -> byte
     """The request head at the start of `data`, through its blank line; None while more bytes
     are needed; HEAD_TOO_LARGE once it cannot end within `limit` bytes. The first `searched`
     bytes are known to hold no end of head (reading a byte at a time stays linear)."""
-    if data[:1] == b"\n" or data[:2] == b"\r\n":
+    if data.startswith((b"\n", b"\r\n")):
         # An empty line where the request line belongs: h11 refuses it as it is.
         return bytes(data[: data.index(b"\n") + 1])
     end = _HEAD_END.search(data, max(0, searched - 2), limit)
@@ -178,17 +178,14 @@ def parse_request(
         path = remove_dot_segments(path)
     else:
         path = raw_path  # nothing to decode and no dot or empty segment: already normal
-    return Request(
-        method="GET" if method == b"GET" else "HEAD",
-        host=host,
-        path=path,
-        query=query if question else None,
-        origin=f"{reader.scheme if reader else 'http'}://{host_header}",
-        if_none_match=_text(if_none_match),
-        if_modified_since=_text(if_modified_since),
-        accept_encoding=_text(b",".join(codings)) if codings else None,
+    return Request(  # by position: made for every request, and keywords cost more
+        "GET" if method == b"GET" else "HEAD",
+        host,
+        path,
+        query if question else None,
+        f"{reader.scheme if reader else 'http'}://{host_header}",
+        None if if_none_match is None else if_none_match.decode("latin-1"),
+        None if if_modified_since is None else if_modified_since.decode("latin-1"),
+        b",".join(codings).decode("latin-1") if codings else None,
     )
 
-
-def _text(value: bytes | None) -> str | None:
-    return None if value is None else value.decode("latin-1")

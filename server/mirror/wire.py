@@ -57,11 +57,12 @@ def keeps_alive(version: bytes, headers: Sequence[tuple[bytes, bytes]]) -> bool:
     connection carry another request after this one."""
     if version != b"1.1":
         return False
-    return not any(
-        name == b"connection"
-        and any(token.strip() == b"close" for token in value.lower().split(b","))
-        for name, value in headers
-    )
+    for name, value in headers:
+        if name == b"connection" and any(
+            token.strip() == b"close" for token in value.lower().split(b",")
+        ):
+            return False
+    return True
 
 
 class DateField:
