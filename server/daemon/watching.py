@@ -36,8 +36,8 @@ class DiskWatch:
     """The directories of each writing catalog that changed since the catalog last looked.
 
     One inotify instance serves every catalog. A directory is watched once a refresh of its
-    catalog has walked it; a refresh lists a directory that is new to it in full, so nothing
-    written before its watch starts is missed. When the kernel cannot watch (no inotify, or
+    catalog has walked it, and read once more by the refresh after, so nothing written before
+    its watch starts is missed. When the kernel cannot watch (no inotify, or
     the watch limit reached), `active` turns False, once and with one log line, and the
     caller polls instead.
     """
@@ -71,12 +71,17 @@ class DiskWatch:
         return self._inotify is not None
 
     def follow(self, catalog: Catalog) -> None:
-        """Watch every directory the catalog's last refresh walked; forget those gone."""
+        """Watch every directory the catalog's last refresh walked; forget those gone.
+
+        A file written after the refresh read it and before its directory was watched sends
+        no event: every directory watched anew is reported touched, so the next refresh reads
+        it once more, now that nothing can slip by."""
         inotify = self._inotify
         if inotify is None:
             return
         key = id(catalog)
         directories = catalog.directories()
+        watched_anew: set[str] = set()
         for directory in directories:
             if (key, directory) in self._descriptors:
                 continue
@@ -89,6 +94,10 @@ class DiskWatch:
                 continue  # gone since the refresh: the next refresh sees that
             self._places[descriptor] = (key, directory)
             self._descriptors[(key, directory)] = descriptor
+            watched_anew.add(directory)
+        if watched_anew:
+            self._touched.setdefault(key, set()).update(watched_anew)
+            self._wake()
         gone = [place for place in self._descriptors if place[0] == key]
         for place in gone:
             if place[1] not in directories:

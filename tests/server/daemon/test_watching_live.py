@@ -110,9 +110,28 @@ async def test_the_watch_reports_the_directory_of_a_file_written(
     async with trio.open_nursery() as nursery:
         nursery.start_soon(watch.run)
         watch.follow(catalog)
+        # Watched anew: every directory is read once more.
+        assert watch.take(catalog) == frozenset({"", "/2026", "/2026/11", "/2026/11/20"})
+        await watch.wake.receive()
         (root / "2026" / "11" / "20" / "roses.gmi").write_text("# Roses\n")
         await watch.wake.receive()
         assert watch.take(catalog) == frozenset({"/2026/11/20"})
         assert watch.take(catalog) == frozenset()
         nursery.cancel_scope.cancel()
+    catalog.close()
+
+
+def test_a_file_written_before_its_directory_is_watched_is_read_again(
+    root: Path, tmp_path: Path
+) -> None:
+    catalog = Catalog(root, tmp_path / "index.sqlite3")
+    catalog.refresh()
+    # Written after the refresh read it, before the watch starts: the kernel reports nothing.
+    (root / "2026" / "11" / "20" / "roses.gmi").write_text("# Roses under snow\n")
+    watch = DiskWatch.open()
+    watch.follow(catalog)
+    watch.follow(catalog)  # watched already: nothing more to read
+    catalog.refresh(False, watch.take(catalog) or frozenset())
+    assert [article.title for article in catalog.articles] == ["Roses under snow"]
+    assert watch.take(catalog) == frozenset()
     catalog.close()
