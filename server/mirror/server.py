@@ -355,6 +355,7 @@ class MirrorServer:
         # The connection's cancel scope holds the read deadline until the request is in (cut
         # by a stop), then the exchange deadline for the answer.
         scope = connection.scope
+        connection.exchange_deadline = math.inf  # until the request is in
         if idle:
             waiting = self._waiting
             _read_deadline(scope, timeout)
@@ -385,6 +386,12 @@ class MirrorServer:
                     request = self._request(received, reader, exchange)
                     if isinstance(request, Response):
                         response = request
+                    elif (self.https is None or tls) and (
+                        kept := self.mirror.cached(request)
+                    ) is not None:
+                        # A page answered before is answered again at once, on the event
+                        # loop, while its files and rules hold.
+                        response = kept
                     else:
                         response, source = await self._answer(
                             request, received.target, connection
@@ -532,8 +539,8 @@ class MirrorServer:
     async def _answer(
         self, request: Request, target: bytes, connection: _Connection
     ) -> tuple[Response, OpenedFile | None]:
-        """The response to a request for `target`, with its file already open if it streams
-        one."""
+        """The response to a request for `target` that no kept response answers, with its file
+        already open if it streams one."""
         if self.https is not None and not connection.tls:
             # Plain HTTP only answers ACME's challenges; everything else moves to HTTPS.
             token = challenge_token(request.path)
@@ -543,13 +550,11 @@ class MirrorServer:
             connection.until_exchange_end()
             found = await trio.to_thread.run_sync(self.https.challenges.lookup, token)
             return secure.challenge_answer(self.mirror, found), None
-        # A page answered before is answered again at once while its files and rules hold.
-        # Resolving and rendering read the disk and take CPU: off the event loop. Work that
-        # grows with the capsule waits for one of a few threads, leaving the rest to others.
-        response = self.mirror.cached(request)
-        if response is None:
-            connection.until_exchange_end()
-            response = await trio.to_thread.run_sync(self.mirror.respond_at_once, request)
+        # Not kept: resolving and rendering read the disk and take CPU, off the event loop.
+        # Work that grows with the capsule waits for one of a few threads, leaving the rest
+        # to others.
+        connection.until_exchange_end()
+        response = await trio.to_thread.run_sync(self.mirror.respond_at_once, request)
         if response is None:
             response = await trio.to_thread.run_sync(
                 self.mirror.respond, request, limiter=self.long_work
