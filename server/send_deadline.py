@@ -41,6 +41,14 @@ class SendDeadlineStream(trio.abc.HalfCloseableStream):
             raise trio.ClosedResourceError("the socket was closed")
         return fd
 
+    def _yield_due(self) -> bool:
+        """Count a call the kernel completed at once; True for every `UNYIELDED_CALLS`th."""
+        self._unyielded += 1
+        if self._unyielded < UNYIELDED_CALLS:
+            return False
+        self._unyielded = 0
+        return True
+
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:
         """Send everything, failing with SendTimeout if one write waits over the timeout."""
         fd = self._fd()
@@ -63,9 +71,7 @@ class SendDeadlineStream(trio.abc.HalfCloseableStream):
                         raise SendTimeout(stalled) from None
                 except OSError as error:
                     raise trio.BrokenResourceError(error) from error
-        self._unyielded += 1
-        if self._unyielded >= UNYIELDED_CALLS:  # (inline: this runs for every answer)
-            self._unyielded = 0
+        if self._yield_due():
             await trio.lowlevel.cancel_shielded_checkpoint()
 
     async def wait_send_all_might_not_block(self) -> None:
@@ -87,9 +93,7 @@ class SendDeadlineStream(trio.abc.HalfCloseableStream):
                 continue
             except OSError as error:
                 raise trio.BrokenResourceError(error) from error
-            self._unyielded += 1
-            if self._unyielded >= UNYIELDED_CALLS:
-                self._unyielded = 0
+            if self._yield_due():
                 await trio.lowlevel.cancel_shielded_checkpoint()
             return data
 
