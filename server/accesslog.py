@@ -16,6 +16,8 @@ import trio
 from server.hostnames import unicode_host
 
 ERROR_LOGGER = "capsule"
+_BUFFER_BYTES = 64 * 1024
+"""Access lines held before a write, at most: a batch is written sooner at each flush."""
 
 
 @dataclass(slots=True)
@@ -75,7 +77,7 @@ class AccessLog:
         except OSError as error:
             logging.getLogger(ERROR_LOGGER).error("cannot reopen the access log: %s", error)
             return
-        if self._stream is not sys.stdout:
+        if self._stream is not sys.stdout:  # closing a wrapper of stdout leaves it open
             with contextlib.suppress(OSError):
                 self._stream.close()
         self._stream, self.path = stream, path
@@ -108,10 +110,15 @@ class AccessLog:
 
 
 def _open(path: Path | None) -> TextIO:
-    """Standard output, or `path` opened for appending with a large buffer."""
+    """`path` opened for appending, or standard output, with a buffer of our own: sys.stdout
+    writes every line at once where PYTHONUNBUFFERED is set, as container images often do."""
     if path is None:
-        return sys.stdout
-    return path.open("a", encoding="utf-8", buffering=64 * 1024)
+        try:
+            descriptor = sys.stdout.fileno()
+        except (AttributeError, OSError, ValueError):  # replaced by one without a descriptor
+            return sys.stdout
+        return open(descriptor, "w", encoding="utf-8", buffering=_BUFFER_BYTES, closefd=False)
+    return path.open("a", encoding="utf-8", buffering=_BUFFER_BYTES)
 
 
 def configure_logging(level: str = "INFO") -> None:
