@@ -1,5 +1,6 @@
 """Server CPU per request of the HTTP mirror against nginx serving `capsule build`'s export of
 the same capsule, in the same run: a small page and a 20 KB article, keep-alive clients.
+nginx writes an access log as the mirror does, in batches (`buffer=64k flush=1s`).
 
 A bare trio server answering the export's files (`http_floor.py`) runs too: the floor of any
 HTTP server on trio here. Every server is pinned to CPU 0 and the load generator to CPU 1; a
@@ -58,7 +59,7 @@ pid {prefix}/nginx.pid;
 error_log {prefix}/error.log warn;
 events {{ worker_connections 1024; }}
 http {{
-    access_log off;
+    access_log {prefix}/access.log combined buffer=64k flush=1s;
     sendfile on;
     tcp_nopush on;
     keepalive_requests 1000000;

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import select
 import sys
 import time
 from collections.abc import Callable
@@ -16,8 +17,9 @@ import trio
 from server.hostnames import unicode_host
 
 ERROR_LOGGER = "capsule"
-_BUFFER_BYTES = 64 * 1024
-"""Access lines held before a write, at most: a batch is written sooner at each flush."""
+BATCH_BYTES = select.PIPE_BUF
+"""The most bytes of access lines written at once: what a pipe takes without interleaving
+another writer's bytes."""
 
 
 @dataclass(slots=True)
@@ -56,9 +58,12 @@ def format_access(record: AccessRecord, stamp: str) -> str:
 class AccessLog:
     """Writes one line per exchange to standard output or to a file, in batches.
 
-    Lines wait in the stream's buffer and go out together at least every `flush_interval`
-    seconds (`flush_periodically`) and when the server stops: one write per batch instead of
-    one per request. A file is opened for appending and `reopen`ed after rotation.
+    Lines wait here and go out together, at least every `flush_interval` seconds
+    (`flush_periodically`), when a batch is full, and when the server stops: one write per
+    batch instead of one per request. A batch is whole lines of at most PIPE_BUF bytes, which
+    a pipe or an appended file takes in one piece: the lines of several worker processes
+    sharing standard output or a file never tear each other. A file is opened for appending
+    and `reopen`ed after rotation.
     """
 
     def __init__(self, stream: TextIO | None = None, path: Path | None = None) -> None:
@@ -66,6 +71,8 @@ class AccessLog:
         self._stream = stream if stream is not None else _open(path)
         self._second = -1
         self._stamp = ""
+        self._batch: list[str] = []
+        self._batch_bytes = 0
 
     def reopen(self, path: Path | None) -> None:
         """Flush, then write to `path` (standard output for None) from now on, opened anew:
@@ -77,7 +84,7 @@ class AccessLog:
         except OSError as error:
             logging.getLogger(ERROR_LOGGER).error("cannot reopen the access log: %s", error)
             return
-        if self._stream is not sys.stdout:  # closing a wrapper of stdout leaves it open
+        if self._stream is not sys.stdout:
             with contextlib.suppress(OSError):
                 self._stream.close()
         self._stream, self.path = stream, path
@@ -91,11 +98,20 @@ class AccessLog:
             self._second, self._stamp = second, time.strftime(
                 "%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)
             )
-        self._stream.write(format_access(record, self._stamp) + "\n")
+        line = format_access(record, self._stamp) + "\n"
+        size = len(line) if line.isascii() else len(line.encode())
+        if self._batch_bytes + size > BATCH_BYTES:
+            self.flush()
+        self._batch.append(line)
+        self._batch_bytes += size
 
     def flush(self) -> None:
-        """Send the lines written so far."""
+        """Send the lines written so far, as one write."""
+        lines = "".join(self._batch)
+        self._batch.clear()
+        self._batch_bytes = 0
         with contextlib.suppress(OSError, ValueError):  # stdout closed or gone: nowhere to log
+            self._stream.write(lines)
             self._stream.flush()
 
     async def flush_periodically(self, interval: Callable[[], float], shutdown: trio.Event) -> None:
@@ -110,15 +126,10 @@ class AccessLog:
 
 
 def _open(path: Path | None) -> TextIO:
-    """`path` opened for appending, or standard output, with a buffer of our own: sys.stdout
-    writes every line at once where PYTHONUNBUFFERED is set, as container images often do."""
+    """Standard output, or `path` opened for appending."""
     if path is None:
-        try:
-            descriptor = sys.stdout.fileno()
-        except (AttributeError, OSError, ValueError):  # replaced by one without a descriptor
-            return sys.stdout
-        return open(descriptor, "w", encoding="utf-8", buffering=_BUFFER_BYTES, closefd=False)
-    return path.open("a", encoding="utf-8", buffering=_BUFFER_BYTES)
+        return sys.stdout
+    return path.open("a", encoding="utf-8")
 
 
 def configure_logging(level: str = "INFO") -> None:

@@ -77,22 +77,6 @@ def test_after_a_rename_and_a_signal_lines_go_to_a_new_file(
     assert capsule.stdout_path.read_text() == ""
 
 
-def test_lines_to_standard_output_wait_for_their_batch_even_unbuffered(tmp_path: Path) -> None:
-    """PYTHONUNBUFFERED makes sys.stdout write each line at once: the access log keeps its
-    own buffer, so lines still go out at the flush interval or at the stop, together."""
-    root = tmp_path / "root"
-    write_page(root, "index.gmi", "# Home\n")
-    with CapsuleProcess(
-        "--root", str(root), "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0",
-        "--access-log-flush", "600", "--requests-per-second", "0",
-        state_dir=tmp_path / "state", log_dir=tmp_path, env={"PYTHONUNBUFFERED": "1"},
-    ) as capsule:
-        request_all(capsule.http_port, "held")
-        held = capsule.stdout_path.read_text()
-    assert held == ""
-    assert paths(lines_of(capsule.stdout_path)) == paths_of("held")
-
-
 def test_an_access_log_that_cannot_be_opened_stops_the_start(tmp_path: Path) -> None:
     result = capsule_command(
         "serve", "--state-dir", str(tmp_path / "state"), "--access-log", str(tmp_path / "no" / "x")

@@ -33,7 +33,9 @@ class Titan:
     editor: ClientIdentity  # may write /notes/ and /drafts/
     stranger: ClientIdentity  # listed nowhere
     expired: ClientIdentity  # listed, past its dates
+    access_log: AccessLog
     log: io.StringIO
+    """Where `access_log` writes its batches."""
 
     @property
     def port(self) -> int:
@@ -59,11 +61,14 @@ class Titan:
         return answer
 
     async def logged(self, count: int) -> list[list[str]]:
-        """The first `count` access-log lines, split in fields. A line is written when the
+        """The first `count` access-log lines, split in fields. A line is logged when the
         server's side of the connection ends, which may be just after the client has read
-        its answer: poll for it, with a deadline."""
+        its answer: poll for it, with a deadline, sending each batch at once."""
         with trio.fail_after(10):
-            while len(lines := self.log.getvalue().splitlines()) < count:
+            while True:
+                self.access_log.flush()
+                if len(lines := self.log.getvalue().splitlines()) >= count:
+                    break
                 await trio.sleep(0.01)
         return [line.split() for line in lines]
 
@@ -96,7 +101,9 @@ def start_titan(start_server: StartServer, capsule_root: Path, tmp_path: Path) -
         )
         log = io.StringIO()
         server.server.access_log = AccessLog(log)
-        return Titan(server, capsule_root, editor, stranger, expired, log)
+        return Titan(
+            server, capsule_root, editor, stranger, expired, server.server.access_log, log
+        )
 
     return start
 

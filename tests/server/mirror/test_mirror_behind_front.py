@@ -19,13 +19,23 @@ ELSEWHERE = (ipaddress.ip_network("10.0.0.0/8"),)
 TWO_A_BURST = LimitSettings(requests_per_second=0.001, request_burst=2)
 
 
-async def logged_lines(log: io.StringIO) -> list[list[str]]:
-    """The access log's lines, split, once the server has written what it answered."""
+class MemoryLog:
+    """An access log written to memory."""
+
+    def __init__(self) -> None:
+        self.text = io.StringIO()
+        self.access_log = AccessLog(self.text)
+
+
+async def logged_lines(log: MemoryLog) -> list[list[str]]:
+    """The access log's lines, split, once the server has logged what it answered and the
+    batch is sent."""
     await trio.testing.wait_all_tasks_blocked()
-    return [line.split() for line in log.getvalue().splitlines()]
+    log.access_log.flush()
+    return [line.split() for line in log.text.getvalue().splitlines()]
 
 
-async def logged_clients(log: io.StringIO) -> list[str]:
+async def logged_clients(log: MemoryLog) -> list[str]:
     return [fields[2] for fields in await logged_lines(log)]
 
 
@@ -45,9 +55,9 @@ async def test_readers_behind_a_trusted_front_have_budgets_of_their_own(
 async def test_forwarding_headers_from_an_untrusted_peer_are_ignored(
     start_mirror: StartMirror,
 ) -> None:
-    log = io.StringIO()
+    log = MemoryLog()
     port = await start_mirror(
-        limits=TWO_A_BURST, trusted_proxies=ELSEWHERE, access_log=AccessLog(log)
+        limits=TWO_A_BURST, trusted_proxies=ELSEWHERE, access_log=log.access_log
     )
     assert await statuses_for(port, "192.0.2.7", 2) == [200, 200]
     assert await statuses_for(port, "192.0.2.8", 1) == [429]
@@ -55,16 +65,16 @@ async def test_forwarding_headers_from_an_untrusted_peer_are_ignored(
 
 
 async def test_the_access_log_names_the_reader(start_mirror: StartMirror) -> None:
-    log = io.StringIO()
-    port = await start_mirror(trusted_proxies=LOOPBACK, access_log=AccessLog(log))
+    log = MemoryLog()
+    port = await start_mirror(trusted_proxies=LOOPBACK, access_log=log.access_log)
     await statuses_for(port, "192.0.2.7", 1)
     await fetch(port, "/", headers=[("Forwarded", 'for="[2001:db8::5]:4711"')])
     assert await logged_clients(log) == ["192.0.2.7", "2001:db8::5"]
 
 
 async def test_the_access_log_keeps_no_query_string(start_mirror: StartMirror) -> None:
-    log = io.StringIO()
-    port = await start_mirror(access_log=AccessLog(log))
+    log = MemoryLog()
+    port = await start_mirror(access_log=log.access_log)
     await fetch(port, "/search?q=who+reads+what")
     await fetch(port, "/about.html?utm=x")
     paths = [fields[4] for fields in await logged_lines(log)]
@@ -94,9 +104,9 @@ async def test_a_forwarded_host_that_is_not_ours_is_misdirected(
 
 
 async def test_a_proxy_header_names_the_client_on_the_mirror(start_mirror: StartMirror) -> None:
-    log = io.StringIO()
+    log = MemoryLog()
     port = await start_mirror(
-        trusted_proxies=LOOPBACK, access_log=AccessLog(log), proxy_protocol=True
+        trusted_proxies=LOOPBACK, access_log=log.access_log, proxy_protocol=True
     )
     request = b"GET /about.html HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
     header = b"PROXY TCP4 192.0.2.9 127.0.0.1 40000 8080\r\n"
