@@ -26,6 +26,7 @@ from capsule.catalog.connections import (
     raise_if_out_of_descriptors,
 )
 from capsule.catalog.heads import read_head
+from capsule.catalog.read_ahead import read_ahead
 from capsule.catalog.scan import Listing, TreeScanner, parent_of, resources_exhausted
 from capsule.catalog.search_text import plain_text
 from capsule.catalog.searching import SearchResults, search
@@ -397,26 +398,28 @@ class Catalog:
         new: list[tuple[object, ...]] = []
         # When the new pages of this batch were first seen, and that time as stored.
         sight: tuple[datetime, str] | None = None
-        for done, (path, signature, previous) in enumerate(todo):
-            progress(done, len(todo))
-            real = listing.links.get(path)
-            if previous is None:
-                if sight is None:
-                    now = self.clock().astimezone(UTC).replace(microsecond=0)
-                    sight = (now, now.isoformat())
-                row = self._listed(path, signature, next_id, real, sight)
-                if row is not None:
-                    new.append(row)
-                    next_id += 1
-                added += 1
-            else:
-                self._store(connection, path, signature, previous[0], real)
-                changed += 1
-            pending += 1
-            if pending >= _BATCH:
-                self._insert(connection, new)
-                connection.commit()
-                pending, sight = 0, None
+        new_files = [self._root_text + path for path, _, previous in todo if previous is None]
+        with contextlib.closing(read_ahead(new_files, _read_head)) as heads:
+            for done, (path, signature, previous) in enumerate(todo):
+                progress(done, len(todo))
+                real = listing.links.get(path)
+                if previous is None:
+                    if sight is None:
+                        now = self.clock().astimezone(UTC).replace(microsecond=0)
+                        sight = (now, now.isoformat())
+                    row = self._listed(path, next(heads), signature, next_id, real, sight)
+                    if row is not None:
+                        new.append(row)
+                        next_id += 1
+                    added += 1
+                else:
+                    self._store(connection, path, signature, previous[0], real)
+                    changed += 1
+                pending += 1
+                if pending >= _BATCH:
+                    self._insert(connection, new)
+                    connection.commit()
+                    pending, sight = 0, None
         self._insert(connection, new)
         removed = self._removed(listing)
         for path in removed:
@@ -709,20 +712,19 @@ class Catalog:
     def _listed(
         self,
         path: str,
+        head: bytes | OSError,
         signature: tuple[int, int],
         page_id: int,
         real: str | None,
         sight: tuple[datetime, str],
     ) -> tuple[object, ...] | None:
         """List a page new to the catalog, first seen at `sight` (a time, and as stored), from
-        its head, in memory; the row to insert for it, None if it cannot be read."""
-        try:
-            raw = _read(self._root_text + path, whole=False)
-        except OSError as error:
-            if resources_exhausted(error):
-                raise
+        its `head` as read, in memory; the row to insert for it, None if it cannot be read."""
+        if isinstance(head, OSError):
+            if resources_exhausted(head):
+                raise head
             return None
-        text = raw.decode("utf-8", errors="replace")
+        text = head.decode("utf-8", errors="replace")
         now, now_text = sight
         front, dated, page_title, about, time = _described(path, text, now)
         self._unindexed += 1
@@ -837,6 +839,10 @@ class Catalog:
 
 def _time(stored: str | None) -> datetime | None:
     return None if stored is None else datetime.fromisoformat(stored)
+
+
+def _read_head(path: str) -> bytes:
+    return _read(path, whole=False)
 
 
 def _read(path: str, whole: bool) -> bytes:
