@@ -33,9 +33,9 @@ from bench_mirror import (
     REPOSITORY,
     _stop,
     baseline_tree,
+    capsule_and_export,
     free_port,
     wait_for_catalog,
-    write_capsule,
 )
 
 ARTICLES = 100
@@ -134,13 +134,7 @@ def main() -> None:
     path = PAGES["small page"]
     with tempfile.TemporaryDirectory() as temp_name, contextlib.ExitStack() as stack:
         temp = Path(temp_name)
-        root = temp / "capsule"
-        write_capsule(root, ARTICLES)
-        site = temp / "site"
-        subprocess.run([sys.executable, "-m", "server", "build", "--root", str(root),
-                        "--state-dir", str(temp / "build-state"), "--base-url",
-                        "https://example.org/", str(site)], check=True, cwd=REPOSITORY,
-                       capture_output=True)
+        root, site = capsule_and_export(temp, ARTICLES)
         trees = [("mirror", sys.executable, REPOSITORY)]
         if args.baseline:
             python, tree = stack.enter_context(baseline_tree(args.baseline, temp))

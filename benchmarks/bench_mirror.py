@@ -96,6 +96,18 @@ def write_capsule(root: Path, articles: int) -> None:
     (root / "small.gmi").write_text(SMALL_PAGE)
 
 
+def capsule_and_export(temp: Path, articles: int) -> tuple[Path, Path]:
+    """A capsule of `articles` articles in `temp` (`write_capsule`), and its static export."""
+    root = temp / "capsule"
+    write_capsule(root, articles)
+    site = temp / "site"
+    subprocess.run([sys.executable, "-m", "server", "build", "--root", str(root),
+                    "--state-dir", str(temp / "build-state"), "--base-url",
+                    "https://example.org/", str(site)], check=True, cwd=REPOSITORY,
+                   capture_output=True)
+    return root, site
+
+
 def pinned(command: list[str], cpu: int) -> list[str]:
     return ["taskset", "-c", str(cpu), *command] if shutil.which("taskset") else command
 
@@ -318,13 +330,7 @@ def compare(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as temp_name, contextlib.ExitStack() as stack:
         temp = Path(temp_name)
         temp.chmod(0o755)  # nginx's worker runs as another user, and reads the export
-        root = temp / "capsule"
-        write_capsule(root, args.articles)
-        site = temp / "site"
-        subprocess.run([sys.executable, "-m", "server", "build", "--root", str(root),
-                        "--state-dir", str(temp / "build-state"), "--base-url",
-                        "https://example.org/", str(site)], check=True, cwd=REPOSITORY,
-                       capture_output=True)
+        root, site = capsule_and_export(temp, args.articles)
         trees = [("mirror", sys.executable, REPOSITORY)]
         if args.baseline:
             python, tree = stack.enter_context(baseline_tree(args.baseline, temp))
