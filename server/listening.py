@@ -75,9 +75,14 @@ async def accept_until(
             await shutdown.wait()
             acceptors.cancel_scope.cancel()
         for listener in listeners:
-            for stream in _queued(listener):
-                connections.start_soon(handler, stream)
+            # Closed right after the queue is empty: a connection the kernel completes in
+            # between would be reset, so nothing else happens in between.
+            queued = _queued(listener)
             await listener.aclose()
+            for connection in queued:
+                connections.start_soon(
+                    handler, trio.SocketStream(trio.socket.from_stdlib_socket(connection))
+                )
         on_stop()
         connections.cancel_scope.deadline = trio.current_time() + drain_timeout()
 
@@ -100,19 +105,19 @@ async def _accept_loop(
         connections.start_soon(handler, stream)
 
 
-def _queued(listener: trio.SocketListener) -> list[trio.SocketStream]:
+def _queued(listener: trio.SocketListener) -> list[socket.socket]:
     """Connections the kernel completed that nobody accepted yet, taken without yielding to
     the scheduler: closing the listener would reset them, and a balancer that had sent them
     here would fail them instead of trying another replica."""
     sock = socket.socket(fileno=listener.socket.fileno())
-    streams: list[trio.SocketStream] = []
+    connections: list[socket.socket] = []
     try:
         sock.setblocking(False)
         while True:
             connection, _ = sock.accept()
-            streams.append(trio.SocketStream(trio.socket.from_stdlib_socket(connection)))
+            connections.append(connection)
     except OSError:  # BlockingIOError once the queue is empty; or out of descriptors
-        return streams
+        return connections
     finally:
         sock.detach()
 
