@@ -99,7 +99,7 @@ class AccessLog:
                 "%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)
             )
         line = format_access(record, self._stamp) + "\n"
-        size = len(line) if line.isascii() else len(line.encode())
+        size = len(line) if line.isascii() else len(line.encode(errors="replace"))
         if self._batch_bytes + size > BATCH_BYTES:
             self.flush()
         self._batch.append(line)

@@ -31,11 +31,7 @@ def read_ahead(
     CHUNK paths ahead. Stopping early (closing the iterator, or an exception where it is used)
     drops the chunks not started and waits for those under way."""
     if len(paths) <= CHUNK or _cached(paths[:: max(1, len(paths) // PROBES)]):
-        for path in paths:
-            try:
-                yield read(path)
-            except OSError as error:
-                yield error
+        yield from _read_each(paths, read)
         return
     chunks = (paths[start : start + CHUNK] for start in range(0, len(paths), CHUNK))
     pool = ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="read-ahead")
@@ -53,14 +49,18 @@ def read_ahead(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _read_all(paths: Sequence[str], read: Callable[[str], bytes]) -> list[bytes | OSError]:
-    results: list[bytes | OSError] = []
+def _read_each(
+    paths: Sequence[str], read: Callable[[str], bytes]
+) -> Generator[bytes | OSError, None, None]:
     for path in paths:
         try:
-            results.append(read(path))
+            yield read(path)
         except OSError as error:
-            results.append(error)
-    return results
+            yield error
+
+
+def _read_all(paths: Sequence[str], read: Callable[[str], bytes]) -> list[bytes | OSError]:
+    return list(_read_each(paths, read))
 
 
 def _cached(paths: Sequence[str]) -> bool:
